@@ -1,0 +1,34 @@
+"""API glue shared by every app: error mapping and the public-read permission."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import permissions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from supervision.errors import ServiceError
+
+
+def exception_handler(exc, context):
+    """ServiceError -> 4xx with a message (and the list of problems, if any)."""
+    if isinstance(exc, ServiceError):
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.problems:
+            body["problems"] = exc.problems
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        return Response({"detail": "; ".join(exc.messages), "code": "invalid"}, status=400)
+    return drf_exception_handler(exc, context)
+
+
+class PublicZoningRead(permissions.BasePermission):
+    """Signed-in users read; anonymous users read too when PUBLIC_ZONING is on."""
+
+    def has_permission(self, request, view):
+        if request.user and request.user.is_authenticated:
+            return request.method in permissions.SAFE_METHODS or request.method == "POST" and getattr(
+                view, "allow_post_as_read", False
+            )
+        return settings.PUBLIC_ZONING and (
+            request.method in permissions.SAFE_METHODS or getattr(view, "allow_post_as_read", False)
+        )

@@ -1,0 +1,6 @@
+"""Development settings: the embedded default (SpatiaLite file, eager Celery)."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
