@@ -8,6 +8,9 @@ from rest_framework.authtoken.views import obtain_auth_token
 api_v1 = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("supervision.zoning.api.urls")),
+    path("", include("supervision.cases.api.urls")),
+    path("", include("supervision.remote_sensing.api.urls")),
+    path("assessment/", include("supervision.assessment.api.urls")),
 ]
 
 urlpatterns = [

@@ -14,8 +14,8 @@ from django.utils import timezone
 from supervision.errors import ServiceError
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, ZoningPlan
 
-from .choices import LEAD_OPEN_STATUSES, LeadSource
-from .models import EnforcementTarget, Evidence, Lead, LeadDetection
+from ..choices import LEAD_OPEN_STATUSES, LeadSource
+from ..models import EnforcementTarget, Evidence, Lead, LeadDetection
 
 
 @dataclass(frozen=True)
