@@ -154,7 +154,7 @@ def _measure(value) -> float:
 
 
 def plans_visible():
-    return ZoningPlan.objects.all().annotate(unit_count=Count("units"))
+    return ZoningPlan.objects.annotate(unit_count=Count("units")).order_by("code")
 
 
 def units_filtered(*, plan_code: str | None = None) -> "QuerySet[ControlUnit]":  # noqa: F821

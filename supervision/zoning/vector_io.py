@@ -173,7 +173,7 @@ def _geometry(feat, transform, label: str) -> tuple[MultiPolygon | None, str, st
         geom = MultiPolygon(geom, srid=settings.STORAGE_SRID)
     elif geom.geom_type != "MultiPolygon":
         return None, "", f"{label}, geometry: a {geom.geom_type} is not a polygon"
-    if geom.empty or geom.area == 0:
+    if geom.empty:
         return None, "", f"{label}, geometry: empty geometry"
     note = ""
     if not geom.valid:
@@ -183,7 +183,8 @@ def _geometry(feat, transform, label: str) -> tuple[MultiPolygon | None, str, st
         repaired = MultiPolygon(polygons, srid=settings.STORAGE_SRID) if polygons else None
         if repaired is None or repaired.empty:
             return None, "", f"{label}, geometry: invalid ({reason}) and repair leaves nothing"
-        change = abs(repaired.area - geom.area) / geom.area
+        # A bow-tie's signed area can be 0: compare against the larger of the two.
+        change = abs(repaired.area - geom.area) / max(geom.area, repaired.area)
         if change > REPAIR_TOLERANCE:
             return None, "", (
                 f"{label}, geometry: invalid ({reason}); repair would change its area by "
@@ -191,6 +192,8 @@ def _geometry(feat, transform, label: str) -> tuple[MultiPolygon | None, str, st
             )
         note = f"{label}: repaired invalid geometry ({reason}), area changed by {change * 100:.6f} %"
         geom = repaired
+    if geom.area == 0:
+        return None, "", f"{label}, geometry: empty geometry (zero area)"
     return geom, note, None
 
 

@@ -5,6 +5,7 @@ from django.contrib.gis.gdal import GDALException, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework_gis.fields import GeometrySerializerMethodField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from ..models import ControlUnit, ZoningPlan
@@ -25,17 +26,16 @@ class UnitFeatureSerializer(GeoFeatureModelSerializer):
     division = serializers.CharField(source="division.adcode")
     division_name = serializers.CharField(source="division.name")
     unit_class_label = serializers.CharField(source="get_unit_class_display")
-    geom_api = serializers.SerializerMethodField()
+    geom = GeometrySerializerMethodField()
 
     class Meta:
         model = ControlUnit
-        geo_field = "geom_api"
+        geo_field = "geom"
         id_field = "code"
         fields = ["code", "name", "plan", "unit_class", "unit_class_label", "division", "division_name", "area_m2"]
 
-    def get_geom_api(self, obj):
-        geom = getattr(obj, "geom_api", None) or obj.geom.transform(settings.API_SRID, clone=True)
-        return json.loads(geom.geojson)
+    def get_geom(self, obj):
+        return getattr(obj, "geom_api", None) or obj.geom.transform(settings.API_SRID, clone=True)
 
 
 class GeoJSONGeometryField(serializers.Field):
