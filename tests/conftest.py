@@ -1,9 +1,10 @@
 import pytest
-from rest_framework.test import APIClient
 
 
 @pytest.fixture
 def api_client():
+    from rest_framework.test import APIClient
+
     return APIClient()
 
 
@@ -14,6 +15,8 @@ def user(django_user_model):
 
 @pytest.fixture
 def auth_client(user):
+    from rest_framework.test import APIClient
+
     client = APIClient()
     client.force_authenticate(user)
     return client

