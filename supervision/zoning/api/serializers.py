@@ -5,7 +5,8 @@ from django.contrib.gis.gdal import GDALException, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
-from rest_framework_gis.fields import GeometrySerializerMethodField
+from drf_spectacular.utils import extend_schema_field
+from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from ..models import ControlUnit, ZoningPlan
@@ -19,6 +20,18 @@ class PlanSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "region_adcode", "version", "status", "effective_date", "filed_with", "unit_count"]
 
 
+class ApiGeometryField(GeometryField):
+    """A stored geometry leaving in API_SRID: from a `<field>_api` annotation made in SQL, else transformed here."""
+
+    def get_attribute(self, instance):
+        geom = getattr(instance, f"{self.source}_api", None)
+        if geom is None:
+            geom = super().get_attribute(instance)
+            if geom is not None and geom.srid != settings.API_SRID:
+                geom = geom.transform(settings.API_SRID, clone=True)
+        return geom
+
+
 class UnitFeatureSerializer(GeoFeatureModelSerializer):
     """A unit as a GeoJSON Feature in API_SRID (the queryset annotates `geom_api`)."""
 
@@ -26,7 +39,7 @@ class UnitFeatureSerializer(GeoFeatureModelSerializer):
     division = serializers.CharField(source="division.adcode")
     division_name = serializers.CharField(source="division.name")
     unit_class_label = serializers.CharField(source="get_unit_class_display")
-    geom = GeometrySerializerMethodField()
+    geom = ApiGeometryField(read_only=True)
 
     class Meta:
         model = ControlUnit
@@ -34,10 +47,16 @@ class UnitFeatureSerializer(GeoFeatureModelSerializer):
         id_field = "code"
         fields = ["code", "name", "plan", "unit_class", "unit_class_label", "division", "division_name", "area_m2"]
 
-    def get_geom(self, obj):
-        return getattr(obj, "geom_api", None) or obj.geom.transform(settings.API_SRID, clone=True)
+
+GEOJSON_GEOMETRY_SCHEMA = {
+    "type": "object",
+    "description": "GeoJSON geometry (Point, LineString, Polygon or Multi*), coordinates in `srid`",
+    "properties": {"type": {"type": "string"}, "coordinates": {"type": "array", "items": {}}},
+    "required": ["type", "coordinates"],
+}
 
 
+@extend_schema_field(GEOJSON_GEOMETRY_SCHEMA)
 class GeoJSONGeometryField(serializers.Field):
     """A GeoJSON geometry object (or its JSON text); SRID set later from `srid`."""
 
