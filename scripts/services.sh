@@ -19,7 +19,7 @@ as_postgres "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='$user'\"" | grep
   || as_postgres "psql -qc \"CREATE ROLE $user LOGIN SUPERUSER PASSWORD '$password'\""
 as_postgres "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='$db'\"" | grep -q 1 \
   || as_postgres "createdb -O $user $db"
-as_postgres "psql -q -d $db -c 'CREATE EXTENSION IF NOT EXISTS postgis'" >/dev/null
+as_postgres "psql -q -d $db -c 'SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS postgis'" >/dev/null
 
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --save '' >/dev/null
