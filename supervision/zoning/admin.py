@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 
-from .models import AdministrativeDivision, ControlUnit, Overlay, PlanEvent, ZoningPlan
+from .models import (
+    AccessRequirement,
+    AdministrativeDivision,
+    ControlUnit,
+    Overlay,
+    PlanEvent,
+    SitingAssessment,
+    ZoningPlan,
+)
 
 
 class PlanEventInline(admin.TabularInline):
@@ -45,3 +53,29 @@ class OverlayAdmin(GISModelAdmin):
     list_filter = ["plan", "kind"]
     search_fields = ["code", "name"]
     readonly_fields = ["area_m2"]
+
+
+@admin.register(AccessRequirement)
+class AccessRequirementAdmin(admin.ModelAdmin):
+    """Clauses are edited through import_access_list, which enforces scopes and the never-looser rule."""
+
+    list_display = ["number", "plan", "level", "scope_code", "dimension", "action", "applies_to", "industry_codes"]
+    list_filter = ["plan", "level", "dimension", "action", "applies_to"]
+    search_fields = ["number", "scope_code", "text"]
+    list_select_related = ["plan"]
+    readonly_fields = ["plan", "level", "scope_code", "dimension", "number", "action", "industry_codes", "applies_to", "position"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SitingAssessment)
+class SitingAssessmentAdmin(GISModelAdmin):
+    list_display = ["id", "plan", "industry_code", "project_type", "verdict", "red_line", "created_by", "created_at"]
+    list_filter = ["plan", "verdict", "project_type", "red_line"]
+    search_fields = ["industry_code"]
+    list_select_related = ["plan", "created_by"]
+    readonly_fields = ["plan", "industry_code", "project_type", "verdict", "red_line", "result", "created_by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -38,3 +38,47 @@ class OverlayKind(models.TextChoices):
     RED_LINE = "red_line", _("生态保护红线")
     BASIN = "basin", _("流域")
     OTHER = "other", _("其他")
+
+
+class AccessLevel(models.TextChoices):
+    """The layer of the access list a requirement belongs to (the "1+2+11+157" structure)."""
+
+    PLAN = "plan", _("总体")
+    OVERLAY = "overlay", _("区域")
+    DIVISION = "division", _("区县")
+    UNIT = "unit", _("单元")
+
+
+# Higher layers first: a lower layer may be stricter, never looser.
+ACCESS_LEVEL_RANK = {AccessLevel.PLAN: 0, AccessLevel.OVERLAY: 1, AccessLevel.DIVISION: 2, AccessLevel.UNIT: 3}
+
+
+class Dimension(models.TextChoices):
+    SPATIAL_LAYOUT = "spatial_layout", _("空间布局约束")
+    POLLUTANT_DISCHARGE = "pollutant_discharge", _("污染物排放管控")
+    ENVIRONMENTAL_RISK = "environmental_risk", _("环境风险防控")
+    RESOURCE_EFFICIENCY = "resource_efficiency", _("资源开发利用效率")
+
+
+class AccessAction(models.TextChoices):
+    PROHIBIT = "prohibit", _("禁止")
+    RESTRICT = "restrict", _("限制")
+    REQUIRE = "require", _("要求")
+    ALLOW = "allow", _("允许")
+
+
+class AppliesTo(models.TextChoices):
+    NEW = "new", _("新建")
+    EXPANSION = "expansion", _("改扩建")
+    ALL = "all", _("全部")
+
+
+class ProjectType(models.TextChoices):
+    NEW = "new", _("新建")
+    EXPANSION = "expansion", _("改扩建")
+
+
+class Verdict(models.TextChoices):
+    PROHIBITED = "prohibited", _("禁止准入")
+    RESTRICTED = "restricted", _("限制准入")
+    ALLOWED = "allowed", _("允许准入")

@@ -13,6 +13,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 
 from .choices import UNIT_CLASS_BY_DIGIT, OverlayKind, PlanStatus
+from .demo_access import access_demo_load
 from .demo_geometry import changchun_demo
 from .models import ControlUnit, Overlay, ZoningPlan
 from .selectors import zoning_summary
@@ -67,4 +68,5 @@ def demo_load() -> list[str]:
         f"zoning: plan {plan.code} ({plan.name}), {plan.units.count()} units, {plan.overlays.count()} overlays; "
         f"全市 {city['priority_area_pct']} / {city['key_area_pct']} / {city['general_area_pct']} %"
     ]
+    lines += access_demo_load(plan)
     return lines

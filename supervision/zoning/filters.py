@@ -4,8 +4,8 @@ from django.contrib.gis.geos import Point, Polygon
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .choices import UnitClass
-from .models import ControlUnit
+from .choices import AccessAction, AccessLevel, AppliesTo, Dimension, UnitClass
+from .models import AccessRequirement, ControlUnit
 
 
 def _floats(value: str, count: int, name: str) -> list[float]:
@@ -74,3 +74,17 @@ class UnitFilter(django_filters.FilterSet):
     def filter_contains(self, queryset, name, value):
         x, y = _floats(value, 2, "contains")
         return queryset.filter(geom__intersects=to_storage(Point(x, y, srid=_srid(self.request))))
+
+
+class AccessRequirementFilter(django_filters.FilterSet):
+    plan = django_filters.CharFilter(field_name="plan__code", label=_("方案编码"))
+    level = django_filters.ChoiceFilter(choices=AccessLevel.choices, label=_("层级"))
+    scope_code = django_filters.CharFilter(label=_("范围编码"))
+    dimension = django_filters.ChoiceFilter(choices=Dimension.choices, label=_("维度"))
+    action = django_filters.ChoiceFilter(choices=AccessAction.choices, label=_("管控类型"))
+    applies_to = django_filters.ChoiceFilter(choices=AppliesTo.choices, label=_("适用"))
+    q = django_filters.CharFilter(field_name="text", lookup_expr="icontains", label=_("条款内容包含"))
+
+    class Meta:
+        model = AccessRequirement
+        fields = ["plan", "level", "scope_code", "dimension", "action", "applies_to"]

@@ -1,9 +1,22 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import DivisionLevel, OverlayKind, PlanStatus, UnitClass
+from .choices import (
+    AccessAction,
+    AccessLevel,
+    AppliesTo,
+    Dimension,
+    DivisionLevel,
+    OverlayKind,
+    PlanStatus,
+    ProjectType,
+    UnitClass,
+    Verdict,
+)
 
 
 class ZoningPlan(models.Model):
@@ -116,3 +129,72 @@ class Overlay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class AccessRequirement(models.Model):
+    """One clause of a plan's access list (生态环境准入清单) at one layer: plan, overlay, division or unit."""
+
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="requirements")
+    level = models.CharField(_("层级"), max_length=16, choices=AccessLevel.choices)
+    # The plan's code (plan), an overlay code (overlay), an adcode (division) or a unit code (unit).
+    scope_code = models.CharField(_("范围编码"), max_length=64)
+    dimension = models.CharField(_("维度"), max_length=32, choices=Dimension.choices)
+    number = models.CharField(_("条款编号"), max_length=64)
+    text = models.TextField(_("条款内容"))
+    action = models.CharField(_("管控类型"), max_length=16, choices=AccessAction.choices)
+    # Normalised GB/T 4754-2017 codes with their section letter ("C", "C26", "C2614"); [] = every industry.
+    industry_codes = models.JSONField(_("行业代码"), default=list, blank=True)
+    applies_to = models.CharField(_("适用"), max_length=16, choices=AppliesTo.choices, default=AppliesTo.ALL)
+    # Order in the imported file, so that an export gives the file back.
+    position = models.PositiveIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("准入要求")
+        verbose_name_plural = _("准入要求")
+        ordering = ["plan", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="requirement_number_unique_in_plan"),
+            models.CheckConstraint(condition=Q(level__in=AccessLevel.values), name="requirement_level_known"),
+            models.CheckConstraint(condition=Q(dimension__in=Dimension.values), name="requirement_dimension_known"),
+            models.CheckConstraint(condition=Q(action__in=AccessAction.values), name="requirement_action_known"),
+            models.CheckConstraint(
+                condition=Q(applies_to__in=AppliesTo.values), name="requirement_applies_to_known"
+            ),
+            models.CheckConstraint(condition=~Q(scope_code=""), name="requirement_scope_code_not_empty"),
+            models.CheckConstraint(condition=~Q(number=""), name="requirement_number_not_empty"),
+        ]
+        indexes = [models.Index(fields=["plan", "level", "scope_code"], name="requirement_scope_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.get_level_display()} {self.scope_code})"
+
+
+class SitingAssessment(models.Model):
+    """One project siting assessment (项目选址研判): the site, the project and the stored verdict."""
+
+    # A UUID, not a sequence: the public may run assessments and must not enumerate other people's sites.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="siting_assessments")
+    geom = models.GeometryField(_("选址范围"), srid=settings.STORAGE_SRID)
+    industry_code = models.CharField(_("行业代码"), max_length=8)
+    project_type = models.CharField(_("建设性质"), max_length=16, choices=ProjectType.choices)
+    verdict = models.CharField(_("研判结论"), max_length=16, choices=Verdict.choices)
+    red_line = models.BooleanField(_("涉及生态保护红线"), default=False)
+    # units, requirements and deciding clauses exactly as returned to the client.
+    result = models.JSONField(_("研判结果"), default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(_("研判时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("选址研判")
+        verbose_name_plural = _("选址研判")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="siting_verdict_known"),
+            models.CheckConstraint(
+                condition=Q(project_type__in=ProjectType.values), name="siting_project_type_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} {self.industry_code} {self.get_verdict_display()}"

@@ -1,17 +1,23 @@
-"""Queries that read zoning data: the Annex 1 summary and spatial look-ups."""
+"""Queries that read zoning data: the Annex 1 summary, spatial look-ups, access lists and siting."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.db.models.functions import Area, Intersection, Length, Transform
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db.models import Count, Q, Sum
 
-from .choices import UnitClass
-from .models import AdministrativeDivision, ControlUnit, Overlay, ZoningPlan
+from supervision.errors import ServiceError
+
+from .access_rules import Clause, clause_applies, clauses_sorted, verdict_decide
+from .choices import AccessLevel, OverlayKind, ProjectType, UnitClass
+from .industries import IndustryCodeError, industry_normalise, load_industries
+from .models import AccessRequirement, AdministrativeDivision, ControlUnit, Overlay, ZoningPlan
 
 SUMMARY_COLUMNS = [
     "district",
@@ -90,6 +96,29 @@ class LookupResult:
     overlays: list[OverlayOverlap]
 
 
+_transforms = threading.local()
+
+
+def geometry_transformed(geometry: GEOSGeometry, srid: int) -> GEOSGeometry:
+    """A transformed copy, reusing one GDAL CoordTransform per (source, target) pair and thread.
+
+    Building a CoordTransform looks both CRSs up in PROJ's database (about 50 ms here); a
+    transform with a ready one takes microseconds. GDAL transformation objects are not
+    safe to share between threads, hence the thread-local cache.
+    """
+    if geometry.srid == srid:
+        return geometry.clone()
+    cache = getattr(_transforms, "cache", None)
+    if cache is None:
+        cache = _transforms.cache = {}
+    key = (geometry.srid, srid)
+    if key not in cache:
+        cache[key] = CoordTransform(SpatialReference(geometry.srid), SpatialReference(srid))
+    out = geometry.transform(cache[key], clone=True)
+    out.srid = srid
+    return out
+
+
 def point_in_storage(*, lon: float, lat: float, srid: int | None = None) -> Point:
     point = Point(lon, lat, srid=srid or settings.API_SRID)
     if point.srid != settings.STORAGE_SRID:
@@ -110,7 +139,7 @@ def geometry_lookup(*, plan: ZoningPlan, geometry: GEOSGeometry) -> LookupResult
     several when it lies on a shared boundary).
     """
     if geometry.srid != settings.STORAGE_SRID:
-        geometry = geometry.transform(settings.STORAGE_SRID, clone=True)
+        geometry = geometry_transformed(geometry, settings.STORAGE_SRID)
     dim = geometry.dims
     overlap_geom = Transform(Intersection("geom", geometry), settings.AREA_SRID)
     units = ControlUnit.objects.filter(plan=plan, geom__intersects=geometry).select_related("division").order_by("code")
@@ -120,11 +149,9 @@ def geometry_lookup(*, plan: ZoningPlan, geometry: GEOSGeometry) -> LookupResult
         units = units.annotate(overlap=Length(overlap_geom))
     units = list(units)
     site_area = site_length = 0.0
-    geometry_area = geometry.transform(settings.AREA_SRID, clone=True)
-    if dim == 2:
-        site_area = geometry_area.area
-    elif dim == 1:
-        site_length = geometry_area.length
+    if dim:
+        geometry_area = geometry_transformed(geometry, settings.AREA_SRID)
+        site_area, site_length = (geometry_area.area, 0.0) if dim == 2 else (0.0, geometry_area.length)
     results = []
     for unit in units:
         value = _measure(getattr(unit, "overlap", 0.0))
@@ -134,12 +161,10 @@ def geometry_lookup(*, plan: ZoningPlan, geometry: GEOSGeometry) -> LookupResult
             results.append(UnitOverlap(unit, 0.0, value, value / site_length if site_length else 0.0))
         else:
             results.append(UnitOverlap(unit, 0.0, 0.0, 1.0 / len(units)))
-    overlays = [
-        OverlayOverlap(o, _measure(o.overlap) if dim == 2 else 0.0)
-        for o in Overlay.objects.filter(plan=plan, geom__intersects=geometry)
-        .annotate(overlap=Area(overlap_geom))
-        .order_by("kind", "code")
-    ]
+    overlays = Overlay.objects.filter(plan=plan, geom__intersects=geometry).order_by("kind", "code")
+    if dim == 2:
+        overlays = overlays.annotate(overlap=Area(overlap_geom))
+    overlays = [OverlayOverlap(o, _measure(o.overlap) if dim == 2 else 0.0) for o in overlays]
     return LookupResult(geometry.geom_type, site_area, site_length, results, overlays)
 
 
@@ -166,3 +191,167 @@ def units_filtered(*, plan_code: str | None = None) -> "QuerySet[ControlUnit]": 
 
 def divisions_of_plan(*, plan: ZoningPlan):
     return AdministrativeDivision.objects.filter(Q(units__plan=plan)).distinct().order_by("adcode")
+
+
+# --- Access lists -------------------------------------------------------------------------
+
+CLAUSE_FIELDS = ("level", "scope_code", "dimension", "number", "text", "action", "industry_codes", "applies_to", "position")
+
+
+def requirements_as_clauses(queryset) -> list[Clause]:
+    """Requirement rows as plain clauses (one query, no model instances)."""
+    return [
+        Clause(*values[:6], tuple(values[6] or ()), *values[7:])  # type: ignore[arg-type]
+        for values in queryset.values_list(*CLAUSE_FIELDS)
+    ]
+
+
+def requirements_filtered(*, plan_code: str | None = None):
+    qs = AccessRequirement.objects.select_related("plan")
+    if plan_code:
+        qs = qs.filter(plan__code=plan_code)
+    return qs.order_by("plan__code", "position", "id")
+
+
+def requirements_applicable(
+    *, plan: ZoningPlan, unit_codes: list[str], division_adcodes: list[str], overlay_codes: list[str]
+) -> list[Clause]:
+    """Every clause of the plan whose scope is one of these: the plan's own, the overlays', the divisions', the units'.
+
+    Sorted by level (plan → unit), dimension and file order.
+    """
+    scope = Q(level=AccessLevel.PLAN)
+    for level, codes in (
+        (AccessLevel.OVERLAY, overlay_codes),
+        (AccessLevel.DIVISION, division_adcodes),
+        (AccessLevel.UNIT, unit_codes),
+    ):
+        if codes:
+            scope |= Q(level=level, scope_code__in=list(codes))
+    return clauses_sorted(requirements_as_clauses(AccessRequirement.objects.filter(scope, plan=plan)))
+
+
+def overlays_governing_unit(*, unit: ControlUnit):
+    """Overlays whose interior meets the unit's interior (a red line sharing only an edge does not count)."""
+    return (
+        Overlay.objects.filter(plan_id=unit.plan_id, geom__intersects=unit.geom)
+        .filter(geom__relate=(unit.geom, "T********"))
+        .order_by("kind", "code")
+    )
+
+
+def requirements_for_unit(*, unit: ControlUnit) -> list[Clause]:
+    """The unit's whole access list across the four layers: plan, overlays over it, its division, itself."""
+    return requirements_applicable(
+        plan=unit.plan,
+        unit_codes=[unit.code],
+        division_adcodes=[unit.division.adcode],
+        overlay_codes=list(overlays_governing_unit(unit=unit).values_list("code", flat=True)),
+    )
+
+
+# --- Siting assessment ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SitingResult:
+    plan_code: str
+    industry_code: str
+    industry_name: str
+    project_type: str
+    verdict: str
+    units: list[dict]
+    red_line: bool
+    requirements: list[Clause]
+    deciding: list[Clause]
+    site_area_m2: float
+
+    def as_dict(self) -> dict:
+        """The assessment as the API and ``siting_check`` print it (the API adds id, geometry, dates)."""
+        stored = self.stored()
+        return {
+            "plan": self.plan_code,
+            "industry_code": self.industry_code,
+            "industry_name": self.industry_name,
+            "project_type": self.project_type,
+            "verdict": self.verdict,
+            "red_line": self.red_line,
+            "units": stored["units"],
+            "requirements": stored["requirements"],
+            "deciding": stored["deciding"],
+            "site_area_m2": self.site_area_m2,
+        }
+
+    def stored(self) -> dict:
+        """What SitingAssessment.result keeps (and the API and siting_check return)."""
+        return {
+            "units": self.units,
+            "red_line": self.red_line,
+            "requirements": [c.as_dict() for c in self.requirements],
+            "deciding": [c.as_dict() for c in self.deciding],
+            "industry_name": self.industry_name,
+            "site_area_m2": self.site_area_m2,
+        }
+
+
+def industry_name(code: str) -> str:
+    """The name of the most specific tabulated industry covering the code (classes are not tabulated)."""
+    table = load_industries()
+    for end in range(len(code), 0, -1):
+        if code[:end] in table:
+            return table[code[:end]].name
+    return ""
+
+
+def project_industry(code: str) -> str:
+    """A project's industry, normalised; it must name at least a division (C26), not a whole section."""
+    try:
+        normalised = industry_normalise(code)
+    except IndustryCodeError as exc:
+        raise ServiceError(f"industry_code: {exc}") from None
+    if len(normalised) < 3:
+        raise ServiceError(
+            f"industry_code: '{code}' is a whole section; give the project's industry at least to the "
+            "division (2-digit) level, e.g. C26 or C2614."
+        )
+    return normalised
+
+
+def siting_evaluate(*, plan: ZoningPlan, geometry: GEOSGeometry, industry_code: str, project_type: str) -> SitingResult:
+    """Which units the site touches, which clauses apply at each layer, and the verdict with its deciding clauses."""
+    industry = project_industry(industry_code)
+    if project_type not in ProjectType.values:
+        raise ServiceError(f"project_type: '{project_type}' is not one of {', '.join(ProjectType.values)}.")
+    lookup = geometry_lookup(plan=plan, geometry=geometry)
+    if not lookup.units:
+        raise ServiceError(f"The site lies outside every control unit of plan {plan.code}.", code="outside_plan")
+    units = [
+        {
+            "code": u.unit.code,
+            "name": u.unit.name,
+            "class": u.unit.unit_class,
+            "overlap_m2": round(u.overlap_m2, 2),
+            "share": round(u.share, 6),
+        }
+        for u in lookup.units
+    ]
+    clauses = requirements_applicable(
+        plan=plan,
+        unit_codes=[u.unit.code for u in lookup.units],
+        division_adcodes=sorted({u.unit.division.adcode for u in lookup.units}),
+        overlay_codes=[o.overlay.code for o in lookup.overlays],
+    )
+    applying = [c for c in clauses if clause_applies(c, industry_code=industry, project_type=project_type)]
+    verdict, deciding = verdict_decide(applying)
+    return SitingResult(
+        plan_code=plan.code,
+        industry_code=industry,
+        industry_name=industry_name(industry),
+        project_type=project_type,
+        verdict=verdict,
+        units=units,
+        red_line=any(o.overlay.kind == OverlayKind.RED_LINE for o in lookup.overlays),
+        requirements=applying,
+        deciding=deciding,
+        site_area_m2=round(lookup.site_area_m2, 2),
+    )

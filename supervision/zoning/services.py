@@ -1,19 +1,32 @@
-"""Everything that writes zoning data: plans, divisions, units, overlays."""
+"""Everything that writes zoning data: plans, divisions, units, overlays, access lists, siting assessments."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, Transform
+from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
+from django.db.models import Max
 
 from supervision.errors import ImportRefused, NotFound, ServiceError
 from supervision.workflow import transition_to
 
-from .choices import PLAN_TRANSITIONS, DivisionLevel, OverlayKind, PlanStatus
-from .models import AdministrativeDivision, ControlUnit, Overlay, PlanEvent, ZoningPlan
+from . import selectors
+from .access_io import AccessFileError, AccessRow, access_file_read
+from .access_rules import Clause, looser_conflicts
+from .choices import PLAN_TRANSITIONS, AccessLevel, DivisionLevel, OverlayKind, PlanStatus
+from .models import (
+    AccessRequirement,
+    AdministrativeDivision,
+    ControlUnit,
+    Overlay,
+    PlanEvent,
+    SitingAssessment,
+    ZoningPlan,
+)
 from .vector_io import overlays_read, units_read
 
 logger = logging.getLogger(__name__)
@@ -85,7 +98,7 @@ def _plan_for_import(*, plan_code: str, plan_name: str | None, region: str | Non
         region = region or _region_from_adcodes(adcodes)
         if region is None:
             raise ImportRefused(
-                f"Units span several provinces; pass --region to name the plan's region.",
+                "Units span several provinces; pass --region to name the plan's region.",
                 problems=[f"plan {plan_code}: units span several provinces; pass --region ADCODE"],
             )
         plan, _ = plan_ensure(code=plan_code, name=plan_name, region_adcode=region)
@@ -223,3 +236,200 @@ def plan_transition(*, plan: ZoningPlan, target: str, actor=None, comment: str =
             fields=extra,
             label=f"Plan {plan.code}",
         )
+
+
+# --- Access lists (生态环境准入清单) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessImportReport:
+    plan: str
+    created: int
+    replaced: int
+
+
+def access_list_import(*, path: str, plan_code: str, replace_all: bool = False) -> AccessImportReport:
+    """Import an access list from CSV or XLSX into a plan, or refuse the whole file.
+
+    Without ``replace_all`` the clauses are added to the plan's list (clause numbers must stay
+    unique in the plan); with it they replace the whole list in one transaction.
+    """
+    plan = plan_get(code=plan_code)
+    try:
+        table = access_file_read(path)
+    except AccessFileError as exc:
+        raise ImportRefused(f"{path}: refused; nothing was written.", problems=[str(exc)]) from None
+    return access_list_load(
+        plan=plan, rows=table.rows, problems=table.problems, replace_all=replace_all, source=path
+    )
+
+
+def access_list_load(
+    *,
+    plan: ZoningPlan,
+    rows: list[AccessRow],
+    replace_all: bool,
+    problems: list[str] | None = None,
+    source: str = "list",
+) -> AccessImportReport:
+    """Check parsed rows against the plan (scopes, numbers, never looser) and write them all, or none."""
+    problems = list(problems or [])
+    known = _AccessScopes(plan)
+    clauses: list[Clause] = []
+    row_of: dict[str, int] = {}
+    for access_row in rows:
+        clause = access_row.clause
+        scope = known.canonical(clause)
+        if scope is None:
+            problems.append(f"row {access_row.row}, column 范围编码: {known.unknown_message(clause)}")
+            continue
+        if scope != clause.scope_code:
+            clause = replace(clause, scope_code=scope)
+        clauses.append(clause)
+        row_of[clause.number] = access_row.row
+
+    existing: list[Clause] = []
+    offset = 0
+    if not replace_all:
+        existing = selectors.requirements_as_clauses(AccessRequirement.objects.filter(plan=plan))
+        taken = {c.number for c in existing}
+        for clause in clauses:
+            if clause.number in taken:
+                problems.append(
+                    f"row {row_of[clause.number]}, column 条款编号: clause number '{clause.number}' already exists "
+                    f"in plan {plan.code} (import with --replace to replace the whole list)"
+                )
+        offset = AccessRequirement.objects.filter(plan=plan).aggregate(m=Max("position"))["m"] or 0
+
+    new_numbers = {c.number for c in clauses}
+    for allow, prohibit in looser_conflicts([*existing, *clauses], same_place=known.same_place):
+        if allow.number not in new_numbers and prohibit.number not in new_numbers:
+            continue  # an old conflict is not this file's fault
+        where = f"row {row_of[allow.number]}" if allow.number in new_numbers else f"plan {plan.code}"
+        problems.append(
+            f"{where}: never looser: {allow.label()} allows what {prohibit.label()} prohibits for the same "
+            "place and industry; a lower layer may be stricter than a higher one, never looser"
+        )
+    if problems:
+        raise ImportRefused(
+            f"{source}: refused, {len(problems)} problem(s); nothing was written.", problems=_by_row(problems)
+        )
+
+    with transaction.atomic():
+        replaced = AccessRequirement.objects.filter(plan=plan).delete()[0] if replace_all else 0
+        AccessRequirement.objects.bulk_create(
+            [
+                AccessRequirement(
+                    plan=plan,
+                    level=c.level,
+                    scope_code=c.scope_code,
+                    dimension=c.dimension,
+                    number=c.number,
+                    text=c.text,
+                    action=c.action,
+                    industry_codes=list(c.industry_codes),
+                    applies_to=c.applies_to,
+                    position=offset + c.position,
+                )
+                for c in clauses
+            ],
+            batch_size=2000,
+        )
+    return AccessImportReport(plan.code, len(clauses), replaced)
+
+
+def _by_row(problems: list[str]) -> list[str]:
+    """Problems in file order ("row 3, …" before "row 10, …"); others (plan-wide) last, order kept."""
+
+    def key(problem: str) -> int:
+        head = problem.split(",", 1)[0].split(":", 1)[0]
+        number = head.removeprefix("row ").strip()
+        return int(number) if head.startswith("row ") and number.isdigit() else 1 << 30
+
+    return sorted(problems, key=key)
+
+
+class _AccessScopes:
+    """The scope codes a plan knows per level, and which units each scope covers (loaded lazily)."""
+
+    def __init__(self, plan: ZoningPlan):
+        self.plan = plan
+        self._codes: dict[str, set[str]] = {}
+        self._units: dict[tuple[str, str], frozenset[int]] = {}
+
+    def codes(self, level: str) -> set[str]:
+        if level not in self._codes:
+            if level == AccessLevel.OVERLAY:
+                qs = Overlay.objects.filter(plan=self.plan).values_list("code", flat=True)
+            elif level == AccessLevel.DIVISION:
+                qs = ControlUnit.objects.filter(plan=self.plan).values_list("division__adcode", flat=True).distinct()
+            elif level == AccessLevel.UNIT:
+                qs = ControlUnit.objects.filter(plan=self.plan).values_list("code", flat=True)
+            else:
+                qs = [self.plan.code, self.plan.region_adcode]
+            self._codes[level] = set(qs)
+        return self._codes[level]
+
+    def canonical(self, clause: Clause) -> str | None:
+        """The stored scope code (总体 clauses always carry the plan's code), or None when unknown."""
+        if clause.scope_code not in self.codes(clause.level):
+            return None
+        return self.plan.code if clause.level == AccessLevel.PLAN else clause.scope_code
+
+    def unknown_message(self, clause: Clause) -> str:
+        code, plan = clause.scope_code, self.plan.code
+        return {
+            AccessLevel.PLAN: f"'{code}' is not this plan; 总体 clauses carry the plan's code '{plan}' "
+            f"(or its region {self.plan.region_adcode})",
+            AccessLevel.OVERLAY: f"no overlay (basin, red line …) '{code}' in plan {plan}",
+            AccessLevel.DIVISION: f"no division '{code}' with units in plan {plan}",
+            AccessLevel.UNIT: f"no unit '{code}' in plan {plan}",
+        }[clause.level]
+
+    def units(self, clause: Clause) -> frozenset[int] | None:
+        """Ids of the units a scope covers; None for the whole plan."""
+        if clause.level == AccessLevel.PLAN:
+            return None
+        key = (clause.level, clause.scope_code)
+        if key not in self._units:
+            units = ControlUnit.objects.filter(plan=self.plan)
+            if clause.level == AccessLevel.UNIT:
+                units = units.filter(code=clause.scope_code)
+            elif clause.level == AccessLevel.DIVISION:
+                units = units.filter(division__adcode=clause.scope_code)
+            else:
+                overlay = Overlay.objects.get(plan=self.plan, code=clause.scope_code)
+                # Interiors must meet: a red line touching a unit's edge does not govern the unit.
+                units = units.filter(geom__intersects=overlay.geom).filter(geom__relate=(overlay.geom, "T********"))
+            self._units[key] = frozenset(units.values_list("id", flat=True))
+        return self._units[key]
+
+    def same_place(self, a: Clause, b: Clause) -> bool:
+        ua, ub = self.units(a), self.units(b)
+        if ua is None or ub is None:
+            return True
+        return not ua.isdisjoint(ub)
+
+
+# --- Siting assessment (项目选址研判) --------------------------------------------------------
+
+
+def siting_assess(
+    *, plan: ZoningPlan, geometry: GEOSGeometry, industry_code: str, project_type: str, actor=None
+) -> SitingAssessment:
+    """Assess a proposed site and project against the plan's access list and store the result."""
+    result = selectors.siting_evaluate(
+        plan=plan, geometry=geometry, industry_code=industry_code, project_type=project_type
+    )
+    if geometry.srid != settings.STORAGE_SRID:
+        geometry = selectors.geometry_transformed(geometry, settings.STORAGE_SRID)
+    return SitingAssessment.objects.create(
+        plan=plan,
+        geom=geometry,
+        industry_code=result.industry_code,
+        project_type=result.project_type,
+        verdict=result.verdict,
+        red_line=result.red_line,
+        result=result.stored(),
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )

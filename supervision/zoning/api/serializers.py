@@ -1,15 +1,19 @@
 import json
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.gis.gdal import GDALException, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from drf_spectacular.utils import extend_schema_field
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from ..models import ControlUnit, ZoningPlan
+from ..choices import AccessAction, AccessLevel, AppliesTo, Dimension, ProjectType
+from ..selectors import geometry_transformed
+from ..models import AccessRequirement, ControlUnit, SitingAssessment, ZoningPlan
 
 
 class PlanSerializer(serializers.ModelSerializer):
@@ -82,16 +86,28 @@ class GeoJSONGeometryField(serializers.Field):
         return json.loads(value.geojson)
 
 
-def geometry_with_srid(geom: GEOSGeometry, srid: int) -> GEOSGeometry:
-    """Assign the declared SRID and move to storage; unknown SRIDs are refused."""
+@lru_cache(maxsize=256)
+def _srid_known(srid: int) -> bool:
     try:
         SpatialReference(srid)
     except (GDALException, ValueError):
-        raise serializers.ValidationError({"srid": f"{srid} is not a known EPSG coordinate reference system."}) from None
+        return False
+    return True
+
+
+def geometry_with_srid(geom: GEOSGeometry, srid: int) -> GEOSGeometry:
+    """Assign the declared SRID and move to storage; unknown SRIDs are refused."""
+    if not _srid_known(srid):
+        raise serializers.ValidationError({"srid": f"{srid} is not a known EPSG coordinate reference system."})
     geom.srid = srid
-    if srid != settings.STORAGE_SRID:
-        geom.transform(settings.STORAGE_SRID)
-    return geom
+    if srid == settings.STORAGE_SRID:
+        return geom
+    try:
+        return geometry_transformed(geom, settings.STORAGE_SRID)
+    except GDALException as exc:
+        raise serializers.ValidationError(
+            {"geometry": f"cannot be transformed from EPSG:{srid} to storage ({exc})."}
+        ) from None
 
 
 class LookupInputSerializer(serializers.Serializer):
@@ -139,3 +155,143 @@ class SummaryRowSerializer(serializers.Serializer):
     general_units = serializers.IntegerField()
     general_area_pct = serializers.DecimalField(max_digits=6, decimal_places=2, coerce_to_string=False)
     area_km2 = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+
+
+# --- Access lists ------------------------------------------------------------------------
+
+
+class ClauseSerializer(serializers.Serializer):
+    """One access-list clause (an AccessRequirement or a plain access_rules.Clause)."""
+
+    level = serializers.ChoiceField(choices=AccessLevel.choices)
+    scope_code = serializers.CharField()
+    dimension = serializers.ChoiceField(choices=Dimension.choices)
+    number = serializers.CharField()
+    text = serializers.CharField()
+    action = serializers.ChoiceField(choices=AccessAction.choices)
+    industry_codes = serializers.ListField(child=serializers.CharField())
+    applies_to = serializers.ChoiceField(choices=AppliesTo.choices)
+
+
+class AccessRequirementSerializer(serializers.ModelSerializer):
+    plan = serializers.CharField(source="plan.code")
+    level_label = serializers.CharField(source="get_level_display")
+    dimension_label = serializers.CharField(source="get_dimension_display")
+    action_label = serializers.CharField(source="get_action_display")
+
+    class Meta:
+        model = AccessRequirement
+        fields = [
+            "plan",
+            "level",
+            "level_label",
+            "scope_code",
+            "dimension",
+            "dimension_label",
+            "number",
+            "text",
+            "action",
+            "action_label",
+            "industry_codes",
+            "applies_to",
+        ]
+
+
+class UnitDetailSerializer(UnitFeatureSerializer):
+    """A unit with its whole applicable access list (plan, overlays over it, its division, itself).
+
+    The view sets `access_list` on the unit from selectors.requirements_for_unit.
+    """
+
+    access_list = ClauseSerializer(many=True, read_only=True)
+
+    class Meta(UnitFeatureSerializer.Meta):
+        fields = [*UnitFeatureSerializer.Meta.fields, "access_list"]
+
+
+class IndustrySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    level = serializers.CharField()
+    parent = serializers.CharField(allow_null=True)
+
+
+class IndustrySearchInputSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, default="")
+    level = serializers.ChoiceField(choices=["section", "division", "group"], required=False)
+
+
+# --- Siting assessment ------------------------------------------------------------------
+
+
+class SitingInputSerializer(serializers.Serializer):
+    plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
+    geometry = GeoJSONGeometryField()
+    srid = serializers.IntegerField(required=False, default=settings.API_SRID)
+    industry_code = serializers.CharField(max_length=16)
+    project_type = serializers.ChoiceField(choices=ProjectType.choices)
+
+    def validate(self, attrs):
+        attrs["geometry"] = geometry_with_srid(attrs["geometry"], attrs["srid"])
+        return attrs
+
+
+class SitingUnitSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    overlap_m2 = serializers.FloatField()
+    share = serializers.FloatField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["class"] = serializers.CharField()  # a Python keyword, so added here
+        return fields
+
+
+class SitingClauseSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    scope_code = serializers.CharField()
+    dimension = serializers.CharField()
+    number = serializers.CharField()
+    text = serializers.CharField()
+    action = serializers.CharField()
+
+
+class SitingAssessmentSerializer(serializers.ModelSerializer):
+    """A stored assessment: verdict, units touched, red line, applying and deciding clauses."""
+
+    plan = serializers.CharField(source="plan.code")
+    industry_name = serializers.CharField(source="result.industry_name")
+    units = SitingUnitSerializer(source="result.units", many=True)
+    requirements = SitingClauseSerializer(source="result.requirements", many=True)
+    deciding = SitingClauseSerializer(source="result.deciding", many=True)
+    site_area_m2 = serializers.FloatField(source="result.site_area_m2")
+    geometry = serializers.SerializerMethodField()
+    report_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SitingAssessment
+        fields = [
+            "id",
+            "plan",
+            "industry_code",
+            "industry_name",
+            "project_type",
+            "verdict",
+            "red_line",
+            "units",
+            "requirements",
+            "deciding",
+            "site_area_m2",
+            "geometry",
+            "created_at",
+            "report_url",
+        ]
+
+    def get_geometry(self, obj) -> dict:
+        return json.loads(geometry_transformed(obj.geom, settings.API_SRID).geojson)
+
+    def get_report_url(self, obj) -> str:
+        url = reverse("siting-report", kwargs={"pk": obj.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url

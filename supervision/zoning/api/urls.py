@@ -9,4 +9,10 @@ urlpatterns = [
     path("zoning/units/", views.UnitListView.as_view(), name="unit-list"),
     path("zoning/units/<slug:plan>/<str:code>/", views.UnitDetailView.as_view(), name="unit-detail"),
     path("zoning/lookup/", views.LookupView.as_view(), name="zoning-lookup"),
+    path("zoning/access-requirements/", views.AccessRequirementListView.as_view(), name="access-requirement-list"),
+    path("zoning/industries/", views.IndustrySearchView.as_view(), name="industry-search"),
+    path("siting-assessments/", views.SitingAssessmentCreateView.as_view(), name="siting-assessment-create"),
+    path(
+        "siting-assessments/<uuid:pk>/", views.SitingAssessmentDetailView.as_view(), name="siting-assessment-detail"
+    ),
 ]

@@ -2,21 +2,28 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import Transform
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
 from config.api import PublicZoningRead
 
-from .. import selectors
-from ..filters import UnitFilter
-from ..models import ControlUnit, ZoningPlan
+from .. import selectors, services
+from ..filters import AccessRequirementFilter, UnitFilter
+from ..industries import industry_search, load_industries
+from ..models import SitingAssessment, ZoningPlan
 from .serializers import (
+    AccessRequirementSerializer,
+    IndustrySearchInputSerializer,
+    IndustrySerializer,
     LookupInputSerializer,
     LookupOutputSerializer,
     PlanSerializer,
+    SitingAssessmentSerializer,
+    SitingInputSerializer,
     SummaryRowSerializer,
+    UnitDetailSerializer,
     UnitFeatureSerializer,
 )
 
@@ -80,13 +87,19 @@ class UnitListView(generics.ListAPIView):
 
 
 class UnitDetailView(generics.RetrieveAPIView):
-    """One control unit (GeoJSON Feature). Units are addressed by plan and code."""
+    """One control unit (GeoJSON Feature) with its whole access list across the four layers.
+
+    Units are addressed by plan and code; `access_list` holds the plan-wide clauses, those of
+    the overlays over the unit (basin, red line), its division's and its own.
+    """
 
     permission_classes = [PublicZoningRead]
-    serializer_class = UnitFeatureSerializer
+    serializer_class = UnitDetailSerializer
 
     def get_object(self):
-        return get_object_or_404(_units_queryset(), plan__code=self.kwargs["plan"], code=self.kwargs["code"])
+        unit = get_object_or_404(_units_queryset(), plan__code=self.kwargs["plan"], code=self.kwargs["code"])
+        unit.access_list = selectors.requirements_for_unit(unit=unit)
+        return unit
 
 
 class LookupView(APIView):
@@ -101,3 +114,60 @@ class LookupView(APIView):
         data.is_valid(raise_exception=True)
         result = selectors.geometry_lookup(plan=data.validated_data["plan"], geometry=data.validated_data["geometry"])
         return Response(LookupOutputSerializer(result).data)
+
+
+class AccessRequirementListView(generics.ListAPIView):
+    """Access-list clauses (生态环境准入清单), filtered by plan, level, scope, dimension, action, applies-to, text."""
+
+    permission_classes = [PublicZoningRead]
+    serializer_class = AccessRequirementSerializer
+    filterset_class = AccessRequirementFilter
+
+    def get_queryset(self):
+        return selectors.requirements_filtered()
+
+
+class IndustrySearchView(APIView):
+    """GB/T 4754-2017 industries by code prefix (C26, 26, C) or Chinese name (化学); all when q is empty."""
+
+    permission_classes = [PublicZoningRead]
+
+    @extend_schema(parameters=[IndustrySearchInputSerializer], responses=IndustrySerializer(many=True))
+    def get(self, request):
+        params = IndustrySearchInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        q, level = params.validated_data["q"], params.validated_data.get("level")
+        found = industry_search(q) if q.strip() else sorted(load_industries().values(), key=lambda i: i.code)
+        if level:
+            found = [i for i in found if i.level == level]
+        return Response(IndustrySerializer(found, many=True).data)
+
+
+class SitingAssessmentCreateView(APIView):
+    """Project siting assessment (项目选址研判): may this project go here? Stored; returns 201 with the result."""
+
+    permission_classes = [PublicZoningRead]
+    allow_post_as_read = True
+
+    @extend_schema(request=SitingInputSerializer, responses={201: SitingAssessmentSerializer})
+    def post(self, request):
+        data = SitingInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assessment = services.siting_assess(
+            plan=data.validated_data["plan"],
+            geometry=data.validated_data["geometry"],
+            industry_code=data.validated_data["industry_code"],
+            project_type=data.validated_data["project_type"],
+            actor=request.user,
+        )
+        return Response(
+            SitingAssessmentSerializer(assessment, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class SitingAssessmentDetailView(generics.RetrieveAPIView):
+    """A stored siting assessment by its id."""
+
+    permission_classes = [PublicZoningRead]
+    serializer_class = SitingAssessmentSerializer
+    queryset = SitingAssessment.objects.select_related("plan")
