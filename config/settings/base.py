@@ -187,3 +187,64 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- remote sensing ---
+# Scans fan out one task per window; heavy raster work can have its own queue
+# (RASTER_QUEUE, also used by CELERY_TASK_ROUTES above) with prefetch 1.
+RASTER_QUEUE = env.str("RASTER_QUEUE", default="celery")
+SCAN_WINDOW_SIZE = env.int("SCAN_WINDOW_SIZE", default=2048)  # pixels per side; memory per task ~ this²
+# Where uploaded change layers are kept, and the inbox a beat task watches (GeoTIFF + sidecar .json).
+CHANGE_LAYER_DIR = env.str("CHANGE_LAYER_DIR", default=str(VAR_DIR / "change_layers"))
+CHANGE_LAYER_INBOX = env.str("CHANGE_LAYER_INBOX", default=str(VAR_DIR / "inbox"))
+CHANGE_LAYER_MAX_UPLOAD_MB = env.int("CHANGE_LAYER_MAX_UPLOAD_MB", default=4096)
+# A lead names the nearest enforcement target within this distance (metres), if any.
+LEAD_TARGET_MAX_DISTANCE_M = env.float("LEAD_TARGET_MAX_DISTANCE_M", default=200.0)
+# Monitoring: the period the decline rule compares with the one before it, and the margin
+# (percent worse than the previous period) when a plan has no rule set of its own.
+MONITORING_PERIOD_DAYS = env.int("MONITORING_PERIOD_DAYS", default=30)
+MONITORING_DECLINE_MARGIN_PCT = env.float("MONITORING_DECLINE_MARGIN_PCT", default=10.0)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "change-layer-inbox": {
+        "task": "supervision.remote_sensing.tasks.change_layer_inbox",
+        "schedule": env.float("CHANGE_LAYER_INBOX_SECONDS", default=300.0),
+    },
+    "monitoring-evaluate": {
+        "task": "supervision.remote_sensing.tasks.monitoring_evaluate_all",
+        "schedule": env.float("MONITORING_EVALUATE_SECONDS", default=24 * 3600.0),
+    },
+}
+
+# --- cases ---
+# Attachments (photos, PDFs, image chips): JPEG / PNG / PDF only, checked by content, up to this size.
+CASES_ATTACHMENT_MAX_BYTES = env.int("CASES_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Default deadlines when a request names none: lead verification and case rectification.
+CASES_VERIFICATION_DAYS = env.int("CASES_VERIFICATION_DAYS", default=5)
+CASES_VERIFICATION_DAY_KIND = env.str("CASES_VERIFICATION_DAY_KIND", default="working")
+# "Deadline in N days" reminder, and days overdue between escalation levels (督办 → 重点督办 → 挂牌督办).
+CASES_REMINDER_DAYS = env.int("CASES_REMINDER_DAYS", default=3)
+CASES_ESCALATION_STEP_DAYS = env.int("CASES_ESCALATION_STEP_DAYS", default=7)
+# Base URL used in notification emails.
+CASES_SITE_URL = env.str("CASES_SITE_URL", default="http://127.0.0.1:8000")
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "cases-escalate-overdue": {"task": "supervision.cases.tasks.escalate_overdue", "schedule": 15 * 60},
+    "cases-deadline-reminders": {"task": "supervision.cases.tasks.deadline_reminders", "schedule": 60 * 60},
+}
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "LeadStatusEnum": "supervision.cases.choices.LeadStatus",
+        "CaseStatusEnum": "supervision.cases.choices.CaseStatus",
+        "InspectionStatusEnum": "supervision.cases.choices.InspectionStatus",
+        "InspectionPlanStatusEnum": "supervision.cases.choices.InspectionPlanStatus",
+        "LeadSourceEnum": "supervision.cases.choices.LeadSource",
+        "DayKindEnum": "supervision.cases.choices.DayKind",
+    }
+)
+
+# --- web ---
+# Basemap tiles are optional (intranets have none): e.g. a Tianditu URL with its key,
+# "https://t{s}.tianditu.gov.cn/vec_w/wmts?...&tk=KEY". Empty: the plan's own layers on a plain background.
+BASEMAP_URL = env.str("BASEMAP_URL", default="")
+BASEMAP_ATTRIBUTION = env.str("BASEMAP_ATTRIBUTION", default="")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("supervision.cases.web.web_context")

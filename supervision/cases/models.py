@@ -5,7 +5,24 @@ from django.utils.translation import gettext_lazy as _
 
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, ZoningPlan
 
-from .choices import EvidenceKind, LeadSource, LeadStatus, PermitClass
+from .choices import (
+    CASE_RECTIFYING_STATUSES,
+    LEAD_VERIFYING_STATUSES,
+    MAX_ESCALATION_LEVEL,
+    CaseEventKind,
+    CaseStatus,
+    ChecklistResult,
+    DayKind,
+    DismissReason,
+    EvidenceKind,
+    InspectionPlanStatus,
+    InspectionStatus,
+    LeadEventKind,
+    LeadSource,
+    LeadStatus,
+    NotificationKind,
+    PermitClass,
+)
 from .validators import validate_credit_code
 
 
@@ -58,6 +75,20 @@ class Lead(models.Model):
     detections = models.PositiveIntegerField(_("检出次数"), default=1)
     detected_at = models.DateTimeField(_("首次发现时间"))
     last_detected_at = models.DateTimeField(_("最近发现时间"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Workflow columns: written only by services.leads through transition_to; the
+    # assessment reads them as SQL aggregates (verification timeliness).
+    dispatched_at = models.DateTimeField(_("派发时间"), null=True, blank=True)
+    verification_due_at = models.DateTimeField(_("核查期限"), null=True, blank=True)
+    verification_day_kind = models.CharField(_("期限计算方式"), max_length=8, choices=DayKind.choices, blank=True)
+    concluded_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    dismiss_code = models.CharField(_("不属实原因"), max_length=16, choices=DismissReason.choices, blank=True)
+    dismiss_reason = models.TextField(_("不属实说明"), blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_leads"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,14 +100,41 @@ class Lead(models.Model):
             models.CheckConstraint(condition=Q(source__in=LeadSource.values), name="lead_source_known"),
             models.CheckConstraint(condition=Q(status__in=LeadStatus.values), name="lead_status_known"),
             models.CheckConstraint(condition=Q(detections__gte=1), name="lead_detections_positive"),
+            models.CheckConstraint(
+                condition=~Q(status__in=LEAD_VERIFYING_STATUSES) | Q(verification_due_at__isnull=False),
+                name="lead_verifying_has_deadline",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=LeadStatus.DISMISSED) | ~Q(dismiss_reason=""), name="lead_dismissed_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=LeadStatus.MERGED) | Q(merged_into__isnull=False), name="lead_merged_has_target"
+            ),
+            models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="lead_not_merged_into_itself"),
         ]
         indexes = [
             models.Index(fields=["division", "status"], name="lead_division_status_idx"),
             models.Index(fields=["plan", "source", "status"], name="lead_plan_source_status_idx"),
+            # The reminder/overdue sweep reads only leads whose verification clock runs.
+            models.Index(
+                fields=["verification_due_at"],
+                name="lead_verif_due_open_idx",
+                condition=Q(status__in=LEAD_VERIFYING_STATUSES),
+            ),
+            models.Index(fields=["division", "verification_due_at"], name="lead_division_verif_due_idx"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
+
+    def is_overdue(self, now=None) -> bool:
+        """Derived, never stored: the verification clock runs and its deadline has passed."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return bool(
+            self.status in LEAD_VERIFYING_STATUSES and self.verification_due_at and self.verification_due_at < now
+        )
 
 
 class LeadDetection(models.Model):
@@ -94,13 +152,24 @@ class LeadDetection(models.Model):
 
 
 def evidence_upload_to(instance, filename: str) -> str:
-    return f"evidence/lead-{instance.lead_id}/{filename}"
+    if instance.lead_id:
+        return f"evidence/lead-{instance.lead_id}/{filename}"
+    return f"evidence/case-{instance.case_id}/{filename}"
 
 
 class Evidence(models.Model):
-    """A file attached to a lead: a scan's image chip, a site photo, a PDF."""
+    """A file attached to a lead or a case (and to the event it came with): image chip, photo, PDF."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="evidence_files")
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence_files")
+    case = models.ForeignKey(
+        "Case", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence_files"
+    )
+    lead_event = models.ForeignKey(
+        "LeadEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    case_event = models.ForeignKey(
+        "CaseEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
     kind = models.CharField(max_length=16, choices=EvidenceKind.choices)
     file = models.FileField(upload_to=evidence_upload_to)
     content_type = models.CharField(max_length=100)
@@ -111,3 +180,331 @@ class Evidence(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lead__isnull=False, case__isnull=True) | Q(lead__isnull=True, case__isnull=False),
+                name="evidence_on_lead_xor_case",
+            ),
+        ]
+
+
+class AppendOnlyModel(models.Model):
+    """An audit row: written once, never changed or deleted through the ORM instance."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(f"{type(self).__name__} rows are append-only.")
+
+
+class LeadEvent(AppendOnlyModel):
+    """One step in a lead's history (from, to, actor, at, comment); append-only."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=LeadEventKind.choices, default=LeadEventKind.TRANSITION)
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("线索记录")
+        verbose_name_plural = _("线索记录")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["lead", "at"], name="lead_event_lead_at_idx")]
+
+
+class UserProfile(models.Model):
+    """A user's scope: one division (district adcode), or the whole city."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    division = models.ForeignKey(
+        AdministrativeDivision, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    city_wide = models.BooleanField(_("全市范围"), default=False)
+
+    class Meta:
+        verbose_name = _("用户范围")
+        verbose_name_plural = _("用户范围")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(city_wide=True, division__isnull=True) | Q(city_wide=False, division__isnull=False),
+                name="profile_division_xor_city_wide",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'全市' if self.city_wide else self.division})"
+
+
+class Case(models.Model):
+    """A case (案件) opened from a confirmed lead: rectification within a deadline, then acceptance."""
+
+    lead = models.OneToOneField(Lead, on_delete=models.PROTECT, related_name="case")
+    number = models.CharField(_("案件编号"), max_length=32, unique=True)
+    title = models.CharField(_("标题"), max_length=200)
+    status = models.CharField(_("状态"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.OPENED)
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.PROTECT, related_name="cases")
+    unit = models.ForeignKey(ControlUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    division = models.ForeignKey(AdministrativeDivision, on_delete=models.PROTECT, related_name="cases")
+    target = models.ForeignKey(
+        EnforcementTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    opened_at = models.DateTimeField(_("立案时间"))
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rectification_requirements = models.TextField(_("整改要求"), blank=True)
+    rectification_ordered_at = models.DateTimeField(_("责令整改时间"), null=True, blank=True)
+    rectification_due_at = models.DateTimeField(_("整改期限"), null=True, blank=True)
+    rectification_day_kind = models.CharField(_("期限计算方式"), max_length=8, choices=DayKind.choices, blank=True)
+    submitted_at = models.DateTimeField(_("整改提交时间"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("验收销号时间"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("督办级别"), default=0)
+    escalated_at = models.DateTimeField(_("最近督办时间"), null=True, blank=True)
+    penalty_amount_yuan = models.DecimalField(_("罚款金额（元）"), max_digits=14, decimal_places=2, null=True, blank=True)
+    penalty_legal_basis = models.TextField(_("处罚依据"), blank=True)
+    penalty_decided_at = models.DateTimeField(_("处罚决定时间"), null=True, blank=True)
+    police_transferred_at = models.DateTimeField(_("移送公安时间"), null=True, blank=True)
+    police_agency = models.CharField(_("接收公安机关"), max_length=200, blank=True)
+    published_at = models.DateTimeField(_("典型案例曝光时间"), null=True, blank=True)
+    public_summary = models.TextField(_("曝光摘要"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=CaseStatus.values), name="case_status_known"),
+            models.CheckConstraint(
+                condition=Q(escalation_level__gte=0, escalation_level__lte=MAX_ESCALATION_LEVEL),
+                name="case_escalation_level_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=CaseStatus.OPENED) | Q(rectification_due_at__isnull=False),
+                name="case_ordered_has_deadline",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=CaseStatus.ACCEPTED) | Q(accepted_at__isnull=False),
+                name="case_accepted_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(penalty_amount_yuan__isnull=True) | Q(penalty_amount_yuan__gt=0),
+                name="case_penalty_positive",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["division", "status"], name="case_division_status_idx"),
+            models.Index(fields=["division", "opened_at"], name="case_division_opened_idx"),
+            models.Index(fields=["division", "rectification_due_at"], name="case_division_due_idx"),
+            # The overdue sweep: only cases whose clock runs and that can still be escalated
+            # are in this index, so a sweep over 1,000,000 cases reads just the overdue ones.
+            models.Index(
+                fields=["rectification_due_at"],
+                name="case_rect_due_open_idx",
+                condition=Q(status__in=CASE_RECTIFYING_STATUSES, escalation_level__lt=MAX_ESCALATION_LEVEL),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    def is_overdue(self, now=None) -> bool:
+        """Derived, never stored: the rectification clock runs and its deadline has passed."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return bool(
+            self.status in CASE_RECTIFYING_STATUSES and self.rectification_due_at and self.rectification_due_at < now
+        )
+
+
+class CaseEvent(AppendOnlyModel):
+    """One step in a case's history (from, to, actor, at, comment); append-only."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=CaseEventKind.choices, default=CaseEventKind.TRANSITION)
+    from_status = models.CharField(max_length=24)
+    to_status = models.CharField(max_length=24)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+    escalation_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("案件记录")
+        verbose_name_plural = _("案件记录")
+        ordering = ["at", "id"]
+        constraints = [
+            # One escalation event per case and level: a re-run of the sweep cannot double it.
+            models.UniqueConstraint(
+                fields=["case", "escalation_level"],
+                condition=Q(kind=CaseEventKind.ESCALATION),
+                name="case_event_one_escalation_per_level",
+            ),
+        ]
+        indexes = [models.Index(fields=["case", "at"], name="case_event_case_at_idx")]
+
+
+class Notification(models.Model):
+    """One message in a user's in-app inbox, also sent by email once; keyed so it is never sent twice."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    # Natural key of the occasion, e.g. "case:12:overdue:2025-03-01T15:59:59+00:00".
+    key = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    inspection = models.ForeignKey(
+        "Inspection", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], name="notification_unique_per_recipient"),
+            models.CheckConstraint(condition=Q(kind__in=NotificationKind.values), name="notification_kind_known"),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
+            models.Index(fields=["created_at"], name="notification_unsent_idx", condition=Q(emailed_at__isnull=True)),
+        ]
+
+
+class InspectionPlan(models.Model):
+    """A double-random inspection plan (双随机): a division, a period, a reproducible draw."""
+
+    name = models.CharField(_("名称"), max_length=200)
+    zoning_plan = models.ForeignKey(ZoningPlan, on_delete=models.PROTECT, related_name="inspection_plans")
+    # None: a city-wide programme drawing from every target.
+    division = models.ForeignKey(
+        AdministrativeDivision, null=True, blank=True, on_delete=models.PROTECT, related_name="inspection_plans"
+    )
+    period_start = models.DateField(_("开始日期"))
+    period_end = models.DateField(_("结束日期"))
+    target_count = models.PositiveIntegerField(_("抽取对象数"))
+    inspectors_per_target = models.PositiveSmallIntegerField(_("每对象检查人员数"), default=2)
+    avoidance = models.BooleanField(_("回避本辖区检查人员"), default=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=InspectionPlanStatus.choices, default=InspectionPlanStatus.DRAFT
+    )
+    # Everything needed to re-run the draw: random.Random(seed) over these sorted pools.
+    seed = models.BigIntegerField(_("随机种子"))
+    target_pool = models.JSONField(_("对象库"), default=list, blank=True)
+    inspector_pool = models.JSONField(_("检查人员库"), default=list, blank=True)
+    draw_result = models.JSONField(_("抽取结果"), default=list, blank=True)
+    algorithm = models.CharField(max_length=64, blank=True)
+    drawn_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("双随机抽查计划")
+        verbose_name_plural = _("双随机抽查计划")
+        ordering = ["-period_start", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="inspection_plan_period_order"),
+            models.CheckConstraint(condition=Q(target_count__gte=1), name="inspection_plan_draws_some"),
+            models.CheckConstraint(condition=Q(inspectors_per_target__gte=1), name="inspection_plan_inspectors_some"),
+            models.CheckConstraint(condition=Q(status__in=InspectionPlanStatus.values), name="inspection_plan_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InspectionPlanEvent(AppendOnlyModel):
+    """One status change of an inspection plan (drawn, published); append-only."""
+
+    inspection_plan = models.ForeignKey(InspectionPlan, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Inspection(models.Model):
+    """One inspection of a target (检查记录), drawn by a plan, with its checklist."""
+
+    inspection_plan = models.ForeignKey(InspectionPlan, on_delete=models.PROTECT, related_name="inspections")
+    target = models.ForeignKey(EnforcementTarget, on_delete=models.PROTECT, related_name="inspections")
+    division = models.ForeignKey(AdministrativeDivision, on_delete=models.PROTECT, related_name="inspections")
+    unit = models.ForeignKey(ControlUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="inspections")
+    draw_order = models.PositiveIntegerField()
+    inspectors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="inspections", blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=InspectionStatus.choices, default=InspectionStatus.ASSIGNED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    checklist_source = models.CharField(_("检查表来源"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("检查记录")
+        verbose_name_plural = _("检查记录")
+        ordering = ["inspection_plan", "draw_order"]
+        constraints = [
+            models.UniqueConstraint(fields=["inspection_plan", "target"], name="inspection_target_once_per_plan"),
+            models.UniqueConstraint(fields=["inspection_plan", "draw_order"], name="inspection_draw_order_unique"),
+            models.CheckConstraint(condition=Q(status__in=InspectionStatus.values), name="inspection_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inspection_plan} #{self.draw_order} {self.target}"
+
+
+class InspectionEvent(AppendOnlyModel):
+    """One status change of an inspection; append-only."""
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class ChecklistItem(models.Model):
+    """One line of an inspection's checklist: a requirement, its result and the lead a failure raised."""
+
+    inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    requirement_number = models.CharField(_("条款编号"), max_length=64, blank=True)
+    dimension = models.CharField(_("维度"), max_length=64, blank=True)
+    text = models.TextField(_("检查内容"))
+    result = models.CharField(_("结果"), max_length=8, choices=ChecklistResult.choices, default=ChecklistResult.PENDING)
+    note = models.TextField(_("说明"), blank=True)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="checklist_items")
+
+    class Meta:
+        verbose_name = _("检查项")
+        verbose_name_plural = _("检查项")
+        ordering = ["inspection", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["inspection", "position"], name="checklist_item_position_unique"),
+            models.CheckConstraint(condition=Q(result__in=ChecklistResult.values), name="checklist_result_known"),
+        ]

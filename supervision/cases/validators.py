@@ -31,3 +31,29 @@ def validate_credit_code(value: str) -> None:
     problem = credit_code_problem(value)
     if problem:
         raise ValidationError(problem)
+
+
+# --- Attachments -------------------------------------------------------------------------
+# Checked by the file's first bytes, not by the name or the client's content type.
+ATTACHMENT_SIGNATURES: tuple[tuple[bytes, str, tuple[str, ...]], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg", (".jpg", ".jpeg")),
+    (b"\x89PNG\r\n\x1a\n", "image/png", (".png",)),
+    (b"%PDF-", "application/pdf", (".pdf",)),
+)
+
+
+def attachment_content_type(*, name: str, head: bytes, size: int, max_bytes: int) -> str:
+    """The content type of an acceptable attachment; ValidationError with a clear message otherwise."""
+    if size <= 0:
+        raise ValidationError(f"'{name}' is empty.")
+    if size > max_bytes:
+        raise ValidationError(
+            f"'{name}' is {size / 1048576:.1f} MB; attachments may be at most {max_bytes / 1048576:.1f} MB."
+        )
+    lower = name.lower()
+    for magic, content_type, suffixes in ATTACHMENT_SIGNATURES:
+        if head.startswith(magic):
+            if not lower.endswith(suffixes):
+                raise ValidationError(f"'{name}' is a {content_type} file but its name ends otherwise; use {suffixes[0]}.")
+            return content_type
+    raise ValidationError(f"'{name}' is not a JPEG, PNG or PDF file; only those are accepted.")

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
+from django.contrib.gis.forms.widgets import OpenLayersWidget
 
 from .models import (
     AccessRequirement,
@@ -10,6 +11,17 @@ from .models import (
     SitingAssessment,
     ZoningPlan,
 )
+
+
+class LocalOpenLayersWidget(OpenLayersWidget):
+    """The admin map widget with OpenLayers served by the app (intranets have no CDN) and no tile layer."""
+
+    template_name = "gis/openlayers-local.html"
+
+    class Media:
+        extend = False
+        css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
+        js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
 
 
 class PlanEventInline(admin.TabularInline):
@@ -40,6 +52,7 @@ class DivisionAdmin(admin.ModelAdmin):
 
 @admin.register(ControlUnit)
 class ControlUnitAdmin(GISModelAdmin):
+    gis_widget = LocalOpenLayersWidget
     list_display = ["code", "name", "unit_class", "division", "plan", "area_m2"]
     list_filter = ["plan", "unit_class", "division"]
     search_fields = ["code", "name"]
@@ -49,6 +62,7 @@ class ControlUnitAdmin(GISModelAdmin):
 
 @admin.register(Overlay)
 class OverlayAdmin(GISModelAdmin):
+    gis_widget = LocalOpenLayersWidget
     list_display = ["code", "name", "kind", "plan", "area_m2"]
     list_filter = ["plan", "kind"]
     search_fields = ["code", "name"]

@@ -1,21 +1,43 @@
-"""Everything that writes leads (and, as the workflow grows, cases and inspections)."""
+"""Everything that writes leads: raising them (scans, complaints, inspections) and their lifecycle.
+
+new → dispatched (division + verification deadline) → verifying → dismissed | merged | confirmed.
+Each step is one service here; each goes through `lead_transition_to` (compare-and-set on
+status, one LeadEvent row) after checking the actor's role and division.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from supervision.errors import ServiceError
+from supervision.errors import NotFound, ServiceError
+from supervision.workflow import transition_to
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, ZoningPlan
 
-from ..choices import LEAD_OPEN_STATUSES, LeadSource
-from ..models import EnforcementTarget, Evidence, Lead, LeadDetection
+from .. import permissions as perms
+from ..choices import (
+    LEAD_MANUAL_SOURCES,
+    LEAD_OPEN_STATUSES,
+    LEAD_TRANSITIONS,
+    DismissReason,
+    LeadEventKind,
+    LeadSource,
+    LeadStatus,
+    NotificationKind,
+)
+from ..deadlines import deadline_resolve
+from ..models import EnforcementTarget, Evidence, Lead, LeadDetection, LeadEvent
+from .attachments import CheckedFile, attachments_check, attachments_store
+from .notifications import NotificationSpec, division_officer_ids, notify
 
 
 @dataclass(frozen=True)
@@ -120,6 +142,11 @@ def lead_raise(
                 lead=lead, source_key=source_key, layer_ref=layer_ref, detected_at=detected_at, area_m2=area_m2,
                 evidence=evidence or {},
             )
+            # Every lead's history starts with its creation ("" → new).
+            LeadEvent.objects.create(
+                lead=lead, from_status="", to_status=LeadStatus.NEW, at=timezone.now(), comment=reason[:2000],
+                data={"source": source, "source_key": source_key},
+            )
             for f in files:
                 Evidence.objects.create(
                     lead=lead,
@@ -136,3 +163,250 @@ def lead_raise(
         if existing is None:
             raise
         return LeadRaiseResult(existing.lead, created=False, detection_added=False)
+
+
+
+# --- Lifecycle ---------------------------------------------------------------------------
+
+
+def lead_transition_to(
+    lead: Lead,
+    *,
+    target: str,
+    actor,
+    comment: str = "",
+    fields: dict | None = None,
+    data: dict | None = None,
+    files: Sequence[CheckedFile] = (),
+) -> Lead:
+    """The one way a lead changes status: compare-and-set, one event, the event's attachments."""
+    with transaction.atomic():
+        lead = transition_to(
+            lead,
+            target=target,
+            transitions=LEAD_TRANSITIONS,
+            event_model=LeadEvent,
+            event_fields={
+                "lead": lead,
+                "actor": actor if getattr(actor, "pk", None) else None,
+                "comment": comment,
+                "data": data or {},
+            },
+            fields=fields,
+            label=f"Lead {lead.pk}",
+        )
+        if files:
+            attachments_store(files=files, actor=actor, lead=lead, lead_event=lead._last_event)
+    return lead
+
+
+def _guard(actor, action: str, lead: Lead) -> None:
+    perms.ensure_in_scope(actor, lead.division_id, label=f"Lead {lead.pk}")
+    perms.require_role(actor, action)
+
+
+def lead_create(
+    *,
+    actor,
+    source: str,
+    plan: ZoningPlan,
+    title: str,
+    location: GEOSGeometry,
+    description: str = "",
+    division: AdministrativeDivision | None = None,
+    target_id: int | None = None,
+    files: Sequence[File] = (),
+    received_at: datetime | None = None,
+) -> Lead:
+    """A lead filed by a person: a complaint (信访, 12369), an inspection finding, a 督察 hand-over."""
+    perms.require_role(actor, "lead.create")
+    if source not in LEAD_MANUAL_SOURCES:
+        raise ServiceError(
+            f"Source '{source}' cannot be filed by hand (allowed: {', '.join(LEAD_MANUAL_SOURCES)}).", code="bad_source"
+        )
+    if not title.strip():
+        raise ServiceError("A title is required.")
+    if location.srid != settings.STORAGE_SRID:
+        location = location.transform(settings.STORAGE_SRID, clone=True)
+    unit = ControlUnit.objects.filter(plan=plan, geom__intersects=location).select_related("division").order_by("code").first()
+    division = division or (unit.division if unit else None)
+    if division is None:
+        raise ServiceError("The location lies in no unit of the plan; name the responsible division.")
+    target = None
+    if target_id is not None:
+        target = EnforcementTarget.objects.filter(pk=target_id).first()
+        if target is None:
+            raise ServiceError(f"Unknown enforcement target {target_id}.", code="unknown_target")
+    own = perms.user_division_id(actor)
+    if not perms.is_city_wide(actor) and division.pk != own:
+        raise ServiceError("You can file leads only for your own division.", code="wrong_division")
+    checked = attachments_check(files=files)
+    with transaction.atomic():
+        result = lead_raise(
+            source=source,
+            source_key=f"{source}:{uuid.uuid4()}",
+            plan=plan,
+            geom=location,
+            title=title.strip(),
+            reason=f"{LeadSource(source).label}：{title.strip()}",
+            description=description,
+            unit=unit,
+            division=division,
+            target=target,
+            detected_at=received_at,
+        )
+        lead = result.lead
+        Lead.objects.filter(pk=lead.pk).update(created_by=actor)
+        lead.created_by = actor
+        if checked:
+            attachments_store(files=checked, actor=actor, lead=lead, lead_event=lead.events.first())
+    return lead
+
+
+def lead_dispatch(
+    *,
+    lead: Lead,
+    actor,
+    division: AdministrativeDivision | None = None,
+    days: int | None = None,
+    day_kind: str | None = None,
+    due_on: date | None = None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Lead:
+    """Send a lead to the division that must verify it, with a verification deadline; notify its officers."""
+    _guard(actor, "lead.dispatch", lead)
+    now = now or timezone.now()
+    division = division or lead.division
+    if not perms.is_city_wide(actor) and division.pk != perms.user_division_id(actor):
+        raise ServiceError("You can dispatch only to your own division.", code="wrong_division")
+    if days is None and due_on is None:
+        days = settings.CASES_VERIFICATION_DAYS
+        day_kind = day_kind or settings.CASES_VERIFICATION_DAY_KIND
+    due_at, kind = deadline_resolve(now=now, days=days, day_kind=day_kind or "calendar", on=due_on)
+    lead = lead_transition_to(
+        lead,
+        target=LeadStatus.DISPATCHED,
+        actor=actor,
+        comment=comment,
+        fields={"division": division, "dispatched_at": now, "verification_due_at": due_at, "verification_day_kind": kind},
+        data={"division": division.adcode, "due_at": due_at.isoformat(), "day_kind": kind},
+    )
+    event = lead._last_event
+    notify(
+        specs=[
+            NotificationSpec(
+                recipient_id=uid,
+                kind=NotificationKind.DISPATCHED,
+                key=f"lead:{lead.pk}:dispatched:{event.pk}",
+                subject=f"新线索派发：{lead.title}",
+                body=f"线索 #{lead.pk}「{lead.title}」已派发至{division.name}，请于 "
+                f"{timezone.localtime(due_at):%Y-%m-%d %H:%M} 前完成现场核查。",
+                lead_id=lead.pk,
+            )
+            for uid in division_officer_ids(division_id=division.pk)
+        ],
+        now=now,
+    )
+    return lead
+
+
+def lead_start_verification(*, lead: Lead, actor, comment: str = "") -> Lead:
+    """The officer starts the on-site check (现场核查)."""
+    _guard(actor, "lead.start_verification", lead)
+    return lead_transition_to(lead, target=LeadStatus.VERIFYING, actor=actor, comment=comment)
+
+
+def lead_dismiss(
+    *, lead: Lead, actor, reason: str, reason_code: str = DismissReason.OTHER, files: Sequence[File] = ()
+) -> Lead:
+    """Not a violation (不属实): a coded reason and a written one are both required."""
+    _guard(actor, "lead.dismiss", lead)
+    if not (reason or "").strip():
+        raise ServiceError("A reason is required to dismiss a lead.", code="reason_required")
+    if reason_code not in DismissReason.values:
+        raise ServiceError(f"Unknown dismiss reason code '{reason_code}' (one of {', '.join(DismissReason.values)}).")
+    checked = attachments_check(files=files)
+    return lead_transition_to(
+        lead,
+        target=LeadStatus.DISMISSED,
+        actor=actor,
+        comment=reason.strip(),
+        fields={"dismiss_code": reason_code, "dismiss_reason": reason.strip(), "concluded_at": timezone.now()},
+        data={"reason_code": reason_code},
+        files=checked,
+    )
+
+
+def lead_merge(*, lead: Lead, actor, into_id: int, comment: str = "") -> Lead:
+    """A duplicate: merge into another lead, which takes over its detections (the sources)."""
+    _guard(actor, "lead.merge", lead)
+    if into_id == lead.pk:
+        raise ServiceError("A lead cannot be merged into itself.", code="merge_self")
+    into = perms.scope_queryset(Lead.objects.all(), actor).filter(pk=into_id).first()
+    if into is None:
+        raise ServiceError(f"Unknown lead {into_id} to merge into.", code="unknown_lead")
+    if into.status in (LeadStatus.DISMISSED, LeadStatus.MERGED):
+        raise ServiceError(f"Lead {into_id} is {into.status}; merge into an open or confirmed lead.")
+    with transaction.atomic():
+        lead = lead_transition_to(
+            lead,
+            target=LeadStatus.MERGED,
+            actor=actor,
+            comment=comment,
+            fields={"merged_into": into, "concluded_at": timezone.now()},
+            data={"into": into.pk},
+        )
+        moved = LeadDetection.objects.filter(lead=lead).update(lead=into)
+        Lead.objects.filter(pk=into.pk).update(
+            detections=F("detections") + lead.detections,
+            last_detected_at=max(into.last_detected_at, lead.last_detected_at),
+        )
+        LeadEvent.objects.create(
+            lead=into,
+            kind=LeadEventKind.MERGED_IN,
+            from_status=into.status,
+            to_status=into.status,
+            actor=actor,
+            at=timezone.now(),
+            comment=comment,
+            data={"merged_lead": lead.pk, "source": lead.source, "detections_moved": moved},
+        )
+    return lead
+
+
+def lead_confirm(*, lead: Lead, actor, comment: str = "", title: str = "", files: Sequence[File] = ()):
+    """A violation (属实): the lead is concluded and a case is opened from it, in one transaction."""
+    from .cases import case_open
+
+    _guard(actor, "lead.confirm", lead)
+    checked = attachments_check(files=files)
+    now = timezone.now()
+    with transaction.atomic():
+        lead = lead_transition_to(
+            lead, target=LeadStatus.CONFIRMED, actor=actor, comment=comment, fields={"concluded_at": now}, files=checked
+        )
+        case = case_open(lead=lead, actor=actor, title=title or lead.title, now=now)
+    return lead, case
+
+
+def lead_attach(*, lead: Lead, actor, files: Sequence[File], caption: str = "") -> list[Evidence]:
+    """More evidence on a lead, recorded as an event so the history shows who added what."""
+    _guard(actor, "lead.attach", lead)
+    checked = attachments_check(files=files)
+    if not checked:
+        raise ServiceError("No file was uploaded.", code="no_file")
+    with transaction.atomic():
+        event = LeadEvent.objects.create(
+            lead=lead, kind=LeadEventKind.ATTACHMENT, from_status=lead.status, to_status=lead.status,
+            actor=actor, at=timezone.now(), comment=caption,
+        )
+        return attachments_store(files=checked, actor=actor, lead=lead, lead_event=event, caption=caption)
+
+
+def lead_get_for(*, actor, lead_id: int) -> Lead:
+    lead = perms.scope_queryset(Lead.objects.all(), actor).filter(pk=lead_id).first()
+    if lead is None:
+        raise NotFound(f"Lead {lead_id} not found.", code="not_found")
+    return lead
+

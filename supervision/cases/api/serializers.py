@@ -1,0 +1,368 @@
+import json
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.gis.gdal import GDALException, SpatialReference
+from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from supervision.zoning.models import AdministrativeDivision, ZoningPlan
+
+from ..choices import (
+    LEAD_MANUAL_SOURCES,
+    ChecklistResult,
+    DayKind,
+    DismissReason,
+)
+from ..models import (
+    Case,
+    CaseEvent,
+    ChecklistItem,
+    EnforcementTarget,
+    Evidence,
+    Inspection,
+    InspectionPlan,
+    Lead,
+    LeadEvent,
+    Notification,
+)
+
+# --- Fields ----------------------------------------------------------------------------------
+
+
+@extend_schema_field({"type": "object", "description": "GeoJSON geometry in API_SRID (EPSG:4326)"})
+class GeoJSONOutField(serializers.Field):
+    def to_representation(self, value):
+        if value is None:
+            return None
+        if value.srid != settings.API_SRID:
+            value = value.transform(settings.API_SRID, clone=True)
+        return json.loads(value.geojson)
+
+
+@extend_schema_field({"type": "object", "description": "GeoJSON geometry (or its JSON text), coordinates in `srid`"})
+class GeoJSONInField(serializers.Field):
+    def to_internal_value(self, data):
+        if not isinstance(data, str | dict):
+            raise serializers.ValidationError("Expected a GeoJSON geometry object.")
+        try:
+            geom = GEOSGeometry(data if isinstance(data, str) else json.dumps(data))
+        except (GEOSException, GDALException, ValueError, TypeError):
+            raise serializers.ValidationError("Not a valid GeoJSON geometry.") from None
+        if geom.empty or not geom.valid:
+            raise serializers.ValidationError("The geometry is empty or invalid.")
+        return geom
+
+
+class DivisionField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="adcode", queryset=AdministrativeDivision.objects.all(), **kwargs)
+        self.error_messages["does_not_exist"] = "Unknown division adcode '{value}'."
+
+
+class DeadlineInputMixin(serializers.Serializer):
+    days = serializers.IntegerField(required=False, min_value=1, max_value=3650)
+    day_kind = serializers.ChoiceField(choices=DayKind.choices, required=False, default=DayKind.CALENDAR)
+    due_date = serializers.DateField(required=False, help_text="The last day (instead of days)")
+
+    def validate(self, attrs):
+        if attrs.get("days") is not None and attrs.get("due_date") is not None:
+            raise serializers.ValidationError("Give either days or due_date for the deadline, not both.")
+        return attrs
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    url = serializers.FileField(source="file", read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+
+    class Meta:
+        model = Evidence
+        fields = ["id", "kind", "url", "content_type", "size_bytes", "caption", "uploaded_by", "created_at",
+                  "lead_event", "case_event"]
+
+
+class LeadEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+    attachments = EvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = LeadEvent
+        fields = ["id", "kind", "from_status", "to_status", "actor", "at", "comment", "data", "attachments"]
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+    attachments = EvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "from_status", "to_status", "actor", "at", "comment", "escalation_level", "data",
+                  "attachments"]
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    plan = serializers.CharField(source="plan.code")
+    division = serializers.CharField(source="division.adcode")
+    division_name = serializers.CharField(source="division.name")
+    unit = serializers.CharField(source="unit.code", default=None)
+    unit_class = serializers.CharField(source="unit.unit_class", default=None)
+    target = serializers.IntegerField(source="target_id", allow_null=True)
+    overdue = serializers.BooleanField(read_only=True)
+    case = serializers.SerializerMethodField()
+    geom = GeoJSONOutField()
+
+    class Meta:
+        model = Lead
+        fields = ["id", "source", "status", "title", "description", "reason", "plan", "division", "division_name",
+                  "unit", "unit_class", "target", "area_m2", "change_class", "detections", "detected_at",
+                  "last_detected_at", "dispatched_at", "verification_due_at", "verification_day_kind", "overdue",
+                  "concluded_at", "dismiss_code", "dismiss_reason", "merged_into", "case", "geom"]
+
+    def get_case(self, obj) -> int | None:
+        case = getattr(obj, "case", None) if obj.status == "confirmed" else None
+        return case.pk if case else None
+
+
+class LeadDetailSerializer(LeadSerializer):
+    evidence = serializers.JSONField()
+    events = LeadEventSerializer(many=True, read_only=True)
+    attachments = EvidenceSerializer(source="evidence_files", many=True, read_only=True)
+    merged_leads = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = LeadSerializer.Meta.fields + ["layer_ref", "evidence", "events", "attachments", "merged_leads"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    plan = serializers.CharField(source="plan.code")
+    division = serializers.CharField(source="division.adcode")
+    division_name = serializers.CharField(source="division.name")
+    unit = serializers.CharField(source="unit.code", default=None)
+    target = serializers.IntegerField(source="target_id", allow_null=True)
+    target_name = serializers.CharField(source="target.name", default=None)
+    overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["id", "number", "title", "status", "lead", "plan", "division", "division_name", "unit", "target",
+                  "target_name", "opened_at", "rectification_requirements", "rectification_ordered_at",
+                  "rectification_due_at", "rectification_day_kind", "overdue", "submitted_at", "accepted_at",
+                  "escalation_level", "escalated_at", "penalty_amount_yuan", "penalty_legal_basis",
+                  "penalty_decided_at", "police_transferred_at", "police_agency", "published_at", "public_summary"]
+
+
+class CaseDetailSerializer(CaseSerializer):
+    events = CaseEventSerializer(many=True, read_only=True)
+    attachments = EvidenceSerializer(source="evidence_files", many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = CaseSerializer.Meta.fields + ["events", "attachments"]
+
+
+class TypicalCasePublicSerializer(serializers.ModelSerializer):
+    """What the public sees of a typical case: its number, district, summary and outcome — no people, no files."""
+
+    division_name = serializers.CharField(source="division.name")
+
+    class Meta:
+        model = Case
+        fields = ["number", "title", "division_name", "public_summary", "published_at", "status",
+                  "penalty_amount_yuan"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    division = serializers.CharField(source="division.adcode")
+    unit = serializers.CharField(source="unit.code", default=None)
+    unit_class = serializers.CharField(source="unit.unit_class", default=None)
+    location = GeoJSONOutField()
+
+    class Meta:
+        model = EnforcementTarget
+        fields = ["id", "name", "credit_code", "permit_number", "permit_class", "industry_code", "division", "unit",
+                  "unit_class", "location"]
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    checked_by = serializers.CharField(source="checked_by.username", default=None)
+
+    class Meta:
+        model = ChecklistItem
+        fields = ["id", "position", "requirement_number", "dimension", "text", "result", "note", "checked_by",
+                  "checked_at", "lead"]
+
+
+class InspectionSerializer(serializers.ModelSerializer):
+    target_name = serializers.CharField(source="target.name")
+    division = serializers.CharField(source="division.adcode")
+    unit = serializers.CharField(source="unit.code", default=None)
+    inspectors = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
+
+    class Meta:
+        model = Inspection
+        fields = ["id", "inspection_plan", "draw_order", "target", "target_name", "division", "unit", "inspectors",
+                  "status", "started_at", "completed_at", "checklist_source"]
+
+
+class InspectionDetailSerializer(InspectionSerializer):
+    items = ChecklistItemSerializer(many=True, read_only=True)
+
+    class Meta(InspectionSerializer.Meta):
+        fields = InspectionSerializer.Meta.fields + ["items"]
+
+
+class InspectionPlanSerializer(serializers.ModelSerializer):
+    zoning_plan = serializers.CharField(source="zoning_plan.code")
+    division = serializers.CharField(source="division.adcode", default=None)
+
+    class Meta:
+        model = InspectionPlan
+        fields = ["id", "name", "zoning_plan", "division", "period_start", "period_end", "target_count",
+                  "inspectors_per_target", "avoidance", "status", "seed", "algorithm", "target_pool",
+                  "inspector_pool", "draw_result", "drawn_at", "published_at"]
+
+
+class InspectionPlanPublicSerializer(serializers.ModelSerializer):
+    """一公开: the draw and how to re-run it; targets by name, inspectors by username."""
+
+    division = serializers.CharField(source="division.name", default=None)
+    drawn = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InspectionPlan
+        fields = ["id", "name", "division", "period_start", "period_end", "seed", "algorithm", "target_pool",
+                  "inspector_pool", "draw_result", "drawn", "published_at"]
+
+    def get_drawn(self, obj) -> list[dict]:
+        return [
+            {"order": i.draw_order, "target": i.target.name, "credit_code": i.target.credit_code,
+             "inspectors": [u.username for u in i.inspectors.all()]}
+            for i in obj.inspections.select_related("target").prefetch_related("inspectors")
+        ]
+
+
+class VerifySerializer(serializers.Serializer):
+    seed = serializers.IntegerField()
+    algorithm = serializers.CharField()
+    matches = serializers.BooleanField()
+    result = serializers.JSONField()
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "subject", "body", "lead", "case", "inspection", "created_at", "read_at"]
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    division = serializers.CharField(allow_null=True)
+    city_wide = serializers.BooleanField()
+
+
+# --- Input -----------------------------------------------------------------------------------
+
+
+class FilesInput(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class LeadCreateInput(FilesInput):
+    source = serializers.ChoiceField(choices=[(s.value, s.label) for s in LEAD_MANUAL_SOURCES])
+    plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    location = GeoJSONInField()
+    srid = serializers.IntegerField(required=False, default=settings.API_SRID)
+    division = DivisionField(required=False, allow_null=True, default=None)
+    target = serializers.IntegerField(required=False, allow_null=True, default=None)
+    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        try:
+            SpatialReference(attrs["srid"])
+        except (GDALException, ValueError):
+            raise serializers.ValidationError({"srid": f"{attrs['srid']} is not a known EPSG code."}) from None
+        attrs["location"].srid = attrs["srid"]
+        return attrs
+
+
+class CommentInput(FilesInput):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DispatchInput(DeadlineInputMixin):
+    division = DivisionField(required=False, allow_null=True, default=None)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    day_kind = serializers.ChoiceField(choices=DayKind.choices, required=False, default=None, allow_null=True)
+
+
+class DismissInput(FilesInput):
+    reason_code = serializers.ChoiceField(choices=DismissReason.choices, required=False, default=DismissReason.OTHER)
+    reason = serializers.CharField(
+        allow_blank=True, error_messages={"required": "A reason is required to dismiss a lead."}
+    )
+
+
+class MergeInput(serializers.Serializer):
+    into = serializers.IntegerField()
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ConfirmInput(CommentInput):
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class AttachInput(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+    caption = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class OrderRectificationInput(DeadlineInputMixin):
+    requirements = serializers.CharField(
+        allow_blank=True, error_messages={"required": "Rectification requirements are required."}
+    )
+    target = serializers.IntegerField(required=False, allow_null=True, default=None)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReturnInput(DeadlineInputMixin):
+    note = serializers.CharField(allow_blank=True, error_messages={"required": "A note is required."})
+
+
+class PenaltyInput(serializers.Serializer):
+    amount_yuan = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    legal_basis = serializers.CharField(allow_blank=True)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PoliceTransferInput(serializers.Serializer):
+    agency = serializers.CharField(max_length=200)
+    comment = serializers.CharField(allow_blank=True)
+
+
+class PublishInput(serializers.Serializer):
+    summary = serializers.CharField(allow_blank=True)
+
+
+class InspectionPlanCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    zoning_plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
+    division = DivisionField(required=False, allow_null=True, default=None)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    target_count = serializers.IntegerField(min_value=1)
+    inspectors_per_target = serializers.IntegerField(min_value=1, max_value=10, default=2)
+    avoidance = serializers.BooleanField(default=True)
+    seed = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=2**62)
+
+
+class ItemRecordInput(serializers.Serializer):
+    result = serializers.ChoiceField(
+        choices=[(c.value, c.label) for c in (ChecklistResult.PASS, ChecklistResult.FAIL, ChecklistResult.NOTE)]
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")

@@ -1,0 +1,473 @@
+"""Thin views: scope the object (404 outside the user's division), check the role (403),
+validate the input serializer (400), call one service, answer with an output serializer."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import permissions as perms
+from .. import selectors
+from ..filters import CaseFilter, InspectionFilter, LeadFilter, TargetFilter
+from ..models import CaseEvent, ChecklistItem, LeadEvent
+from ..services import cases as case_services
+from ..services import inspections as inspection_services
+from ..services import leads as lead_services
+from ..services.notifications import notification_mark_read
+from . import serializers as s
+
+PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+
+def _lead_detail(user, pk):
+    qs = selectors.leads_for(user=user).prefetch_related(
+        Prefetch("events", LeadEvent.objects.select_related("actor").prefetch_related("attachments")),
+        "evidence_files",
+        "merged_leads",
+    )
+    return s.LeadDetailSerializer(qs.get(pk=pk)).data
+
+
+def _case_detail(user, pk):
+    qs = selectors.cases_for(user=user).prefetch_related(
+        Prefetch("events", CaseEvent.objects.select_related("actor").prefetch_related("attachments")),
+        "evidence_files",
+    )
+    return s.CaseDetailSerializer(qs.get(pk=pk)).data
+
+
+class CaseAppView(APIView):
+    permission_classes = [perms.HasCaseRole]
+
+
+# --- Leads -----------------------------------------------------------------------------------
+
+
+class LeadListView(generics.ListCreateAPIView):
+    """Leads in the user's scope (filters: status, source, division, unit, plan, target, overdue); POST files one."""
+
+    permission_classes = [perms.HasCaseRole]
+    serializer_class = s.LeadSerializer
+    filterset_class = LeadFilter
+    parser_classes = PARSERS
+
+    def get_queryset(self):
+        return selectors.leads_for(user=self.request.user).select_related("case")
+
+    @extend_schema(request=s.LeadCreateInput, responses={201: s.LeadDetailSerializer})
+    def post(self, request):
+        perms.require_role(request.user, "lead.create")
+        data = s.LeadCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        lead = lead_services.lead_create(
+            actor=request.user,
+            source=v["source"],
+            plan=v["plan"],
+            title=v["title"],
+            description=v["description"],
+            location=v["location"],
+            division=v["division"],
+            target_id=v["target"],
+            files=v["files"],
+            received_at=v["received_at"],
+        )
+        return Response(_lead_detail(request.user, lead.pk), status=status.HTTP_201_CREATED)
+
+
+class LeadDetailView(CaseAppView):
+    @extend_schema(responses=s.LeadDetailSerializer)
+    def get(self, request, pk):
+        lead_services.lead_get_for(actor=request.user, lead_id=pk)
+        return Response(_lead_detail(request.user, pk))
+
+
+class LeadActionView(CaseAppView):
+    """POST one transition of one lead."""
+
+    parser_classes = PARSERS
+    action_name = ""
+    input_serializer = s.CommentInput
+
+    def perform(self, lead, user, v):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def post(self, request, pk):
+        lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
+        perms.require_role(request.user, self.action_name)
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lead = self.perform(lead, request.user, data.validated_data)
+        return Response(_lead_detail(request.user, lead.pk))
+
+
+def _lead_action(name, action, input_serializer, perform, doc):
+    view = type(
+        name,
+        (LeadActionView,),
+        {"action_name": action, "input_serializer": input_serializer, "perform": perform, "__doc__": doc},
+    )
+    view.post = extend_schema(request=input_serializer, responses=s.LeadDetailSerializer)(view.post)
+    return view
+
+
+LeadDispatchView = _lead_action(
+    "LeadDispatchView", "lead.dispatch", s.DispatchInput,
+    lambda self, lead, user, v: lead_services.lead_dispatch(
+        lead=lead, actor=user, division=v["division"], days=v.get("days"), day_kind=v.get("day_kind"),
+        due_on=v.get("due_date"), comment=v["comment"],
+    ),
+    "Dispatch a new lead to a division with a verification deadline (days + calendar|working, or due_date).",
+)
+LeadStartVerificationView = _lead_action(
+    "LeadStartVerificationView", "lead.start_verification", s.CommentInput,
+    lambda self, lead, user, v: lead_services.lead_start_verification(lead=lead, actor=user, comment=v["comment"]),
+    "Start the on-site verification (现场核查).",
+)
+LeadDismissView = _lead_action(
+    "LeadDismissView", "lead.dismiss", s.DismissInput,
+    lambda self, lead, user, v: lead_services.lead_dismiss(
+        lead=lead, actor=user, reason=v["reason"], reason_code=v["reason_code"], files=v["files"]
+    ),
+    "Dismiss (不属实): reason_code and a written reason are required.",
+)
+LeadMergeView = _lead_action(
+    "LeadMergeView", "lead.merge", s.MergeInput,
+    lambda self, lead, user, v: lead_services.lead_merge(lead=lead, actor=user, into_id=v["into"], comment=v["comment"]),
+    "Merge a duplicate into another lead, which keeps its detections.",
+)
+LeadConfirmView = _lead_action(
+    "LeadConfirmView", "lead.confirm", s.ConfirmInput,
+    lambda self, lead, user, v: lead_services.lead_confirm(
+        lead=lead, actor=user, comment=v["comment"], title=v["title"], files=v["files"]
+    )[0],
+    "Confirm (属实): the lead is concluded and a case is opened (its id is in `case`).",
+)
+
+
+class LeadAttachView(CaseAppView):
+    """Add photos/PDFs to a lead (JPEG, PNG or PDF, up to CASES_ATTACHMENT_MAX_BYTES)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=s.AttachInput, responses={201: s.EvidenceSerializer(many=True)})
+    def post(self, request, pk):
+        lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
+        perms.require_role(request.user, "lead.attach")
+        data = s.AttachInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = lead_services.lead_attach(
+            lead=lead, actor=request.user, files=data.validated_data["files"], caption=data.validated_data["caption"]
+        )
+        return Response(s.EvidenceSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+# --- Cases -----------------------------------------------------------------------------------
+
+
+class CaseListView(generics.ListAPIView):
+    """Cases in the user's scope (filters: status, division, unit, plan, target, escalation_level, overdue, published)."""
+
+    permission_classes = [perms.HasCaseRole]
+    serializer_class = s.CaseSerializer
+    filterset_class = CaseFilter
+
+    def get_queryset(self):
+        return selectors.cases_for(user=self.request.user)
+
+
+class CaseDetailView(CaseAppView):
+    @extend_schema(responses=s.CaseDetailSerializer)
+    def get(self, request, pk):
+        case_services.case_get_for(actor=request.user, case_id=pk)
+        return Response(_case_detail(request.user, pk))
+
+
+class CaseActionView(CaseAppView):
+    parser_classes = PARSERS
+    action_name = ""
+    input_serializer = s.CommentInput
+
+    def perform(self, case, user, v):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def post(self, request, pk):
+        case = case_services.case_get_for(actor=request.user, case_id=pk)
+        perms.require_role(request.user, self.action_name)
+        data = self.input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = self.perform(case, request.user, data.validated_data)
+        return Response(_case_detail(request.user, case.pk))
+
+
+def _case_action(name, action, input_serializer, perform, doc):
+    view = type(
+        name,
+        (CaseActionView,),
+        {"action_name": action, "input_serializer": input_serializer, "perform": perform, "__doc__": doc},
+    )
+    view.post = extend_schema(request=input_serializer, responses=s.CaseDetailSerializer)(view.post)
+    return view
+
+
+CaseOrderRectificationView = _case_action(
+    "CaseOrderRectificationView", "case.order_rectification", s.OrderRectificationInput,
+    lambda self, case, user, v: case_services.case_order_rectification(
+        case=case, actor=user, requirements=v["requirements"], days=v.get("days"), day_kind=v["day_kind"],
+        due_on=v.get("due_date"), target_id=v["target"], comment=v["comment"],
+    ),
+    "责令限期整改: requirements, responsible target, deadline (days + calendar|working, or due_date).",
+)
+CaseSubmitRectificationView = _case_action(
+    "CaseSubmitRectificationView", "case.submit_rectification", s.CommentInput,
+    lambda self, case, user, v: case_services.case_submit_rectification(
+        case=case, actor=user, files=v["files"], comment=v["comment"]
+    ),
+    "Submit the rectification with evidence (multipart `files`: at least one JPEG/PNG/PDF).",
+)
+CaseAcceptView = _case_action(
+    "CaseAcceptView", "case.accept", s.CommentInput,
+    lambda self, case, user, v: case_services.case_accept(case=case, actor=user, comment=v["comment"], files=v["files"]),
+    "整改验收, 销号: close the case.",
+)
+CaseReturnView = _case_action(
+    "CaseReturnView", "case.return", s.ReturnInput,
+    lambda self, case, user, v: case_services.case_return(
+        case=case, actor=user, note=v["note"], days=v.get("days"), day_kind=v["day_kind"], due_on=v.get("due_date")
+    ),
+    "Return the rectification with a note (optionally a new deadline).",
+)
+CasePenaltyView = _case_action(
+    "CasePenaltyView", "case.penalty", s.PenaltyInput,
+    lambda self, case, user, v: case_services.case_decide_penalty(
+        case=case, actor=user, amount_yuan=v["amount_yuan"], legal_basis=v["legal_basis"], comment=v["comment"]
+    ),
+    "行政处罚: amount in yuan and legal basis (once per case).",
+)
+CasePoliceTransferView = _case_action(
+    "CasePoliceTransferView", "case.transfer_police", s.PoliceTransferInput,
+    lambda self, case, user, v: case_services.case_transfer_to_police(
+        case=case, actor=user, agency=v["agency"], comment=v["comment"]
+    ),
+    "移送公安: receiving agency and reason (once per case).",
+)
+CasePublishView = _case_action(
+    "CasePublishView", "case.publish", s.PublishInput,
+    lambda self, case, user, v: case_services.case_publish(case=case, actor=user, summary=v["summary"]),
+    "典型案例曝光: publish with a public summary (bureau_admin).",
+)
+
+
+class CaseAttachView(CaseAppView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=s.AttachInput, responses={201: s.EvidenceSerializer(many=True)})
+    def post(self, request, pk):
+        case = case_services.case_get_for(actor=request.user, case_id=pk)
+        perms.require_role(request.user, "case.attach")
+        data = s.AttachInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = case_services.case_attach(
+            case=case, actor=request.user, files=data.validated_data["files"], caption=data.validated_data["caption"]
+        )
+        return Response(s.EvidenceSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class TypicalCaseListView(generics.ListAPIView):
+    """Published typical cases (典型案例), open to everyone."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    serializer_class = s.TypicalCasePublicSerializer
+    queryset = selectors.typical_cases_public()
+
+
+# --- Targets ---------------------------------------------------------------------------------
+
+
+class TargetListView(generics.ListAPIView):
+    permission_classes = [perms.HasCaseRole]
+    serializer_class = s.TargetSerializer
+    filterset_class = TargetFilter
+
+    def get_queryset(self):
+        return selectors.targets_for(user=self.request.user).order_by("name", "id")
+
+
+class TargetDetailView(generics.RetrieveAPIView):
+    permission_classes = [perms.HasCaseRole]
+    serializer_class = s.TargetSerializer
+
+    def get_queryset(self):
+        return selectors.targets_for(user=self.request.user)
+
+
+# --- Inspections -----------------------------------------------------------------------------
+
+
+class InspectionPlanListView(generics.ListCreateAPIView):
+    """Double-random inspection plans; POST creates one (draft) — then POST …/draw/ and …/publish/."""
+
+    permission_classes = [perms.HasCaseRole]
+    serializer_class = s.InspectionPlanSerializer
+
+    def get_queryset(self):
+        return selectors.inspection_plans_for(user=self.request.user)
+
+    @extend_schema(request=s.InspectionPlanCreateInput, responses={201: s.InspectionPlanSerializer})
+    def post(self, request):
+        perms.require_role(request.user, "inspection_plan.create")
+        data = s.InspectionPlanCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = inspection_services.inspection_plan_create(actor=request.user, **data.validated_data)
+        return Response(s.InspectionPlanSerializer(plan).data, status=status.HTTP_201_CREATED)
+
+
+class InspectionPlanDetailView(CaseAppView):
+    @extend_schema(responses=s.InspectionPlanSerializer)
+    def get(self, request, pk):
+        plan = inspection_services.inspection_plan_get_for(actor=request.user, plan_id=pk)
+        return Response(s.InspectionPlanSerializer(plan).data)
+
+
+class InspectionPlanDrawView(CaseAppView):
+    """Draw targets and inspectors (seed and pools stored); creates the inspections with their checklists."""
+
+    @extend_schema(request=None, responses=s.InspectionPlanSerializer)
+    def post(self, request, pk):
+        plan = inspection_services.inspection_plan_get_for(actor=request.user, plan_id=pk)
+        plan = inspection_services.inspection_plan_draw(inspection_plan=plan, actor=request.user)
+        return Response(s.InspectionPlanSerializer(plan).data)
+
+
+class InspectionPlanPublishView(CaseAppView):
+    """一公开: publish the draw."""
+
+    @extend_schema(request=None, responses=s.InspectionPlanSerializer)
+    def post(self, request, pk):
+        plan = inspection_services.inspection_plan_get_for(actor=request.user, plan_id=pk)
+        plan = inspection_services.inspection_plan_publish(inspection_plan=plan, actor=request.user)
+        return Response(s.InspectionPlanSerializer(plan).data)
+
+
+class InspectionPlanVerifyView(CaseAppView):
+    """Re-run the stored draw from its seed and pools; `matches` is true when it reproduces."""
+
+    @extend_schema(responses=s.VerifySerializer)
+    def get(self, request, pk):
+        plan = inspection_services.inspection_plan_get_for(actor=request.user, plan_id=pk)
+        return Response(s.VerifySerializer(inspection_services.inspection_plan_verify(inspection_plan=plan)).data)
+
+
+class PublicInspectionPlanListView(generics.ListAPIView):
+    """Published double-random draws (一公开), open to everyone."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    serializer_class = s.InspectionPlanPublicSerializer
+    queryset = selectors.inspection_plans_public()
+
+
+class InspectionListView(generics.ListAPIView):
+    permission_classes = [perms.HasCaseRole]
+    serializer_class = s.InspectionSerializer
+    filterset_class = InspectionFilter
+
+    def get_queryset(self):
+        return selectors.inspections_for(user=self.request.user).prefetch_related("inspectors")
+
+
+class InspectionDetailView(CaseAppView):
+    @extend_schema(responses=s.InspectionDetailSerializer)
+    def get(self, request, pk):
+        inspection = inspection_services.inspection_get_for(actor=request.user, inspection_id=pk)
+        return Response(s.InspectionDetailSerializer(inspection).data)
+
+
+class InspectionStartView(CaseAppView):
+    @extend_schema(request=s.CommentInput, responses=s.InspectionDetailSerializer)
+    def post(self, request, pk):
+        inspection = inspection_services.inspection_get_for(actor=request.user, inspection_id=pk)
+        data = s.CommentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        inspection = inspection_services.inspection_start(
+            inspection=inspection, actor=request.user, comment=data.validated_data["comment"]
+        )
+        return Response(s.InspectionDetailSerializer(inspection).data)
+
+
+class InspectionCompleteView(CaseAppView):
+    @extend_schema(request=s.CommentInput, responses=s.InspectionDetailSerializer)
+    def post(self, request, pk):
+        inspection = inspection_services.inspection_get_for(actor=request.user, inspection_id=pk)
+        data = s.CommentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        inspection = inspection_services.inspection_complete(
+            inspection=inspection, actor=request.user, comment=data.validated_data["comment"]
+        )
+        return Response(s.InspectionDetailSerializer(inspection).data)
+
+
+class ChecklistItemRecordView(CaseAppView):
+    """Record one checklist item: pass | fail | note (a note is required for fail/note). A failure raises a lead."""
+
+    @extend_schema(request=s.ItemRecordInput, responses=s.ChecklistItemSerializer)
+    def post(self, request, pk, item_id):
+        inspection = inspection_services.inspection_get_for(actor=request.user, inspection_id=pk)
+        item = ChecklistItem.objects.filter(inspection=inspection, pk=item_id).select_related("inspection").first()
+        if item is None:
+            from supervision.errors import NotFound
+
+            raise NotFound(f"Checklist item {item_id} not found.", code="not_found")
+        data = s.ItemRecordInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        item = inspection_services.checklist_item_record(item=item, actor=request.user, **data.validated_data)
+        return Response(s.ChecklistItemSerializer(item).data)
+
+
+# --- Inbox and me ------------------------------------------------------------------------------
+
+
+class NotificationListView(generics.ListAPIView):
+    """The signed-in user's inbox (any role)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.NotificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return selectors.Notification.objects.none()
+        qs = selectors.notifications_for(user=self.request.user)
+        if self.request.query_params.get("unread") in ("1", "true"):
+            qs = qs.filter(read_at__isnull=True)
+        return qs
+
+
+class NotificationReadView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses=s.NotificationSerializer)
+    def post(self, request, pk):
+        from django.shortcuts import get_object_or_404
+
+        n = get_object_or_404(selectors.notifications_for(user=request.user), pk=pk)
+        return Response(s.NotificationSerializer(notification_mark_read(notification=n)).data)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        user = request.user
+        division = perms.user_division_id(user)
+        adcode = user.profile.division.adcode if division else None
+        return Response(
+            s.MeSerializer(
+                {"username": user.username, "roles": sorted(perms.user_roles(user)), "division": adcode,
+                 "city_wide": perms.is_city_wide(user)}
+            ).data
+        )
