@@ -312,6 +312,13 @@ class Case(models.Model):
                 name="case_rect_due_open_idx",
                 condition=Q(status__in=CASE_RECTIFYING_STATUSES, escalation_level__lt=MAX_ESCALATION_LEVEL),
             ),
+            # "Was a case in this unit accepted in the 365 days before?" (assessment's repeat
+            # violations): one probe per case instead of a scan of the unit's every case.
+            models.Index(
+                fields=["unit", "accepted_at"],
+                name="case_unit_accepted_idx",
+                condition=Q(accepted_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

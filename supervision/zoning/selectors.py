@@ -128,7 +128,13 @@ def point_in_storage(*, lon: float, lat: float, srid: int | None = None) -> Poin
 
 def units_at_point(*, plan: ZoningPlan, point: Point):
     """Units containing the point; a point on a shared boundary belongs to both."""
-    return ControlUnit.objects.filter(plan=plan, geom__intersects=point).select_related("division").order_by("code")
+    # The geometry is not loaded: parsing large unit polygons would dominate a point look-up.
+    return (
+        ControlUnit.objects.filter(plan=plan, geom__intersects=point)
+        .select_related("division")
+        .defer("geom", "attributes")
+        .order_by("code")
+    )
 
 
 def geometry_lookup(*, plan: ZoningPlan, geometry: GEOSGeometry) -> LookupResult:

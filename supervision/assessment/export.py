@@ -1,0 +1,147 @@
+"""A period's scorecards and ranking as CSV or XLSX, with Chinese headers."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from .choices import IndicatorCode, ScorecardStatus
+from .selectors import officials_scores, ranking
+
+BASE_HEADERS = [
+    "排名",
+    "行政区划代码",
+    "行政区",
+    "考核周期",
+    "开始日期",
+    "结束日期",
+    "版本",
+    "状态",
+    "方案版本",
+    "得分",
+]
+LINE_HEADERS = ["分子", "分母", "是否适用", "指标值", "方案权重", "调整后权重", "得分"]
+OFFICIAL_HEADERS = [
+    "行政区划代码",
+    "行政区",
+    "姓名",
+    "职务",
+    "任职开始",
+    "任职结束",
+    "期内任职天数",
+    "考核期天数",
+    "折算比例",
+    "区考核得分",
+    "折算得分",
+]
+
+
+def _fmt(v) -> str:
+    return "" if v is None else f"{v}"
+
+
+def score_table(
+    *, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED
+) -> tuple[list[str], list[list]]:
+    rows = ranking(plan_code=plan_code, period_code=period_code, status=status)
+    codes = []
+    for r in rows:
+        for line in r.scorecard.lines.all():
+            if line.code not in codes:
+                codes.append(line.code)
+    headers = list(BASE_HEADERS)
+    for code in codes:
+        label = IndicatorCode(code).label
+        headers += [f"{label}（{code}）{h}" for h in LINE_HEADERS]
+    table = []
+    for r in rows:
+        c = r.scorecard
+        row = [
+            r.rank,
+            c.division.adcode,
+            c.division.name,
+            c.period_code,
+            c.period_start.isoformat(),
+            c.period_end.isoformat(),
+            c.version,
+            c.get_status_display(),
+            c.scheme.version,
+            _fmt(c.score),
+        ]
+        lines = {ln.code: ln for ln in c.lines.all()}
+        for code in codes:
+            ln = lines.get(code)
+            if ln is None:
+                row += [""] * len(LINE_HEADERS)
+            else:
+                row += [
+                    _fmt(ln.numerator.normalize()),
+                    _fmt(ln.denominator.normalize()),
+                    "是" if ln.applicable else "否",
+                    _fmt(ln.value),
+                    _fmt(ln.weight),
+                    _fmt(ln.effective_weight),
+                    _fmt(ln.points),
+                ]
+        table.append(row)
+    return headers, table
+
+
+def officials_table(*, plan_code: str, period_code: str, status: str) -> tuple[list[str], list[list]]:
+    table = [
+        [
+            s.official.division.adcode,
+            s.official.division.name,
+            s.official.name,
+            s.official.title or s.official.get_role_display(),
+            s.official.term_start.isoformat(),
+            s.official.term_end.isoformat() if s.official.term_end else "",
+            s.overlap_days,
+            s.period_days,
+            _fmt(s.share),
+            _fmt(s.scorecard.score),
+            _fmt(s.attributed_score),
+        ]
+        for s in officials_scores(plan_code=plan_code, period_code=period_code, status=status)
+    ]
+    return OFFICIAL_HEADERS, table
+
+
+def export_csv(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Chinese headers correctly."""
+    headers, table = score_table(plan_code=plan_code, period_code=period_code, status=status)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(headers)
+    writer.writerows(table)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def export_xlsx(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> bytes:
+    """Three sheets: 考核结果 (every indicator), 排名 (ranking), 领导干部 (officials, pro rata)."""
+    headers, table = score_table(plan_code=plan_code, period_code=period_code, status=status)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "考核结果"
+    ws.append(headers)
+    for row in table:
+        ws.append(row)
+    rank = wb.create_sheet("排名")
+    rank.append(["排名", "行政区划代码", "行政区", "得分", "状态", "版本"])
+    for row in table:
+        rank.append([row[0], row[1], row[2], row[9], row[7], row[6]])
+    oh, ot = officials_table(plan_code=plan_code, period_code=period_code, status=status)
+    off = wb.create_sheet("领导干部")
+    off.append(oh)
+    for row in ot:
+        off.append(row)
+    for sheet in wb.worksheets:
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,149 @@
+"""Read queries of the assessment app: scorecards, ranking, officials' pro-rata scores, drill-down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from supervision.cases.selectors_assessment import cases_by_ids, leads_by_ids
+from supervision.errors import NotFound, ServiceError
+
+from . import indicators
+from .choices import DrillSide, ScorecardStatus, Subject
+from .models import AssessmentScheme, Official, Scorecard, ScorecardIndicator
+from .periods import Period, period_parse
+from .permissions import ensure_division_visible, scorecards_scope
+from .scoring import competition_ranks
+
+
+def schemes_list() -> QuerySet[AssessmentScheme]:
+    return AssessmentScheme.objects.prefetch_related("indicators").order_by("-version")
+
+
+def scorecards_list(
+    *,
+    user,
+    plan_code: str | None = None,
+    period_code: str | None = None,
+    division: str | None = None,
+    status: str | None = None,
+) -> QuerySet[Scorecard]:
+    qs = Scorecard.objects.select_related("plan", "division", "scheme").prefetch_related(
+        Prefetch("lines", queryset=ScorecardIndicator.objects.order_by("position"))
+    )
+    if plan_code:
+        qs = qs.filter(plan__code=plan_code)
+    if period_code:
+        qs = qs.filter(period_code=period_code)
+    if division:
+        qs = qs.filter(division__adcode=division)
+    if status:
+        qs = qs.filter(status=status)
+    return scorecards_scope(qs, user).order_by("plan__code", "period_start", "division__adcode", "-version")
+
+
+def scorecard_get(*, user, pk: int) -> Scorecard:
+    card = scorecards_list(user=user).filter(pk=pk).first()
+    if card is None:
+        raise NotFound("Scorecard not found.", code="not_found")
+    return card
+
+
+def current_cards(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> QuerySet[Scorecard]:
+    """One card per division: the published one (status=published) or the draft (status=draft)."""
+    return (
+        Scorecard.objects.filter(plan__code=plan_code, period_code=period_code, status=status)
+        .select_related("division", "plan", "scheme")
+        .prefetch_related(Prefetch("lines", queryset=ScorecardIndicator.objects.order_by("position")))
+        .order_by("division__adcode")
+    )
+
+
+@dataclass(frozen=True)
+class RankRow:
+    rank: int | None
+    scorecard: Scorecard
+
+
+def ranking(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> list[RankRow]:
+    """Divisions by score, best first; ties share a rank (1, 2, 2, 4)."""
+    cards = list(current_cards(plan_code=plan_code, period_code=period_code, status=status))
+    ranks = competition_ranks([c.score for c in cards])
+    rows = [RankRow(r, c) for r, c in zip(ranks, cards, strict=True)]
+    return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.scorecard.division.adcode))
+
+
+@dataclass(frozen=True)
+class OfficialShare:
+    official: Official
+    scorecard: Scorecard
+    overlap_days: int
+    period_days: int
+    share: Decimal  # overlap_days / period_days, 4 decimals
+    attributed_score: Decimal  # scorecard.score × share, 2 decimals
+
+
+def officials_scores(
+    *, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED
+) -> list[OfficialShare]:
+    """Each official whose term overlaps the period gets the division's card pro rata by days held.
+
+    An official who moved between divisions during the period has one row per division;
+    the rows' attributed scores add up to the official's score for the period.
+    """
+    period = period_parse(period_code)
+    cards = {c.division_id: c for c in current_cards(plan_code=plan_code, period_code=period_code, status=status)}
+    officials = (
+        Official.objects.filter(division_id__in=cards, term_start__lte=period.end)
+        .exclude(term_end__lt=period.start)
+        .select_related("division")
+        .order_by("division__adcode", "role", "term_start")
+    )
+    out = []
+    for o in officials:  # officials, a few per division
+        days = period.overlap_days(o.term_start, o.term_end)
+        share = Decimal(days) / Decimal(period.days)
+        card = cards[o.division_id]
+        attributed = (card.score or Decimal(0)) * share
+        out.append(
+            OfficialShare(
+                o,
+                card,
+                days,
+                period.days,
+                share.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP),
+                attributed.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+            )
+        )
+    return out
+
+
+def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str, QuerySet | None, bool]:
+    """(subject, rows, frozen): the leads/cases behind one side of one indicator of a card.
+
+    A published (or superseded) card lists the ids stored at publication, so later edits
+    to cases never change it; a draft lists live rows by the same definition that
+    computed its numbers.
+    """
+    ensure_division_visible(user, scorecard.division_id)
+    if side not in DrillSide.values:
+        raise ServiceError(f"Side must be numerator or denominator, not '{side}'.", code="bad_side")
+    line = scorecard.lines.filter(code=code).first()
+    if line is None:
+        raise NotFound(f"Indicator '{code}' is not on this scorecard.", code="not_found")
+    subject = line.subject if side == DrillSide.NUMERATOR else line.denominator_subject
+    if subject == Subject.NONE:
+        return subject, None, scorecard.is_frozen
+    if scorecard.is_frozen:
+        ids = (line.numerator_ids if side == DrillSide.NUMERATOR else line.denominator_ids) or []
+        rows = leads_by_ids(ids) if subject == Subject.LEAD else cases_by_ids(ids)
+        return subject, rows, True
+    period = Period(scorecard.period_kind, scorecard.period_code, scorecard.period_start, scorecard.period_end)
+    window = indicators.Window(*period.bounds(timezone.get_default_timezone()))
+    rows = indicators.indicator_rows(
+        code, division_id=scorecard.division_id, window=window, params=line.params, side=side
+    )
+    return subject, rows.select_related("division", "unit").order_by("id"), False

@@ -1,0 +1,45 @@
+"""Celery tasks: thin wrappers taking ids and calling one service."""
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from supervision.zoning.models import ZoningPlan
+
+from . import services
+from .models import AssessmentScheme
+from .periods import period_previous
+
+
+@shared_task(acks_late=True)
+def scores_compute_task(
+    plan_id: int, period_code: str, scheme_id: int | None = None, actor_id: int | None = None
+) -> dict:
+    """Compute every division's draft scorecard of a plan for a period.
+
+    Safe to run twice (drafts are updated in place, published cards skipped), hence acks_late.
+    """
+    plan = ZoningPlan.objects.get(pk=plan_id)
+    scheme = AssessmentScheme.objects.get(pk=scheme_id) if scheme_id else None
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    result = services.scores_compute(
+        plan=plan, period=services.period_resolve(period_code), scheme=scheme, actor=actor, check_role=actor is not None
+    )
+    return {
+        "plan": plan.code,
+        "period": result.period.code,
+        "scheme_version": result.scheme.version,
+        "computed": [c.pk for c in result.computed],
+        "skipped": [c.pk for c in result.skipped],
+    }
+
+
+@shared_task(acks_late=True)
+def scores_compute_recent() -> list[dict]:
+    """For a beat schedule: drafts of the last whole month and quarter for every effective plan."""
+    today = timezone.localdate()
+    out = []
+    for plan_id in ZoningPlan.objects.filter(status="effective").values_list("pk", flat=True):
+        for kind in ("month", "quarter"):
+            out.append(scores_compute_task(plan_id, period_previous(kind, today).code))
+    return out
