@@ -2,8 +2,11 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from supervision.errors import ServiceError
@@ -32,3 +35,35 @@ class PublicZoningRead(permissions.BasePermission):
         return settings.PUBLIC_ZONING and (
             request.method in permissions.SAFE_METHODS or getattr(view, "allow_post_as_read", False)
         )
+
+
+API_COLLECTIONS = {
+    "zoning_plans": "zoning/plans/",
+    "zoning_units": "zoning/units/",
+    "zoning_lookup": "zoning/lookup/",
+    "access_requirements": "zoning/access-requirements/",
+    "industries": "zoning/industries/",
+    "siting_assessments": "siting-assessments/",
+    "leads": "leads/",
+    "cases": "cases/",
+    "targets": "targets/",
+    "change_layers": "change-layers/",
+    "inspection_plans": "inspection-plans/",
+    "inspections": "inspections/",
+    "notifications": "notifications/",
+    "assessment_scorecards": "assessment/scorecards/",
+    "assessment_ranking": "assessment/ranking/",
+    "schema": "/api/schema/",
+    "token": "auth/token/",
+}
+
+
+class ApiRootView(APIView):
+    """The API's entry point: links to its collections (the OpenAPI schema has the rest)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        base = request.build_absolute_uri("/api/v1/")
+        return Response({name: path if path.startswith("/") else base + path for name, path in API_COLLECTIONS.items()})

@@ -5,9 +5,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from config.api import ApiRootView
 from config.views import healthz
 
 api_v1 = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("supervision.zoning.api.urls")),
     path("", include("supervision.cases.api.urls")),

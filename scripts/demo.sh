@@ -9,6 +9,9 @@ export DATABASE_URL="spatialite:///$(pwd)/$db"
 export DJANGO_SETTINGS_MODULE=config.settings.local
 export DEBUG=true PUBLIC_ZONING=${PUBLIC_ZONING:-true}
 unset CELERY_BROKER_URL
+# Mail goes to files under var/mail (the demo has no mail server); logs stay quiet.
+export EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH="$(pwd)/var/mail"
+export LOG_LEVEL=${LOG_LEVEL:-WARNING}
 PY=.venv/bin/python
 
 $PY manage.py migrate --noinput -v0

@@ -120,3 +120,9 @@ def test_openapi_schema_and_swagger(auth_client):
     assert schema.status_code == 200
     assert b"/api/v1/zoning/lookup/" in schema.content
     assert auth_client.get("/api/schema/swagger-ui/").status_code == 200
+
+
+def test_api_root_links_every_collection(api_client):
+    data = api_client.get("/api/v1/").json()
+    assert data["zoning_units"].endswith("/api/v1/zoning/units/")
+    assert data["leads"].endswith("/api/v1/leads/") and data["schema"] == "/api/schema/"
