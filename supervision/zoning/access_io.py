@@ -15,8 +15,9 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
+
+from supervision.tables import TableError, cell_text, table_read
 
 from .access_rules import Clause
 from .choices import AccessAction, AccessLevel, AppliesTo, Dimension
@@ -98,15 +99,6 @@ class AccessTable:
         return self.headers.get(name, dict(COLUMNS)[name])
 
 
-def _cell(value) -> str:
-    """A cell as text: spreadsheets turn 220102 into a number and 1.0 into a float."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def industry_codes_parse(raw: str) -> tuple[tuple[str, ...], list[str]]:
     """``'C26; c2614；B06'`` → normalised codes (sorted, de-duplicated) and the errors."""
     text = raw
@@ -131,7 +123,7 @@ def access_table_parse(header: Sequence, records: Iterable[Sequence]) -> AccessT
     """Parse a header and data records (rows of cells) into clauses and problems."""
     table = AccessTable()
     index: dict[str, int] = {}
-    for i, name in enumerate(_cell(h) for h in header):
+    for i, name in enumerate(cell_text(h) for h in header):
         key = HEADER_ALIASES.get(name) or HEADER_ALIASES.get(name.lower())
         if key is None:
             continue
@@ -151,14 +143,14 @@ def access_table_parse(header: Sequence, records: Iterable[Sequence]) -> AccessT
     first_row_of: dict[str, int] = {}
     for row_no, record in enumerate(records, start=2):
         cells = {
-            f: _cell(record[i]) if i < len(record) else "" for f, i in index.items()
+            f: cell_text(record[i]) if i < len(record) else "" for f, i in index.items()
         }
         if not any(cells.values()):
             continue
         problems: list[str] = []
 
         def problem(name: str, message: str) -> None:
-            problems.append(f"row {row_no}, column {table.column(name)}: {message}")
+            problems.append(f"row {row_no}, column {table.column(name)}: {message}")  # noqa: B023 (called in this iteration only)
 
         values: dict[str, str] = {}
         for name, choices in VALUE_TABLES.items():
@@ -212,46 +204,13 @@ def access_table_parse(header: Sequence, records: Iterable[Sequence]) -> AccessT
     return table
 
 
-def _decode(data: bytes, path: str) -> str:
-    # Excel in China saves CSV as GBK (GB18030 is its superset); everything else is UTF-8.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise AccessFileError(f"{path}: not UTF-8 or GB18030 text")
-
-
 def access_file_read(path: str) -> AccessTable:
     """Read a CSV or XLSX access list (first sheet); raises AccessFileError when unreadable."""
-    p = Path(path)
-    if not p.exists():
-        raise AccessFileError(f"{path}: no such file")
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        rows = list(csv.reader(io.StringIO(_decode(p.read_bytes(), path))))
-    elif suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(p, read_only=True, data_only=True)
-        except (
-            Exception
-        ) as exc:  # openpyxl raises several unrelated types for a bad file
-            raise AccessFileError(
-                f"{path}: not a readable XLSX workbook ({exc})"
-            ) from None
-        try:
-            rows = [list(r) for r in workbook.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            workbook.close()
-    else:
-        raise AccessFileError(
-            f"{path}: unsupported format '{suffix}'; use .csv or .xlsx"
-        )
-    if not rows:
-        raise AccessFileError(f"{path}: empty file, no header row")
-    return access_table_parse(rows[0], rows[1:])
+    try:
+        header, rows = table_read(path)
+    except TableError as exc:
+        raise AccessFileError(str(exc)) from None
+    return access_table_parse(header, rows)
 
 
 def clause_cells(clause: Clause) -> list[str]:
