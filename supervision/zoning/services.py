@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, Transform
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from supervision.errors import ImportRefused, NotFound, ServiceError
@@ -110,6 +110,17 @@ def _plan_for_import(*, plan_code: str, plan_name: str | None, region: str | Non
     return plan
 
 
+def table_analyse(*, model) -> None:
+    """Refresh the planner's statistics after a bulk load.
+
+    Without it PostgreSQL still believes the table is small and answers a point look-up
+    by scanning a plan's every unit instead of probing the spatial index.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def units_area_refresh(*, queryset) -> None:
     """Store each geometry's area in m², computed in the equal-area AREA_SRID where the data is."""
     queryset.update(area_m2=Area(Transform("geom", settings.AREA_SRID)))
@@ -167,6 +178,7 @@ def units_import(
             batch_size=2000,
         )
         units_area_refresh(queryset=ControlUnit.objects.filter(plan=plan, code__in=[r.code for r in result.records]))
+    table_analyse(model=ControlUnit)
     repaired = [r for r in result.records if r.repaired]
     for note in result.notes:
         logger.debug(note)
