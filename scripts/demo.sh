@@ -16,6 +16,8 @@ PY=.venv/bin/python
 
 $PY manage.py migrate --noinput -v0
 $PY manage.py load_demo
+# Scan the synthetic change raster load_demo wrote (same file again: re-scanned, no new lead).
+$PY manage.py scan_change_layer var/demo/changchun_change_2024.tif --plan changchun-2024 --kind landcover --wait
 $PY manage.py collectstatic --noinput -v0
 cat <<MSG
 

@@ -1,7 +1,10 @@
 import django_filters
+from django.contrib.gis.geos import Polygon
 from django.utils import timezone
 
-from .choices import CaseStatus, InspectionStatus, LeadSource, LeadStatus
+from supervision.zoning.filters import _floats, _srid, to_storage
+
+from .choices import CaseStatus, ChangeClass, InspectionStatus, LeadSource, LeadStatus
 from .models import Case, EnforcementTarget, Inspection, Lead
 from .selectors import case_overdue_q, lead_overdue_q
 
@@ -16,10 +19,28 @@ class LeadFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(method="filter_overdue")
     detected_after = django_filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte")
     detected_before = django_filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="lt")
+    # `class` (the change class of a scan lead, 1-4) is a Python keyword: aliased in __init__.
+    change_class = django_filters.TypedChoiceFilter(field_name="change_class", choices=ChangeClass.choices, coerce=int)
+    bbox = django_filters.CharFilter(method="filter_bbox", label="minx,miny,maxx,maxy (srid, default 4326)")
+    srid = django_filters.NumberFilter(method="filter_noop")
 
     class Meta:
         model = Lead
-        fields = ["status", "source", "division", "unit", "plan", "target", "overdue"]
+        fields = ["status", "source", "division", "unit", "plan", "target", "overdue", "change_class", "bbox"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and "class" in data and "change_class" not in data:
+            data = data.copy()
+            data["change_class"] = data.get("class")
+        super().__init__(data, *args, **kwargs)
+
+    def filter_noop(self, qs, name, value):
+        return qs
+
+    def filter_bbox(self, qs, name, value):
+        box = Polygon.from_bbox(_floats(value, 4, "bbox"))
+        box.srid = _srid(self.request)
+        return qs.filter(geom__intersects=to_storage(box))
 
     def filter_overdue(self, qs, name, value):
         q = lead_overdue_q(timezone.now())

@@ -231,11 +231,11 @@ def test_notification_read_is_only_for_its_recipient(users, scene):
 def test_lists_show_only_the_officers_division(users, make_lead, client_for):
     mine = make_lead(division="a")
     theirs = make_lead(division="b")
-    ids = {r["id"] for r in client_for("officer").get("/api/v1/leads/").json()["results"]}
+    ids = {r["id"] for r in client_for("officer").get("/api/v1/leads/").json()["features"]}
     assert mine.pk in ids and theirs.pk not in ids
-    ids = {r["id"] for r in client_for("officer_b").get("/api/v1/leads/").json()["results"]}
+    ids = {r["id"] for r in client_for("officer_b").get("/api/v1/leads/?format=json").json()["results"]}
     assert ids == {theirs.pk}
-    ids = {r["id"] for r in client_for("admin").get("/api/v1/leads/").json()["results"]}
+    ids = {r["id"] for r in client_for("admin").get("/api/v1/leads/").json()["features"]}
     assert {mine.pk, theirs.pk} <= ids
     targets = {r["id"] for r in client_for("officer").get("/api/v1/targets/").json()["results"]}
     assert targets == {mine.target_id}

@@ -127,6 +127,16 @@ class LeadSerializer(serializers.ModelSerializer):
         return case.pk if case else None
 
 
+class LeadFeatureSerializer(serializers.Serializer):
+    """A lead as a GeoJSON Feature (the list with ?format=geojson): geometry in API_SRID."""
+
+    def to_representation(self, obj):
+        props = LeadSerializer(obj, context=self.context).data
+        geometry = props.pop("geom")
+        props["layer"] = obj.layer_ref or None
+        return {"type": "Feature", "id": obj.pk, "geometry": geometry, "properties": props}
+
+
 class LeadDetailSerializer(LeadSerializer):
     evidence = serializers.JSONField()
     events = LeadEventSerializer(many=True, read_only=True)

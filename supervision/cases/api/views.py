@@ -6,8 +6,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_gis.pagination import GeoJsonPagination
 
 from .. import permissions as perms
 from .. import selectors
@@ -20,6 +22,15 @@ from ..services.notifications import notification_mark_read
 from . import serializers as s
 
 PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+
+class LeadGeoJsonPagination(GeoJsonPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+    def get_paginated_response(self, data):
+        # LeadFeatureSerializer(many=True) gives a list of features, not a FeatureCollection.
+        return super().get_paginated_response({"features": data})
 
 
 def _lead_detail(user, pk):
@@ -46,13 +57,35 @@ class CaseAppView(APIView):
 # --- Leads -----------------------------------------------------------------------------------
 
 
+class GeoJSONRenderer(JSONRenderer):
+    """The lead list's default: a GeoJSON FeatureCollection (`?format=json` gives plain JSON)."""
+
+    media_type = "application/geo+json"
+    format = "geojson"
+
+
 class LeadListView(generics.ListCreateAPIView):
-    """Leads in the user's scope (filters: status, source, division, unit, plan, target, overdue); POST files one."""
+    """Leads in the user's scope (filters: status, source, division, unit, plan, target, overdue,
+    class, bbox) as a GeoJSON FeatureCollection (`?format=json`: plain JSON); POST files one."""
 
     permission_classes = [perms.HasCaseRole]
     serializer_class = s.LeadSerializer
     filterset_class = LeadFilter
     parser_classes = PARSERS
+    renderer_classes = [GeoJSONRenderer, JSONRenderer, BrowsableAPIRenderer]
+
+    def _geojson(self) -> bool:
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return getattr(renderer, "format", None) == "geojson"
+
+    def get_serializer_class(self):
+        return s.LeadFeatureSerializer if self.request.method == "GET" and self._geojson() else s.LeadSerializer
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            self._paginator = LeadGeoJsonPagination() if self._geojson() else super().paginator
+        return self._paginator
 
     def get_queryset(self):
         return selectors.leads_for(user=self.request.user).select_related("case")

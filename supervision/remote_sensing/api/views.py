@@ -1,0 +1,64 @@
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from supervision.cases import permissions as case_perms
+
+from .. import selectors
+from ..services.layers import layer_scan, layer_upload
+from .serializers import ChangeLayerSerializer, ChangeLayerUploadSerializer
+
+
+class CanUploadLayers(permissions.BasePermission):
+    """Reading layers: any signed-in user; uploading: bureau admins (or the model permission)."""
+
+    message = "Only bureau administrators may upload change layers."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return user.has_perm("remote_sensing.add_changelayer") or case_perms.ADMIN in case_perms.user_roles(user)
+
+
+class ChangeLayerListView(generics.ListAPIView):
+    """Change layers, newest first (filter: plan); POST uploads a GeoTIFF and queues its scan."""
+
+    permission_classes = [CanUploadLayers]
+    serializer_class = ChangeLayerSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    filterset_fields: list[str] = []
+
+    def get_queryset(self):
+        return selectors.layers_list(plan_code=self.request.query_params.get("plan"))
+
+    @extend_schema(
+        request=ChangeLayerUploadSerializer, responses={201: ChangeLayerSerializer, 200: ChangeLayerSerializer}
+    )
+    def post(self, request):
+        data = ChangeLayerUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        upload = v.pop("file")
+        with transaction.atomic():
+            reg = layer_upload(plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v)
+            layer = layer_scan(layer=reg.layer) if reg.created else reg.layer
+        layer.refresh_from_db()
+        # The same file again: the existing layer, 200 instead of 201 (nothing new was made).
+        return Response(
+            ChangeLayerSerializer(layer).data, status=status.HTTP_201_CREATED if reg.created else status.HTTP_200_OK
+        )
+
+
+class ChangeLayerDetailView(generics.RetrieveAPIView):
+    """One change layer: status (queued → running → done | failed), progress %, error and lead counts."""
+
+    permission_classes = [CanUploadLayers]
+    serializer_class = ChangeLayerSerializer
+
+    def get_queryset(self):
+        return selectors.layers_list()

@@ -1,0 +1,70 @@
+"""Moving geometry between the database (STORAGE_SRID, GEOS) and a raster's CRS (shapely).
+
+Vectors go to the raster's CRS, never the raster to the vectors' (STYLE.md "Rasters").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
+from pyproj import CRS, Transformer
+from shapely.geometry import mapping, shape
+
+
+@lru_cache(maxsize=32)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+
+
+def _storage_crs() -> str:
+    return f"EPSG:{settings.STORAGE_SRID}"
+
+
+def _apply(geom: shapely.Geometry, transformer: Transformer) -> shapely.Geometry:
+    def fn(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, fn)
+
+
+def storage_to_crs(geom: GEOSGeometry, crs_wkt: str) -> dict[str, Any]:
+    """A stored geometry as a GeoJSON mapping in the raster CRS given as WKT."""
+    if geom.srid != settings.STORAGE_SRID:
+        geom = geom.transform(settings.STORAGE_SRID, clone=True)
+    shp = shapely.from_wkb(bytes(geom.wkb))
+    return mapping(_apply(shp, _transformer(_storage_crs(), crs_wkt)))
+
+
+def crs_to_storage(geometry: dict[str, Any], crs_wkt: str) -> GEOSGeometry:
+    """A GeoJSON mapping in the raster CRS as a GEOS geometry in STORAGE_SRID."""
+    shp = _apply(shape(geometry), _transformer(crs_wkt, _storage_crs()))
+    if not shp.is_valid:
+        shp = shapely.make_valid(shp)
+    return GEOSGeometry(memoryview(shapely.to_wkb(shp)), srid=settings.STORAGE_SRID)
+
+
+def bounds_to_storage(bounds: tuple[float, float, float, float], crs_wkt: str) -> tuple[float, float, float, float]:
+    """A bbox in the raster CRS as a bbox in STORAGE_SRID (edges densified, so it contains the box)."""
+    import rasterio.warp
+
+    return tuple(
+        rasterio.warp.transform_bounds(
+            CRS.from_wkt(crs_wkt), CRS.from_user_input(_storage_crs()), *bounds, densify_pts=21
+        )
+    )  # type: ignore[return-value]
+
+
+def bounds_storage_to_crs(bounds: tuple[float, float, float, float], crs: str) -> tuple[float, float, float, float]:
+    import rasterio.warp
+
+    return tuple(
+        rasterio.warp.transform_bounds(
+            CRS.from_user_input(_storage_crs()), CRS.from_user_input(crs), *bounds, densify_pts=21
+        )
+    )  # type: ignore[return-value]

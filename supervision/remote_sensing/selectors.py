@@ -1,0 +1,130 @@
+"""Queries that read change layers, monitoring data and the leads the scans raised."""
+
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from django.contrib.gis.db.models import Extent
+from django.contrib.gis.db.models.functions import Distance, Transform
+from django.contrib.gis.geos import GEOSGeometry, Polygon
+from django.db.models import QuerySet
+
+from supervision.cases.models import EnforcementTarget, Lead
+from supervision.errors import NotFound
+from supervision.zoning.models import ControlUnit, ZoningPlan
+
+from .models import ChangeLayer, MonitoringStation
+
+
+def layer_get(*, layer_id: int) -> ChangeLayer:
+    try:
+        return ChangeLayer.objects.select_related("plan").get(pk=layer_id)
+    except ChangeLayer.DoesNotExist:
+        raise NotFound(f"No change layer #{layer_id}.") from None
+
+
+def layers_list(*, plan_code: str | None = None) -> QuerySet[ChangeLayer]:
+    qs = ChangeLayer.objects.select_related("plan")
+    if plan_code:
+        qs = qs.filter(plan__code=plan_code)
+    return qs
+
+
+def _storage_is_geographic() -> bool:
+    from django.contrib.gis.gdal import SpatialReference
+
+    return SpatialReference(settings.STORAGE_SRID).geographic
+
+
+def plan_bounds_lonlat(*, plan: ZoningPlan) -> tuple[float, float, float, float] | None:
+    """(min lon, min lat, max lon, max lat) of the plan's units, or None when it has none."""
+    extent = ControlUnit.objects.filter(plan=plan).aggregate(e=Extent("geom"))["e"]
+    if extent is None:
+        return None
+    if _storage_is_geographic():
+        return tuple(extent)  # type: ignore[return-value]
+    box = Polygon.from_bbox(extent)
+    box.srid = settings.STORAGE_SRID
+    return box.transform(4326, clone=True).extent
+
+
+def units_in_bbox(*, plan: ZoningPlan, bbox: tuple[float, float, float, float], unit_classes: list[str]) -> QuerySet:
+    """Units of these classes whose geometry meets a bbox given in STORAGE_SRID."""
+    box = Polygon.from_bbox(bbox)
+    box.srid = settings.STORAGE_SRID
+    return ControlUnit.objects.filter(plan=plan, unit_class__in=unit_classes, geom__intersects=box).only(
+        "id", "unit_class", "geom"
+    )
+
+
+def target_nearest(*, geom: GEOSGeometry, max_distance_m: float) -> tuple[EnforcementTarget, float] | None:
+    """The enforcement target whose location is nearest to `geom`, if within max_distance_m metres.
+
+    A bbox pre-filter (spatial index) and then the distance in metres in SQL: on a
+    geographic STORAGE_SRID Django uses ST_DistanceSphere (PostGIS) or the geodesic
+    ST_Distance (SpatiaLite); both agree well below a metre at 200 m.
+    """
+    if geom.srid != settings.STORAGE_SRID:
+        geom = geom.transform(settings.STORAGE_SRID, clone=True)
+    minx, miny, maxx, maxy = geom.extent
+    if _storage_is_geographic():
+        dlat = max_distance_m / 111_000.0 * 1.05
+        dlon = dlat / max(math.cos(math.radians(max(abs(miny), abs(maxy)))), 0.05)
+    else:
+        dlat = dlon = max_distance_m
+    box = Polygon.from_bbox((minx - dlon, miny - dlat, maxx + dlon, maxy + dlat))
+    box.srid = settings.STORAGE_SRID
+    candidates = (
+        EnforcementTarget.objects.filter(location__intersects=box)
+        .annotate(distance=Distance("location", geom))
+        .order_by("distance", "id")
+    )
+    for target in candidates[:20]:
+        d = target.distance
+        metres = float(getattr(d, "m", d) or 0.0)
+        if metres <= max_distance_m:
+            return target, metres
+        break
+    return None
+
+
+def leads_filtered(
+    *,
+    plan_code: str | None = None,
+    unit_code: str | None = None,
+    change_class: int | None = None,
+    source: str | None = None,
+    status: str | None = None,
+    bbox: GEOSGeometry | None = None,
+) -> QuerySet[Lead]:
+    """Leads with their unit and plan, geometry also in API_SRID (`geom_api`)."""
+    qs = Lead.objects.select_related("plan", "unit", "division").annotate(geom_api=Transform("geom", settings.API_SRID))
+    if plan_code:
+        qs = qs.filter(plan__code=plan_code)
+    if unit_code:
+        qs = qs.filter(unit__code=unit_code)
+    if change_class is not None:
+        qs = qs.filter(change_class=change_class)
+    if source:
+        qs = qs.filter(source=source)
+    if status:
+        qs = qs.filter(status=status)
+    if bbox is not None:
+        qs = qs.filter(geom__intersects=bbox)
+    return qs.order_by("-detected_at", "-id")
+
+
+def stations_in_units(*, plan: ZoningPlan, unit_class: str) -> list[tuple[MonitoringStation, ControlUnit]]:
+    """Each station lying in a unit of this class, with that unit (first by code on a shared edge)."""
+    out = []
+    for station in MonitoringStation.objects.order_by("code"):
+        unit = (
+            ControlUnit.objects.filter(plan=plan, unit_class=unit_class, geom__intersects=station.location)
+            .select_related("division")
+            .order_by("code")
+            .first()
+        )
+        if unit is not None:
+            out.append((station, unit))
+    return out
