@@ -14,9 +14,9 @@ POSTGIS_URL ?= postgis://$(PG_USER):$(PG_PASSWORD)@127.0.0.1:$(PG_PORT)/$(PG_DB)
 REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_DB ?= var/demo.sqlite3
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 redis-server gdal-bin libgdal-dev binutils libproj-dev \
-	libsqlite3-mod-spatialite python3-venv python3-dev chromium docker-compose
+	libsqlite3-mod-spatialite python3-venv python3-dev chromium fonts-wqy-microhei docker-compose gettext
 
-.PHONY: help setup apt venv services demo test bench lint check-migrations clean
+.PHONY: help setup apt venv assets services demo test bench lint check-migrations clean
 
 help:
 	@echo "make demo   - set up, load the demo city, run a scan, serve on http://127.0.0.1:8000/"
@@ -24,7 +24,7 @@ help:
 	@echo "make bench  - run the benchmarks in benchmarks/ (prints figures and ratios)"
 	@echo "make lint   - ruff, manage.py check, makemigrations --check"
 
-setup: apt venv
+setup: apt venv assets
 
 # Installs the Debian packages that are missing (as root, or through sudo).
 apt:
@@ -44,6 +44,22 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@touch $@
 
 venv: $(VENV)/.installed
+
+# Front-end libraries from the npm registry (package-lock.json), copied into static/vendor/:
+# every asset is served by the app itself (intranets have no CDN).
+VENDOR := static/vendor
+$(VENDOR)/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	@npm ci --no-audit --no-fund --loglevel=error
+	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/echarts $(VENDOR)/htmx $(VENDOR)/ol
+	@cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	@cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
+	@cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	@cp node_modules/ol/dist/ol.js node_modules/ol/ol.css $(VENDOR)/ol/
+	@touch $@
+
+assets: $(VENDOR)/.installed
 
 # Starts PostgreSQL (with PostGIS) and Redis on 127.0.0.1 when they are not already running. Idempotent.
 services: apt

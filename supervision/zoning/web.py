@@ -53,7 +53,10 @@ def plan_default(code: str | None = None) -> ZoningPlan | None:
     if code:
         return get_object_or_404(ZoningPlan, code=code)
     plans = ZoningPlan.objects.all()
-    return plans.filter(status=PlanStatus.EFFECTIVE).order_by("-effective_date", "code").first() or plans.order_by("code").first()
+    return (
+        plans.filter(status=PlanStatus.EFFECTIVE).order_by("-effective_date", "code").first()
+        or plans.order_by("code").first()
+    )
 
 
 def _prefix(public: bool) -> str:
@@ -145,8 +148,13 @@ def unit_card(request, plan: str, code: str, public: bool = False):
         if not groups or groups[-1]["level"] != level:
             groups.append({"level": level, "clauses": []})
         groups[-1]["clauses"].append(
-            {"number": c.number, "text": c.text, "dimension": Dimension(c.dimension).label,
-             "action": c.action, "action_label": AccessAction(c.action).label}
+            {
+                "number": c.number,
+                "text": c.text,
+                "dimension": Dimension(c.dimension).label,
+                "action": c.action,
+                "action_label": AccessAction(c.action).label,
+            }
         )
     context = {
         "unit": unit,
@@ -201,15 +209,22 @@ def siting_check(request, public: bool = False):
     result = assessment.result
     deciding_numbers = {c["number"] for c in result.get("deciding", [])}
     requirements = [
-        {**c, "level_label": AccessLevel(c["level"]).label, "dimension_label": Dimension(c["dimension"]).label,
-         "action_label": AccessAction(c["action"]).label, "deciding": c["number"] in deciding_numbers}
+        {
+            **c,
+            "level_label": AccessLevel(c["level"]).label,
+            "dimension_label": Dimension(c["dimension"]).label,
+            "action_label": AccessAction(c["action"]).label,
+            "deciding": c["number"] in deciding_numbers,
+        }
         for c in result.get("requirements", [])
     ]
     site = assessment.geom.transform(settings.API_SRID, clone=True)
     context = {
         "a": assessment,
         "verdict_label": Verdict(assessment.verdict).label,
-        "units": [{**u, "class_label": UnitClass(u["class"]).label, "share_pct": u["share"] * 100} for u in result["units"]],
+        "units": [
+            {**u, "class_label": UnitClass(u["class"]).label, "share_pct": u["share"] * 100} for u in result["units"]
+        ],
         "deciding": [r for r in requirements if r["deciding"]],
         "requirements": requirements,
         "result": result,
@@ -227,5 +242,9 @@ def summary_table(request, public: bool = False):
     return render(
         request,
         "web/zoning/summary.html",
-        {"plan": plan, "summary": selectors.zoning_summary(plan=plan), "web_section": "public-map" if public else "map"},
+        {
+            "plan": plan,
+            "summary": selectors.zoning_summary(plan=plan),
+            "web_section": "public-map" if public else "map",
+        },
     )

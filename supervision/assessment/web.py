@@ -1,0 +1,276 @@
+"""Pages of the assessment app: a period's scorecards and ranking (ECharts), drill-down to the leads and
+cases behind every number, CSV/XLSX export, compute and publish.
+
+Writes go through `services` (scores_compute, scorecard_publish); reads are scoped by
+`permissions.scorecards_scope` (officers: their own division's published cards). The
+ranking and the export rows are read-only queries written here (the app has no selector
+for them yet). Drill-down lists pass through the cases app's scoped selectors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from supervision.cases import selectors as case_selectors
+from supervision.cases.web import ASSESSMENT_ROLES, case_page
+from supervision.errors import ServiceError
+from supervision.zoning.models import ZoningPlan
+
+from . import indicators
+from . import services as assessment_services
+from .choices import DrillSide, IndicatorCode, ScorecardStatus, Subject
+from .models import Scorecard
+from .permissions import can_manage, scorecards_scope
+
+
+def _default_period() -> str:
+    latest = Scorecard.objects.order_by("-period_end", "-id").values_list("period_code", flat=True).first()
+    if latest:
+        return latest
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return str(today.year)
+
+
+def _cards(request, plan: ZoningPlan | None, period_code: str):
+    qs = scorecards_scope(Scorecard.objects.select_related("division", "scheme", "plan"), request.user)
+    qs = qs.filter(period_code=period_code).exclude(status=ScorecardStatus.SUPERSEDED)
+    if plan is not None:
+        qs = qs.filter(plan=plan)
+    return qs.order_by("-score", "division__adcode")
+
+
+def _plan(request) -> ZoningPlan | None:
+    code = request.GET.get("plan") or request.POST.get("plan")
+    if code:
+        return ZoningPlan.objects.filter(code=code).first()
+    from supervision.zoning.web import plan_default
+
+    return plan_default()
+
+
+@case_page(roles=ASSESSMENT_ROLES)
+def overview(request):
+    """A period's scorecards ranked, a bar chart of scores, and (managers) compute / publish."""
+    plan = _plan(request)
+    period_code = (request.GET.get("period") or request.POST.get("period") or _default_period()).strip()
+    manager = can_manage(request.user)
+    if request.method == "POST":
+        if not manager:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "compute":
+                result = assessment_services.scores_compute(
+                    plan=plan, period=assessment_services.period_resolve(period_code), actor=request.user
+                )
+                messages.success(request, _("已计算 %(n)s 个区县的考核结果。") % {"n": len(result.computed)})
+            elif action == "publish":
+                ids = [int(i) for i in request.POST.getlist("scorecard") if i.isdigit()]
+                drafts = _cards(request, plan, period_code).filter(status=ScorecardStatus.DRAFT)
+                if ids:
+                    drafts = drafts.filter(pk__in=ids)
+                n = 0
+                for card in drafts:
+                    assessment_services.scorecard_publish(scorecard=card, actor=request.user)
+                    n += 1
+                messages.success(request, _("已发布 %(n)s 份考核结果。") % {"n": n})
+        except ServiceError as exc:
+            messages.error(request, exc.message + ("" if not exc.problems else " " + "; ".join(exc.problems)))
+        return redirect(reverse("web:assessment") + f"?plan={plan.code if plan else ''}&period={period_code}")
+    cards = list(_cards(request, plan, period_code).prefetch_related("lines"))
+    codes = [c for c, _label in IndicatorCode.choices]
+    used = [c for c in codes if any(line.code == c for card in cards for line in card.lines.all())]
+    rows = []
+    for rank, card in enumerate(cards, start=1):
+        by_code = {line.code: line for line in card.lines.all()}
+        rows.append({"rank": rank, "card": card, "lines": [by_code.get(c) for c in used]})
+    chart = {
+        "divisions": [c.division.name for c in cards],
+        "scores": [float(c.score) if c.score is not None else None for c in cards],
+        "title": _("综合得分"),
+    }
+    periods = (
+        scorecards_scope(Scorecard.objects.all(), request.user)
+        .order_by("-period_end")
+        .values_list("period_code", flat=True)
+        .distinct()
+    )
+    return render(
+        request,
+        "web/assessment/overview.html",
+        {
+            "web_section": "assessment",
+            "plan": plan,
+            "plans": ZoningPlan.objects.order_by("code"),
+            "period_code": period_code,
+            "periods": sorted(set(periods), reverse=True)[:24],
+            "rows": rows,
+            "indicator_labels": [IndicatorCode(c).label for c in used],
+            "chart": chart,
+            "manager": manager,
+            "has_drafts": any(c.status == ScorecardStatus.DRAFT for c in cards),
+        },
+    )
+
+
+def _card_for(request, pk: int) -> Scorecard:
+    card = (
+        scorecards_scope(Scorecard.objects.select_related("division", "scheme", "plan"), request.user)
+        .filter(pk=pk)
+        .first()
+    )
+    if card is None:
+        raise Http404("scorecard not found")
+    return card
+
+
+@case_page(roles=ASSESSMENT_ROLES)
+@require_GET
+def scorecard_detail(request, pk: int):
+    """One district's scorecard: each indicator's numerator, denominator, value, weight and points."""
+    card = _card_for(request, pk)
+    lines = list(card.lines.order_by("position"))
+    chart = {
+        "indicators": [IndicatorCode(line.code).label for line in lines],
+        "values": [float(line.value) * 100 if line.value is not None else None for line in lines],
+    }
+    return render(
+        request,
+        "web/assessment/scorecard.html",
+        {
+            "web_section": "assessment",
+            "card": card,
+            "lines": [
+                {
+                    "line": line,
+                    "label": IndicatorCode(line.code).label,
+                    "drillable_num": line.subject != Subject.NONE,
+                    "drillable_den": line.denominator_subject != Subject.NONE,
+                }
+                for line in lines
+            ],
+            "chart": chart,
+            "events": card.events.select_related("actor").order_by("at", "id"),
+            "manager": can_manage(request.user),
+        },
+    )
+
+
+@case_page(roles=ASSESSMENT_ROLES)
+@require_GET
+def drill(request, pk: int, code: str, side: str):
+    """The leads or cases behind one number: frozen ids when published, recomputed rows for a draft."""
+    card = _card_for(request, pk)
+    line = card.lines.filter(code=code).first()
+    if line is None or side not in DrillSide.values:
+        raise Http404
+    subject = line.subject if side == DrillSide.NUMERATOR else line.denominator_subject
+    frozen = line.numerator_ids if side == DrillSide.NUMERATOR else line.denominator_ids
+    if frozen is not None:
+        ids = list(frozen)
+    else:
+        period = assessment_services.period_resolve(card.period_code)
+        window = assessment_services._window(period)
+        qs = indicators.indicator_rows(code, division_id=card.division_id, window=window, params=line.params, side=side)
+        ids = [] if qs is None else list(qs.values_list("id", flat=True))
+    if subject == Subject.LEAD:
+        objects = case_selectors.leads_for(user=request.user).filter(pk__in=ids).order_by("id")
+    elif subject == Subject.CASE:
+        objects = case_selectors.cases_for(user=request.user).filter(pk__in=ids).order_by("id")
+    else:
+        objects = []
+    return render(
+        request,
+        "web/assessment/drill.html",
+        {
+            "web_section": "assessment",
+            "card": card,
+            "line": line,
+            "label": IndicatorCode(code).label,
+            "side_label": DrillSide(side).label,
+            "subject": subject,
+            "objects": objects,
+            "count": len(ids),
+            "frozen": frozen is not None,
+        },
+    )
+
+
+EXPORT_HEADERS = ["排名", "区县", "行政区划代码", "考核周期", "状态", "版本", "综合得分"]
+
+
+def _export_rows(cards) -> tuple[list[str], list[list]]:
+    codes = [c for c, _l in IndicatorCode.choices]
+    headers = list(EXPORT_HEADERS)
+    for c in codes:
+        label = str(IndicatorCode(c).label)
+        headers += [f"{label}分子", f"{label}分母", f"{label}指标值", f"{label}得分"]
+    rows = []
+    for rank, card in enumerate(cards, start=1):
+        by_code = {line.code: line for line in card.lines.all()}
+        row = [
+            rank,
+            card.division.name,
+            card.division.adcode,
+            card.period_code,
+            str(card.get_status_display()),
+            card.version,
+            card.score,
+        ]
+        for c in codes:
+            line = by_code.get(c)
+            if line is None:
+                row += ["", "", "", ""]
+            else:
+                row += [line.numerator, line.denominator, "" if line.value is None else line.value, line.points]
+        rows.append(row)
+    return headers, rows
+
+
+@case_page(roles=ASSESSMENT_ROLES)
+@require_GET
+def export(request, fmt: str):
+    """CSV (UTF-8 with BOM, for Excel) or XLSX of a period's scorecards and ranking, Chinese headers."""
+    if not can_manage(request.user):
+        raise PermissionDenied
+    plan = _plan(request)
+    period_code = request.GET.get("period") or _default_period()
+    headers, rows = _export_rows(_cards(request, plan, period_code).prefetch_related("lines"))
+    name = f"assessment-{plan.code if plan else 'all'}-{period_code}"
+    if fmt == "csv":
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        writer = csv.writer(buf)
+        writer.writerow(headers)
+        writer.writerows([[str(v) if isinstance(v, Decimal) else v for v in r] for r in rows])
+        response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = period_code
+        ws.append(headers)
+        for r in rows:
+            ws.append([float(v) if isinstance(v, Decimal) else v for v in r])
+        out = io.BytesIO()
+        wb.save(out)
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

@@ -1,0 +1,879 @@
+"""Pages of the cases app: the officer's desk (lead inbox, lead and case detail with their transitions),
+cases, double-random inspections with the phone checklist, the map's lead/target layers and the
+public typical cases.
+
+Thin: reads go through `selectors` (always scoped to the user: another division's lead is a 404),
+writes through `services`; a refused action (ServiceError) comes back as a message on the page.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.gis.db.models.functions import AsGeoJSON, PointOnSurface, Transform
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from supervision.errors import Forbidden, NotFound, ServiceError
+from supervision.zoning.models import AdministrativeDivision, ZoningPlan
+
+from . import permissions as perms
+from . import selectors
+from .choices import (
+    CASE_OPEN_STATUSES,
+    LEAD_OPEN_STATUSES,
+    CaseStatus,
+    ChangeClass,
+    ChecklistResult,
+    DayKind,
+    DismissReason,
+    InspectionPlanStatus,
+    InspectionStatus,
+    LeadSource,
+    LeadStatus,
+    Role,
+)
+from .models import ChecklistItem, Evidence
+from .services import cases as case_services
+from .services import inspections as inspection_services
+from .services import leads as lead_services
+
+# Who reads scorecards (the assessment app's READ_ROLES: officers and inspectors see their own division's published ones).
+ASSESSMENT_ROLES = frozenset({perms.OFFICER, perms.INSPECTOR, perms.ASSESSOR, perms.ADMIN})
+LAYER_ROLES = frozenset({perms.OFFICER, perms.ADMIN})
+
+
+# --- Shared: context, guards ---------------------------------------------------------------
+
+
+def web_context(request) -> dict:
+    """Template context for every page: what the nav may show, the user's scope, unread notifications."""
+    user = request.user
+    roles = perms.user_roles(user) if user.is_authenticated else frozenset()
+    scope_label = ""
+    unread = 0
+    if user.is_authenticated:
+        if perms.is_city_wide(user):
+            scope_label = _("全市")
+        else:
+            profile = perms._profile(user)
+            scope_label = profile.division.name if profile and profile.division_id else ""
+        unread = selectors.notifications_for(user=user).filter(read_at__isnull=True).count()
+    return {
+        "web": {
+            "roles": roles,
+            "can_cases": bool(roles & perms.READ_ROLES),
+            "can_layers": bool(roles & perms.READ_ROLES),
+            "can_upload_layers": bool(roles & LAYER_ROLES),
+            "can_assessment": bool(roles & ASSESSMENT_ROLES),
+            "public_zoning": settings.PUBLIC_ZONING,
+            "scope_label": scope_label,
+            "unread": unread,
+        }
+    }
+
+
+def case_page(view=None, *, roles: frozenset[str] = perms.READ_ROLES):
+    """Signed in (else to login) and holding one of `roles` (else 403); a service's NotFound is a 404."""
+
+    def decorate(fn):
+        @wraps(fn)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not perms.user_roles(request.user) & roles:
+                raise PermissionDenied
+            try:
+                return fn(request, *args, **kwargs)
+            except NotFound as exc:
+                raise Http404(exc.message) from None
+            except Forbidden:
+                raise PermissionDenied from None
+
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
+
+
+def _back(request, fallback: str):
+    return redirect(request.POST.get("next") or fallback)
+
+
+def _run(request, fn, *, ok: str, **kwargs):
+    """Call a service; its refusal becomes an error message. Returns the result or None."""
+    try:
+        result = fn(**kwargs)
+    except (NotFound, Forbidden):
+        raise
+    except ServiceError as exc:
+        text = exc.message + ("" if not exc.problems else " " + "; ".join(exc.problems))
+        messages.error(request, text)
+        return None
+    messages.success(request, ok)
+    return result if result is not None else True
+
+
+def _int(value, default=None):
+    try:
+        return int(value) if value not in (None, "") else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _deadline_kwargs(post) -> dict:
+    """days + day_kind, or an explicit due date (the services refuse both or neither)."""
+    due_on = _date(post.get("due_on"))
+    days = _int(post.get("days"))
+    if due_on and days is None:
+        return {"due_on": due_on}
+    return {"days": days, "day_kind": post.get("day_kind") or DayKind.WORKING}
+
+
+def countdown(due_at, now=None) -> dict | None:
+    """Days left until a deadline (negative when overdue), for the countdown badges."""
+    if not due_at:
+        return None
+    now = now or timezone.now()
+    days = (timezone.localdate(due_at) - timezone.localdate(now)).days
+    return {"days": days, "overdue": due_at < now, "abs": abs(days), "soon": 0 <= days <= settings.CASES_REMINDER_DAYS}
+
+
+def _labelled(events, status_choices) -> list:
+    """Events with their status labels attached (from_label, to_label) for the timeline."""
+    labels = dict(status_choices)
+    out = list(events)
+    for e in out:
+        e.from_label = labels.get(e.from_status, e.from_status)
+        e.to_label = labels.get(e.to_status, e.to_status)
+    return out
+
+
+def _feature_collection(rows) -> JsonResponse:
+    return JsonResponse({"type": "FeatureCollection", "features": rows})
+
+
+# --- Map layers and the unit card's activity ---------------------------------------------
+
+
+@case_page
+@require_GET
+def map_leads(request):
+    """The user's leads (their division only, for officers) as GeoJSON points, for the map layers."""
+    qs = _leads_filtered(request, selectors.leads_for(user=request.user))
+    if request.GET.get("plan"):
+        qs = qs.filter(plan__code=request.GET["plan"])
+    qs = qs.exclude(status=LeadStatus.MERGED).annotate(
+        gj=AsGeoJSON(Transform(PointOnSurface("geom"), settings.API_SRID), precision=6)
+    )
+    labels = dict(LeadStatus.choices)
+    rows = [
+        {
+            "type": "Feature",
+            "id": lead.pk,
+            "geometry": json.loads(lead.gj),
+            "properties": {
+                "id": lead.pk,
+                "title": lead.title,
+                "status": lead.status,
+                "status_label": str(labels.get(lead.status, lead.status)),
+                "division": lead.division.adcode,
+                "overdue": lead.overdue,
+                "overdue_label": _("逾期"),
+                "url": reverse("web:lead-detail", args=[lead.pk]),
+            },
+        }
+        for lead in qs[:5000]
+    ]
+    return _feature_collection(rows)
+
+
+@case_page
+@require_GET
+def map_targets(request):
+    """Enforcement targets in the user's scope as GeoJSON points."""
+    qs = selectors.targets_for(user=request.user).annotate(
+        gj=AsGeoJSON(Transform("location", settings.API_SRID), precision=6)
+    )
+    rows = [
+        {
+            "type": "Feature",
+            "id": t.pk,
+            "geometry": json.loads(t.gj),
+            "properties": {"id": t.pk, "name": t.name, "credit_code": t.credit_code, "permit_class": t.permit_class},
+        }
+        for t in qs[:5000]
+    ]
+    return _feature_collection(rows)
+
+
+@require_GET
+def unit_activity(request, plan: str, code: str):
+    """Open leads and cases of a unit, in the user's scope (empty for roles that do not read cases)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not perms.user_roles(request.user) & perms.READ_ROLES:
+        return HttpResponse("")
+    leads = (
+        selectors.leads_for(user=request.user)
+        .filter(plan__code=plan, unit__code=code, status__in=LEAD_OPEN_STATUSES)
+        .order_by("-detected_at")[:20]
+    )
+    cases = (
+        selectors.cases_for(user=request.user)
+        .filter(plan__code=plan, unit__code=code, status__in=CASE_OPEN_STATUSES)
+        .order_by("-opened_at")[:20]
+    )
+    return render(request, "web/cases/_unit_activity.html", {"leads": leads, "cases": cases})
+
+
+# --- Desk: the lead inbox -------------------------------------------------------------------
+
+
+def _leads_filtered(request, qs):
+    g = request.GET
+    if g.get("status") in LeadStatus.values:
+        qs = qs.filter(status=g["status"])
+    elif g.get("status") == "open":
+        qs = qs.filter(status__in=LEAD_OPEN_STATUSES)
+    if g.get("source") in LeadSource.values:
+        qs = qs.filter(source=g["source"])
+    if g.get("overdue") == "1":
+        qs = qs.filter(overdue=True)
+    if g.get("unit"):
+        qs = qs.filter(unit__code=g["unit"].strip())
+    if g.get("q"):
+        qs = qs.filter(title__icontains=g["q"].strip())
+    if g.get("layer"):
+        qs = qs.filter(layer_ref=g["layer"])
+    return qs
+
+
+@case_page
+@require_GET
+def desk(request):
+    """线索工作台: counts by status, filters, the list with deadline countdowns, and the leads on a map."""
+    scoped = selectors.leads_for(user=request.user)
+    counts = {row["status"]: row["n"] for row in scoped.order_by().values("status").annotate(n=Count("id"))}
+    overdue_n = scoped.filter(overdue=True).count()
+    qs = _leads_filtered(request, scoped).order_by("-detected_at", "-id")
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [
+        {
+            "lead": lead,
+            "countdown": countdown(lead.verification_due_at, now) if lead.status in LEAD_OPEN_STATUSES else None,
+        }
+        for lead in page
+    ]
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "web/cases/desk.html",
+        {
+            "web_section": "desk",
+            "status_counts": [(s, label, counts.get(s, 0)) for s, label in LeadStatus.choices],
+            "total": sum(counts.values()),
+            "overdue_n": overdue_n,
+            "rows": rows,
+            "page": page,
+            "filters": request.GET,
+            "querystring": params.urlencode(),
+            "sources": LeadSource.choices,
+            "statuses": LeadStatus.choices,
+            "map_config": {
+                "leadsUrl": reverse("web:map-leads") + ("?" + params.urlencode() if params else ""),
+                "basemapUrl": settings.BASEMAP_URL,
+                "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
+            },
+            "can_create": bool(perms.user_roles(request.user) & perms.ACTION_ROLES["lead.create"]),
+            "manual_sources": [
+                (s, LeadSource(s).label)
+                for s in (LeadSource.COMPLAINT, LeadSource.HOTLINE, LeadSource.INSPECTION, LeadSource.HIGHER_INSPECTION)
+            ],
+            "plans": ZoningPlan.objects.order_by("code"),
+            "notifications": selectors.notifications_for(user=request.user).filter(read_at__isnull=True)[:5],
+        },
+    )
+
+
+@case_page
+@require_POST
+def lead_create(request):
+    """File a lead by hand (complaint, 12369, inspection, 督察 hand-over) at a longitude/latitude."""
+    from django.contrib.gis.geos import Point
+
+    try:
+        location = Point(float(request.POST.get("lon", "")), float(request.POST.get("lat", "")), srid=settings.API_SRID)
+    except ValueError:
+        messages.error(request, _("请填写线索位置的经纬度。"))
+        return redirect("web:desk")
+    plan = ZoningPlan.objects.filter(code=request.POST.get("plan")).first()
+    if plan is None:
+        messages.error(request, _("请选择分区管控方案。"))
+        return redirect("web:desk")
+    lead = _run(
+        request,
+        lead_services.lead_create,
+        ok=_("线索已登记。"),
+        actor=request.user,
+        source=request.POST.get("source", ""),
+        plan=plan,
+        title=request.POST.get("title", ""),
+        location=location,
+        description=request.POST.get("description", ""),
+        files=request.FILES.getlist("files"),
+    )
+    if lead:
+        return redirect("web:lead-detail", pk=lead.pk)
+    return redirect("web:desk")
+
+
+def _lead_actions(user, lead) -> list[str]:
+    """The transitions (and side actions) this user may take on the lead now."""
+    roles = perms.user_roles(user)
+    allowed = {
+        LeadStatus.NEW: ["dispatch"],
+        LeadStatus.DISPATCHED: ["start_verification"],
+        LeadStatus.VERIFYING: ["confirm", "dismiss", "merge"],
+    }.get(lead.status, [])
+    out = [a for a in allowed if roles & perms.ACTION_ROLES[f"lead.{a}"]]
+    if roles & perms.ACTION_ROLES["lead.attach"]:
+        out.append("attach")
+    return out
+
+
+@case_page
+@require_GET
+def lead_detail(request, pk: int):
+    """A lead with its evidence (chips, numbers), detections, the actions as forms and the history timeline."""
+    lead = selectors.leads_for(user=request.user).filter(pk=pk).first()
+    if lead is None:
+        raise Http404("lead not found")
+    site = lead.geom.transform(settings.API_SRID, clone=True)
+    evidence = list(lead.evidence_files.all())
+    case = getattr(lead, "case", None) if lead.status == LeadStatus.CONFIRMED else None
+    return render(
+        request,
+        "web/cases/lead_detail.html",
+        {
+            "web_section": "desk",
+            "lead": lead,
+            "countdown": countdown(lead.verification_due_at) if lead.status in LEAD_OPEN_STATUSES else None,
+            "chips": [e for e in evidence if e.content_type.startswith("image/")],
+            "documents": [e for e in evidence if not e.content_type.startswith("image/")],
+            "evidence_rows": _evidence_rows(lead.evidence),
+            "detections": lead.detection_rows.all()[:50],
+            "events": _labelled(
+                lead.events.select_related("actor").prefetch_related("attachments"), LeadStatus.choices
+            ),
+            "actions": _lead_actions(request.user, lead),
+            "case": case,
+            "change_class_label": ChangeClass(lead.change_class).label
+            if lead.change_class in ChangeClass.values
+            else "",
+            "dismiss_reasons": DismissReason.choices,
+            "day_kinds": DayKind.choices,
+            "divisions": _dispatch_divisions(request.user, lead),
+            "map_config": {
+                "site": json.loads(site.geojson),
+                "basemapUrl": settings.BASEMAP_URL,
+                "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
+            },
+        },
+    )
+
+
+def _dispatch_divisions(user, lead):
+    if perms.is_city_wide(user):
+        return AdministrativeDivision.objects.filter(level="county").order_by("adcode")
+    return AdministrativeDivision.objects.filter(pk=lead.division_id)
+
+
+def _evidence_rows(evidence: dict) -> list[tuple[str, str]]:
+    """The lead's evidence JSON as (key, value) rows: monitoring numbers, patch statistics, reasons."""
+    rows = []
+    for key, value in (evidence or {}).items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False)[:400]
+        rows.append((str(key), str(value)))
+    return rows
+
+
+@case_page
+@require_GET
+def evidence_file(request, pk: int):
+    """An attachment, served only to users whose scope covers its lead or case."""
+    ev = Evidence.objects.filter(pk=pk).select_related("lead", "case").first()
+    if ev is None:
+        raise Http404
+    owner = ev.lead or ev.case
+    if owner is None:
+        raise Http404
+    scoped = selectors.leads_for(user=request.user) if ev.lead_id else selectors.cases_for(user=request.user)
+    if not scoped.filter(pk=owner.pk).exists():
+        raise Http404
+    return FileResponse(ev.file.open("rb"), content_type=ev.content_type)
+
+
+@case_page
+@require_POST
+def lead_action(request, pk: int, action: str):
+    """One transition (or attachment) of a lead; the service checks role, scope and required fields."""
+    lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
+    p, files, user = request.POST, request.FILES.getlist("files"), request.user
+    back = reverse("web:lead-detail", args=[pk])
+    if action == "dispatch":
+        division = None
+        if p.get("division"):
+            division = _dispatch_divisions(user, lead).filter(pk=_int(p.get("division"))).first()
+        _run(
+            request,
+            lead_services.lead_dispatch,
+            ok=_("线索已派发。"),
+            lead=lead,
+            actor=user,
+            division=division,
+            comment=p.get("comment", ""),
+            **_deadline_kwargs(p),
+        )
+    elif action == "start_verification":
+        _run(
+            request,
+            lead_services.lead_start_verification,
+            ok=_("已开始现场核查。"),
+            lead=lead,
+            actor=user,
+            comment=p.get("comment", ""),
+        )
+    elif action == "dismiss":
+        _run(
+            request,
+            lead_services.lead_dismiss,
+            ok=_("线索已核查为不属实。"),
+            lead=lead,
+            actor=user,
+            reason=p.get("reason", ""),
+            reason_code=p.get("reason_code", DismissReason.OTHER),
+            files=files,
+        )
+    elif action == "merge":
+        into = _int(p.get("into"))
+        if into is None:
+            messages.error(request, _("请填写要合并到的线索编号。"))
+        else:
+            _run(
+                request,
+                lead_services.lead_merge,
+                ok=_("线索已合并。"),
+                lead=lead,
+                actor=user,
+                into_id=into,
+                comment=p.get("comment", ""),
+            )
+    elif action == "confirm":
+        result = _run(
+            request,
+            lead_services.lead_confirm,
+            ok=_("线索属实，已立案。"),
+            lead=lead,
+            actor=user,
+            comment=p.get("comment", ""),
+            title=p.get("title", ""),
+            files=files,
+        )
+        if result:
+            return redirect("web:case-detail", pk=result[1].pk)
+    elif action == "attach":
+        _run(
+            request,
+            lead_services.lead_attach,
+            ok=_("材料已上传。"),
+            lead=lead,
+            actor=user,
+            files=files,
+            caption=p.get("caption", ""),
+        )
+    else:
+        raise Http404
+    return redirect(back)
+
+
+# --- Cases ------------------------------------------------------------------------------------
+
+
+@case_page
+@require_GET
+def case_list(request):
+    qs = selectors.cases_for(user=request.user).order_by("-opened_at", "-id")
+    g = request.GET
+    if g.get("status") in CaseStatus.values:
+        qs = qs.filter(status=g["status"])
+    elif g.get("status") == "open":
+        qs = qs.filter(status__in=CASE_OPEN_STATUSES)
+    if g.get("overdue") == "1":
+        qs = qs.filter(overdue=True)
+    page = Paginator(qs, 50).get_page(g.get("page"))
+    now = timezone.now()
+    return render(
+        request,
+        "web/cases/case_list.html",
+        {
+            "web_section": "cases",
+            "rows": [
+                {
+                    "case": c,
+                    "countdown": countdown(c.rectification_due_at, now)
+                    if c.status in (CaseStatus.RECTIFICATION_ORDERED, CaseStatus.RETURNED)
+                    else None,
+                }
+                for c in page
+            ],
+            "page": page,
+            "statuses": CaseStatus.choices,
+            "filters": g,
+        },
+    )
+
+
+def _case_actions(user, case) -> list[str]:
+    roles = perms.user_roles(user)
+    allowed = {
+        CaseStatus.OPENED: ["order_rectification"],
+        CaseStatus.RECTIFICATION_ORDERED: ["submit_rectification"],
+        CaseStatus.RECTIFICATION_SUBMITTED: ["accept", "return"],
+        CaseStatus.RETURNED: ["submit_rectification", "order_rectification"],
+    }.get(case.status, [])
+    out = [a for a in allowed if roles & perms.ACTION_ROLES[f"case.{a}"]]
+    if case.penalty_decided_at is None and roles & perms.ACTION_ROLES["case.penalty"]:
+        out.append("penalty")
+    if case.police_transferred_at is None and roles & perms.ACTION_ROLES["case.transfer_police"]:
+        out.append("transfer_police")
+    if case.published_at is None and roles & perms.ACTION_ROLES["case.publish"]:
+        out.append("publish")
+    if roles & perms.ACTION_ROLES["case.attach"]:
+        out.append("attach")
+    return out
+
+
+@case_page
+@require_GET
+def case_detail(request, pk: int):
+    case = selectors.cases_for(user=request.user).filter(pk=pk).first()
+    if case is None:
+        raise Http404("case not found")
+    rectifying = case.status in (CaseStatus.RECTIFICATION_ORDERED, CaseStatus.RETURNED)
+    return render(
+        request,
+        "web/cases/case_detail.html",
+        {
+            "web_section": "cases",
+            "case": case,
+            "countdown": countdown(case.rectification_due_at) if rectifying else None,
+            "events": _labelled(
+                case.events.select_related("actor").prefetch_related("attachments"), CaseStatus.choices
+            ),
+            "evidence": case.evidence_files.all(),
+            "actions": _case_actions(request.user, case),
+            "day_kinds": DayKind.choices,
+            "targets": selectors.targets_for(user=request.user).order_by("name")[:500],
+            "escalation_labels": case_services.ESCALATION_LABELS,
+        },
+    )
+
+
+@case_page
+@require_POST
+def case_action(request, pk: int, action: str):
+    case = case_services.case_get_for(actor=request.user, case_id=pk)
+    p, files, user = request.POST, request.FILES.getlist("files"), request.user
+    if action == "order_rectification":
+        _run(
+            request,
+            case_services.case_order_rectification,
+            ok=_("已责令限期整改。"),
+            case=case,
+            actor=user,
+            requirements=p.get("requirements", ""),
+            target_id=_int(p.get("target")),
+            comment=p.get("comment", ""),
+            **_deadline_kwargs(p),
+        )
+    elif action == "submit_rectification":
+        _run(
+            request,
+            case_services.case_submit_rectification,
+            ok=_("整改材料已提交。"),
+            case=case,
+            actor=user,
+            files=files,
+            comment=p.get("comment", ""),
+        )
+    elif action == "accept":
+        _run(
+            request,
+            case_services.case_accept,
+            ok=_("整改已验收销号。"),
+            case=case,
+            actor=user,
+            comment=p.get("comment", ""),
+            files=files,
+        )
+    elif action == "return":
+        kwargs = _deadline_kwargs(p) if (p.get("days") or p.get("due_on")) else {}
+        _run(
+            request,
+            case_services.case_return,
+            ok=_("已退回整改。"),
+            case=case,
+            actor=user,
+            note=p.get("note", ""),
+            **kwargs,
+        )
+    elif action == "penalty":
+        try:
+            amount = Decimal(p.get("amount_yuan", ""))
+        except InvalidOperation:
+            amount = None
+        _run(
+            request,
+            case_services.case_decide_penalty,
+            ok=_("处罚决定已记录。"),
+            case=case,
+            actor=user,
+            amount_yuan=amount,
+            legal_basis=p.get("legal_basis", ""),
+            comment=p.get("comment", ""),
+        )
+    elif action == "transfer_police":
+        _run(
+            request,
+            case_services.case_transfer_to_police,
+            ok=_("已移送公安。"),
+            case=case,
+            actor=user,
+            agency=p.get("agency", ""),
+            comment=p.get("comment", ""),
+        )
+    elif action == "publish":
+        _run(
+            request,
+            case_services.case_publish,
+            ok=_("已作为典型案例曝光。"),
+            case=case,
+            actor=user,
+            summary=p.get("summary", ""),
+        )
+    elif action == "attach":
+        _run(
+            request,
+            case_services.case_attach,
+            ok=_("材料已上传。"),
+            case=case,
+            actor=user,
+            files=files,
+            caption=p.get("caption", ""),
+        )
+    else:
+        raise Http404
+    return redirect("web:case-detail", pk=pk)
+
+
+# --- Inspections (双随机) ---------------------------------------------------------------------
+
+
+@case_page
+def inspection_plan_list(request):
+    """Double-random plans in scope, a form to create one, and the inspections assigned to me."""
+    user = request.user
+    roles = perms.user_roles(user)
+    can_create = bool(roles & perms.ACTION_ROLES["inspection_plan.create"])
+    if request.method == "POST":
+        if not can_create:
+            raise PermissionDenied
+        p = request.POST
+        zplan = ZoningPlan.objects.filter(code=p.get("zoning_plan")).first()
+        division = (
+            AdministrativeDivision.objects.filter(pk=_int(p.get("division"))).first() if p.get("division") else None
+        )
+        start, end = _date(p.get("period_start")), _date(p.get("period_end"))
+        if zplan is None or start is None or end is None:
+            messages.error(request, _("请填写方案、开始和结束日期。"))
+        else:
+            plan = _run(
+                request,
+                inspection_services.inspection_plan_create,
+                ok=_("抽查计划已创建。"),
+                actor=user,
+                name=p.get("name", "").strip() or _("双随机抽查"),
+                zoning_plan=zplan,
+                period_start=start,
+                period_end=end,
+                target_count=_int(p.get("target_count"), 1),
+                division=division,
+                inspectors_per_target=_int(p.get("inspectors_per_target"), 2),
+                avoidance=p.get("avoidance") == "on",
+                seed=_int(p.get("seed")),
+            )
+            if plan:
+                return redirect("web:inspection-plan-detail", pk=plan.pk)
+        return redirect("web:inspection-plan-list")
+    own = perms.user_division_id(user)
+    return render(
+        request,
+        "web/cases/inspection_plans.html",
+        {
+            "web_section": "inspections",
+            "plans": selectors.inspection_plans_for(user=user).order_by("-period_start", "-id")[:100],
+            "mine": selectors.inspections_for(user=user)
+            .filter(inspectors=user)
+            .exclude(status=InspectionStatus.COMPLETED)
+            .order_by("inspection_plan", "draw_order")[:100],
+            "can_create": can_create,
+            "city_wide": perms.is_city_wide(user),
+            "zoning_plans": ZoningPlan.objects.order_by("code"),
+            "divisions": AdministrativeDivision.objects.filter(level="county").order_by("adcode")
+            if perms.is_city_wide(user)
+            else AdministrativeDivision.objects.filter(pk=own),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@case_page
+def inspection_plan_detail(request, pk: int):
+    """A plan: its draw with seed and pools, the inspections it made; draw / publish / verify buttons."""
+    plan = inspection_services.inspection_plan_get_for(actor=request.user, plan_id=pk)
+    roles = perms.user_roles(request.user)
+    verification = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "draw":
+            _run(
+                request,
+                inspection_services.inspection_plan_draw,
+                ok=_("已完成随机抽取。"),
+                inspection_plan=plan,
+                actor=request.user,
+            )
+        elif action == "publish":
+            _run(
+                request,
+                inspection_services.inspection_plan_publish,
+                ok=_("抽取结果已公开。"),
+                inspection_plan=plan,
+                actor=request.user,
+            )
+        return redirect("web:inspection-plan-detail", pk=pk)
+    if request.GET.get("verify") and plan.status != InspectionPlanStatus.DRAFT:
+        verification = inspection_services.inspection_plan_verify(inspection_plan=plan)
+    inspections = (
+        selectors.inspections_for(user=request.user)
+        .filter(inspection_plan=plan)
+        .prefetch_related("inspectors")
+        .order_by("draw_order")
+    )
+    return render(
+        request,
+        "web/cases/inspection_plan_detail.html",
+        {
+            "web_section": "inspections",
+            "plan": plan,
+            "inspections": inspections,
+            "can_draw": plan.status == InspectionPlanStatus.DRAFT
+            and roles & perms.ACTION_ROLES["inspection_plan.draw"],
+            "can_publish": plan.status == InspectionPlanStatus.DRAWN
+            and roles & perms.ACTION_ROLES["inspection_plan.publish"],
+            "verification": verification,
+        },
+    )
+
+
+@case_page
+def inspection_detail(request, pk: int):
+    """The inspector's phone checklist: start, record each item (pass / fail / note), complete."""
+    inspection = inspection_services.inspection_get_for(actor=request.user, inspection_id=pk)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        user = request.user
+        if action == "start":
+            _run(request, inspection_services.inspection_start, ok=_("检查已开始。"), inspection=inspection, actor=user)
+        elif action == "record":
+            item = ChecklistItem.objects.filter(inspection=inspection, pk=_int(request.POST.get("item"))).first()
+            if item is None:
+                raise Http404
+            result = _run(
+                request,
+                inspection_services.checklist_item_record,
+                ok=_("检查项已记录。"),
+                item=item,
+                actor=user,
+                result=request.POST.get("result", ""),
+                note=request.POST.get("note", ""),
+            )
+            if result and getattr(result, "lead_id", None):
+                messages.warning(request, _("不符合项已生成线索 #%(id)s。") % {"id": result.lead_id})
+        elif action == "complete":
+            _run(
+                request,
+                inspection_services.inspection_complete,
+                ok=_("检查已完成。"),
+                inspection=inspection,
+                actor=user,
+            )
+        return redirect(
+            reverse("web:inspection-detail", args=[pk])
+            + ("#item-" + request.POST["item"] if request.POST.get("item") else "")
+        )
+    roles = perms.user_roles(request.user)
+    can_record = bool(roles & perms.ACTION_ROLES["inspection.record"]) and (
+        Role.BUREAU_ADMIN in roles or inspection.inspectors.filter(pk=request.user.pk).exists()
+    )
+    return render(
+        request,
+        "web/cases/inspection_detail.html",
+        {
+            "web_section": "inspections",
+            "inspection": inspection,
+            "items": inspection.items.select_related("lead"),
+            "inspectors": inspection.inspectors.all(),
+            "can_record": can_record,
+            "results": [
+                (ChecklistResult.PASS, ChecklistResult.PASS.label),
+                (ChecklistResult.FAIL, ChecklistResult.FAIL.label),
+                (ChecklistResult.NOTE, ChecklistResult.NOTE.label),
+            ],
+        },
+    )
+
+
+# --- Public: published typical cases -----------------------------------------------------------
+
+
+@require_GET
+def public_cases(request):
+    """典型案例: only the published summary, division and dates of a case; nothing else is exposed."""
+    if not settings.PUBLIC_ZONING:
+        raise Http404
+    cases = selectors.typical_cases_public()[:100]
+    return render(request, "web/public/cases.html", {"cases": cases, "web_section": "public-cases", "public": True})

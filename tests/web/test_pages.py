@@ -1,0 +1,123 @@
+"""Every page × every role with Django's test client: login, roles and division scope (404, not 403)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import PASSWORD
+
+ROLES = ["anonymous", "officer_a", "officer_b", "inspector", "assessor", "planner", "admin"]
+USERNAMES = {
+    "officer_a": "officer_a",
+    "officer_b": "officer_b",
+    "inspector": "inspector_w",
+    "assessor": "assessor_w",
+    "planner": "planner_w",
+    "admin": "admin_w",
+}
+LOGIN = 302  # anonymous: redirected to the login page
+
+# page -> expected status per role, in ROLES order.
+PAGES = {
+    "/map/": [LOGIN, 200, 200, 200, 200, 200, 200],
+    "/map/overlays.json?plan=web-city": [LOGIN, 200, 200, 200, 200, 200, 200],
+    "/map/units/web-city/ZH22010210001/": [LOGIN, 200, 200, 200, 200, 200, 200],
+    "/map/units/web-city/ZH22010210001/activity/": [LOGIN, 200, 200, 200, 200, 200, 200],
+    "/map/summary/?plan=web-city": [LOGIN, 200, 200, 200, 200, 200, 200],
+    "/map/leads.json?plan=web-city": [LOGIN, 200, 200, 200, 200, 403, 200],
+    "/map/targets.json": [LOGIN, 200, 200, 200, 200, 403, 200],
+    "/desk/": [LOGIN, 200, 200, 200, 200, 403, 200],
+    "/desk/leads/{lead_a}/": [LOGIN, 200, 404, 200, 200, 403, 200],
+    "/desk/leads/{lead_b}/": [LOGIN, 404, 200, 200, 200, 403, 200],
+    "/cases/": [LOGIN, 200, 200, 200, 200, 403, 200],
+    "/layers/": [LOGIN, 200, 200, 200, 200, 403, 200],
+    "/inspections/": [LOGIN, 200, 200, 200, 200, 403, 200],
+    "/assessment/?plan=web-city&period=2025-Q3": [LOGIN, 200, 200, 200, 200, 403, 200],
+    "/assessment/export.csv?plan=web-city&period=2025-Q3": [LOGIN, 403, 403, 403, 200, 403, 200],
+    "/assessment/export.xlsx?plan=web-city&period=2025-Q3": [LOGIN, 403, 403, 403, 200, 403, 200],
+    # Public pages are off unless PUBLIC_ZONING=true.
+    "/public/": [404] * 7,
+    "/public/cases/": [404] * 7,
+}
+
+
+def _client(client, role):
+    if role != "anonymous":
+        assert client.login(username=USERNAMES[role], password=PASSWORD)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_answers_each_role_as_the_workflow_rules_say(world, client, role):
+    _client(client, role)
+    got, want = {}, {}
+    for path, expected in PAGES.items():
+        url = path.format(lead_a=world.leads["a"].pk, lead_b=world.leads["b"].pk)
+        got[url] = client.get(url).status_code
+        want[url] = expected[ROLES.index(role)]
+    assert got == want
+
+
+@pytest.mark.django_db
+def test_officer_inbox_and_map_layer_hold_only_their_district(world, client):
+    _client(client, "officer_a")
+    ids = {f["properties"]["id"] for f in client.get("/map/leads.json?plan=web-city").json()["features"]}
+    assert ids == {world.leads["a"].pk, world.leads["a2"].pk}
+    html = client.get("/desk/").content.decode()
+    assert f'data-lead="{world.leads["b"].pk}"' not in html and f'data-lead="{world.leads["a"].pk}"' in html
+
+
+@pytest.mark.django_db
+def test_another_districts_case_and_evidence_are_404(world, client):
+    from supervision.cases.services.leads import lead_confirm, lead_dispatch, lead_start_verification
+
+    admin = world.users["admin"]
+    lead = lead_dispatch(lead=world.leads["b"], actor=admin, days=5, day_kind="working")
+    lead = lead_start_verification(lead=lead, actor=admin)
+    _, case = lead_confirm(lead=lead, actor=admin)
+    _client(client, "officer_a")
+    assert client.get(f"/cases/{case.pk}/").status_code == 404
+    assert client.post(f"/cases/{case.pk}/accept/").status_code == 404
+    assert client.post(f"/desk/leads/{lead.pk}/attach/").status_code == 404
+    client.logout()
+    _client(client, "officer_b")
+    assert client.get(f"/cases/{case.pk}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_refused_transition_shows_the_services_message_and_changes_nothing(world, client):
+    _client(client, "officer_a")
+    lead = world.leads["a"]
+    response = client.post(f"/desk/leads/{lead.pk}/dispatch/", {"due_on": "2000-01-01"}, follow=True)
+    assert response.status_code == 200
+    assert "in the past" in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.status == "new"
+
+
+@pytest.mark.django_db
+def test_public_pages_expose_only_zoning_and_published_cases(world, client, settings):
+    settings.PUBLIC_ZONING = True
+    assert client.get("/public/").status_code == 200
+    assert client.get("/public/units/web-city/ZH22010210001/").status_code == 200
+    assert client.get("/public/overlays.json?plan=web-city").status_code == 200
+    assert client.get("/public/cases/").status_code == 200
+    response = client.post(
+        "/public/siting/",
+        {"plan": "web-city", "lon": "125.31", "lat": "43.815", "industry_code": "C2614", "project_type": "new"},
+    )
+    assert 'data-verdict="prohibited"' in response.content.decode()
+    # Nothing of the workflow: the public map has no lead/target layers, those pages still need a login.
+    html = client.get("/public/").content.decode()
+    assert "leads.json" not in html and "targets.json" not in html
+    for path in ("/desk/", "/map/leads.json", "/layers/", "/assessment/", f"/desk/leads/{world.leads['a'].pk}/"):
+        assert client.get(path).status_code == LOGIN, path
+
+
+@pytest.mark.django_db
+def test_language_switch_serves_the_english_catalogue(world, client):
+    _client(client, "officer_a")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/desk/"})
+    html = client.get("/desk/").content.decode()
+    assert "Lead desk" in html and 'lang="en"' in html
