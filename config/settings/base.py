@@ -240,6 +240,13 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "InspectionPlanStatusEnum": "supervision.cases.choices.InspectionPlanStatus",
         "LeadSourceEnum": "supervision.cases.choices.LeadSource",
         "DayKindEnum": "supervision.cases.choices.DayKind",
+        "EvidenceKindEnum": "supervision.cases.choices.EvidenceKind",
+        "CaseEventKindEnum": "supervision.cases.choices.CaseEventKind",
+        "LeadEventKindEnum": "supervision.cases.choices.LeadEventKind",
+        "NotificationKindEnum": "supervision.cases.choices.NotificationKind",
+        "LayerKindEnum": "supervision.remote_sensing.choices.LayerKind",
+        "OverlayKindEnum": "supervision.zoning.choices.OverlayKind",
+        "DrillSubjectEnum": "supervision.assessment.choices.Subject",
     }
 )
 
