@@ -96,7 +96,9 @@ def main() -> None:
     print(f"zoning benchmark ({'quick' if args.quick else 'full'}): {units} units, {args.lookups} point look-ups")
     print(f"  build GeoPackage        {build_s:8.2f} s")
     print(f"  import_units            {import_s:8.2f} s   {units / import_s:10.0f} units/s   (goal: 45,000 in < 60 s)")
-    print(f"  point look-ups          {lookup_s:8.2f} s   {args.lookups / lookup_s:10.0f} look-ups/s (goal: >= 2,000/s)")
+    print(
+        f"  point look-ups          {lookup_s:8.2f} s   {args.lookups / lookup_s:10.0f} look-ups/s (goal: >= 2,000/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,10 @@ class PublicZoningRead(permissions.BasePermission):
 
     def has_permission(self, request, view):
         if request.user and request.user.is_authenticated:
-            return request.method in permissions.SAFE_METHODS or request.method == "POST" and getattr(
-                view, "allow_post_as_read", False
+            return (
+                request.method in permissions.SAFE_METHODS
+                or request.method == "POST"
+                and getattr(view, "allow_post_as_read", False)
             )
         return settings.PUBLIC_ZONING and (
             request.method in permissions.SAFE_METHODS or getattr(view, "allow_post_as_read", False)

@@ -15,7 +15,9 @@ from django.utils import timezone
 from supervision.errors import Conflict, ServiceError
 
 
-def transition_check(*, transitions: Mapping[str, set[str] | frozenset[str]], current: str, target: str, label: str) -> None:
+def transition_check(
+    *, transitions: Mapping[str, set[str] | frozenset[str]], current: str, target: str, label: str
+) -> None:
     """Refuse a transition the table does not list."""
     if target not in transitions.get(current, ()):
         allowed = ", ".join(sorted(transitions.get(current, ()))) or "none"
@@ -45,9 +47,7 @@ def transition_to(
     transition_check(transitions=transitions, current=current, target=target, label=label)
     now = timezone.now()
     with transaction.atomic():
-        updated = type(obj)._default_manager.filter(pk=obj.pk, status=current).update(
-            status=target, **(fields or {})
-        )
+        updated = type(obj)._default_manager.filter(pk=obj.pk, status=current).update(status=target, **(fields or {}))
         if updated != 1:
             raise Conflict(
                 f"{label} was changed by someone else (it is no longer '{current}'); reload and try again.",

@@ -63,8 +63,16 @@ class LeadAdmin(GISModelAdmin):
     list_filter = ["status", "source", "division"]
     search_fields = ["title", "description"]
     # Status and workflow columns move only through the services (events are kept).
-    readonly_fields = ["status", "dispatched_at", "verification_due_at", "concluded_at", "merged_into",
-                       "dismiss_code", "dismiss_reason", "created_by"]
+    readonly_fields = [
+        "status",
+        "dispatched_at",
+        "verification_due_at",
+        "concluded_at",
+        "merged_into",
+        "dismiss_code",
+        "dismiss_reason",
+        "created_by",
+    ]
     raw_id_fields = ["unit", "target", "plan"]
     inlines = [LeadEventInline]
 
@@ -74,9 +82,20 @@ class CaseAdmin(admin.ModelAdmin):
     list_display = ["number", "title", "status", "division", "rectification_due_at", "escalation_level"]
     list_filter = ["status", "escalation_level", "division"]
     search_fields = ["number", "title"]
-    readonly_fields = ["lead", "status", "opened_at", "rectification_ordered_at", "rectification_due_at",
-                       "submitted_at", "accepted_at", "escalation_level", "escalated_at", "penalty_decided_at",
-                       "police_transferred_at", "published_at"]
+    readonly_fields = [
+        "lead",
+        "status",
+        "opened_at",
+        "rectification_ordered_at",
+        "rectification_due_at",
+        "submitted_at",
+        "accepted_at",
+        "escalation_level",
+        "escalated_at",
+        "penalty_decided_at",
+        "police_transferred_at",
+        "published_at",
+    ]
     raw_id_fields = ["unit", "target", "plan"]
     inlines = [CaseEventInline]
 
@@ -130,8 +149,16 @@ class ChecklistItemInline(admin.TabularInline):
 @admin.register(InspectionPlan)
 class InspectionPlanAdmin(admin.ModelAdmin):
     list_display = ["name", "division", "period_start", "period_end", "status", "seed"]
-    readonly_fields = ["status", "seed", "target_pool", "inspector_pool", "draw_result", "algorithm", "drawn_at",
-                       "published_at"]
+    readonly_fields = [
+        "status",
+        "seed",
+        "target_pool",
+        "inspector_pool",
+        "draw_result",
+        "algorithm",
+        "drawn_at",
+        "published_at",
+    ]
 
 
 @admin.register(Inspection)

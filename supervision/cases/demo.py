@@ -62,7 +62,10 @@ def demo_load() -> list[str]:
     users = {}
     for username, role, adcode in DEMO_USERS:
         user, _ = user_upsert(
-            username=username, role=role, division_adcode=adcode, password=DEMO_PASSWORD,
+            username=username,
+            role=role,
+            division_adcode=adcode,
+            password=DEMO_PASSWORD,
             email=f"{username}@demo.invalid",
         )
         users[username] = user
@@ -81,9 +84,13 @@ def demo_load() -> list[str]:
         target, _ = EnforcementTarget.objects.get_or_create(
             credit_code=_credit_code(adcode, n),
             defaults={
-                "name": name, "industry_code": industry, "permit_class": permit_class,
-                "permit_number": f"{_credit_code(adcode, n)}001P", "location": location,
-                "division": unit.division, "unit": unit,
+                "name": name,
+                "industry_code": industry,
+                "permit_class": permit_class,
+                "permit_number": f"{_credit_code(adcode, n)}001P",
+                "location": location,
+                "division": unit.division,
+                "unit": unit,
             },
         )
         targets.append(target)
@@ -123,12 +130,13 @@ def demo_load() -> list[str]:
         lead = lead_start_verification(lead=lead, actor=admin)
         lead, case = lead_confirm(lead=lead, actor=admin, comment="现场核查属实")
         case_order_rectification(
-            case=case, actor=admin, requirements="停产整治废气收集处理设施，整改完成后提交监测报告。",
-            days=15, day_kind="working",
+            case=case,
+            actor=admin,
+            requirements="停产整治废气收集处理设施，整改完成后提交监测报告。",
+            days=15,
+            day_kind="working",
         )
     lines.append(
-        f"cases: {len(targets)} demo targets, {Lead.objects.filter(plan=plan).count()} leads "
-        f"({created} new this run)"
+        f"cases: {len(targets)} demo targets, {Lead.objects.filter(plan=plan).count()} leads ({created} new this run)"
     )
     return lines
-

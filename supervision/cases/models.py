@@ -63,7 +63,9 @@ class Lead(models.Model):
     # The unit version in force when the lead was raised; never re-pointed to a later plan.
     unit = models.ForeignKey(ControlUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="leads")
     division = models.ForeignKey(AdministrativeDivision, on_delete=models.PROTECT, related_name="leads")
-    target = models.ForeignKey(EnforcementTarget, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    target = models.ForeignKey(
+        EnforcementTarget, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
     title = models.CharField(_("标题"), max_length=200)
     description = models.TextField(_("描述"), blank=True)
     reason = models.TextField(_("生成原因"), blank=True)
@@ -161,9 +163,7 @@ class Evidence(models.Model):
     """A file attached to a lead or a case (and to the event it came with): image chip, photo, PDF."""
 
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence_files")
-    case = models.ForeignKey(
-        "Case", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence_files"
-    )
+    case = models.ForeignKey("Case", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence_files")
     lead_event = models.ForeignKey(
         "LeadEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
     )
@@ -210,7 +210,9 @@ class LeadEvent(AppendOnlyModel):
     kind = models.CharField(max_length=16, choices=LeadEventKind.choices, default=LeadEventKind.TRANSITION)
     from_status = models.CharField(max_length=16)
     to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField()
     comment = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -255,11 +257,11 @@ class Case(models.Model):
     plan = models.ForeignKey(ZoningPlan, on_delete=models.PROTECT, related_name="cases")
     unit = models.ForeignKey(ControlUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     division = models.ForeignKey(AdministrativeDivision, on_delete=models.PROTECT, related_name="cases")
-    target = models.ForeignKey(
-        EnforcementTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
-    )
+    target = models.ForeignKey(EnforcementTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     opened_at = models.DateTimeField(_("立案时间"))
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     rectification_requirements = models.TextField(_("整改要求"), blank=True)
     rectification_ordered_at = models.DateTimeField(_("责令整改时间"), null=True, blank=True)
     rectification_due_at = models.DateTimeField(_("整改期限"), null=True, blank=True)
@@ -268,7 +270,9 @@ class Case(models.Model):
     accepted_at = models.DateTimeField(_("验收销号时间"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("督办级别"), default=0)
     escalated_at = models.DateTimeField(_("最近督办时间"), null=True, blank=True)
-    penalty_amount_yuan = models.DecimalField(_("罚款金额（元）"), max_digits=14, decimal_places=2, null=True, blank=True)
+    penalty_amount_yuan = models.DecimalField(
+        _("罚款金额（元）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     penalty_legal_basis = models.TextField(_("处罚依据"), blank=True)
     penalty_decided_at = models.DateTimeField(_("处罚决定时间"), null=True, blank=True)
     police_transferred_at = models.DateTimeField(_("移送公安时间"), null=True, blank=True)
@@ -341,7 +345,9 @@ class CaseEvent(AppendOnlyModel):
     kind = models.CharField(max_length=16, choices=CaseEventKind.choices, default=CaseEventKind.TRANSITION)
     from_status = models.CharField(max_length=24)
     to_status = models.CharField(max_length=24)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField()
     comment = models.TextField(blank=True)
     escalation_level = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -419,7 +425,9 @@ class InspectionPlan(models.Model):
     algorithm = models.CharField(max_length=64, blank=True)
     drawn_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -427,10 +435,14 @@ class InspectionPlan(models.Model):
         verbose_name_plural = _("双随机抽查计划")
         ordering = ["-period_start", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="inspection_plan_period_order"),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")), name="inspection_plan_period_order"
+            ),
             models.CheckConstraint(condition=Q(target_count__gte=1), name="inspection_plan_draws_some"),
             models.CheckConstraint(condition=Q(inspectors_per_target__gte=1), name="inspection_plan_inspectors_some"),
-            models.CheckConstraint(condition=Q(status__in=InspectionPlanStatus.values), name="inspection_plan_status_known"),
+            models.CheckConstraint(
+                condition=Q(status__in=InspectionPlanStatus.values), name="inspection_plan_status_known"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -443,7 +455,9 @@ class InspectionPlanEvent(AppendOnlyModel):
     inspection_plan = models.ForeignKey(InspectionPlan, on_delete=models.PROTECT, related_name="events")
     from_status = models.CharField(max_length=16)
     to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField()
     comment = models.TextField(blank=True)
 
@@ -460,7 +474,9 @@ class Inspection(models.Model):
     unit = models.ForeignKey(ControlUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="inspections")
     draw_order = models.PositiveIntegerField()
     inspectors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="inspections", blank=True)
-    status = models.CharField(_("状态"), max_length=16, choices=InspectionStatus.choices, default=InspectionStatus.ASSIGNED)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=InspectionStatus.choices, default=InspectionStatus.ASSIGNED
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     checklist_source = models.CharField(_("检查表来源"), max_length=32, blank=True)
@@ -485,7 +501,9 @@ class InspectionEvent(AppendOnlyModel):
     inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="events")
     from_status = models.CharField(max_length=16)
     to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField()
     comment = models.TextField(blank=True)
 
@@ -503,7 +521,9 @@ class ChecklistItem(models.Model):
     text = models.TextField(_("检查内容"))
     result = models.CharField(_("结果"), max_length=8, choices=ChecklistResult.choices, default=ChecklistResult.PENDING)
     note = models.TextField(_("说明"), blank=True)
-    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     checked_at = models.DateTimeField(null=True, blank=True)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="checklist_items")
 

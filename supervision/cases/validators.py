@@ -54,6 +54,8 @@ def attachment_content_type(*, name: str, head: bytes, size: int, max_bytes: int
     for magic, content_type, suffixes in ATTACHMENT_SIGNATURES:
         if head.startswith(magic):
             if not lower.endswith(suffixes):
-                raise ValidationError(f"'{name}' is a {content_type} file but its name ends otherwise; use {suffixes[0]}.")
+                raise ValidationError(
+                    f"'{name}' is a {content_type} file but its name ends otherwise; use {suffixes[0]}."
+                )
             return content_type
     raise ValidationError(f"'{name}' is not a JPEG, PNG or PDF file; only those are accepted.")

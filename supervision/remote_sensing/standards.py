@@ -38,9 +38,18 @@ HIGHER_IS_BETTER = frozenset({"DO"})
 DEFAULT_AIR_AVERAGING = {"O3": "max8h"}  # everything else: "24h"
 
 _ALIASES = {
-    "PM25": "PM2.5", "PM2_5": "PM2.5", "NH3N": "NH3-N", "NH3_N": "NH3-N", "NH4-N": "NH3-N",
-    "CODCR": "COD", "COD_CR": "COD", "CODMN": "CODMn", "BOD": "BOD5", "BOD_5": "BOD5",
-    "TP_LAKE": "TP_lake", "TN_LAKE": "TN_lake",
+    "PM25": "PM2.5",
+    "PM2_5": "PM2.5",
+    "NH3N": "NH3-N",
+    "NH3_N": "NH3-N",
+    "NH4-N": "NH3-N",
+    "CODCR": "COD",
+    "COD_CR": "COD",
+    "CODMN": "CODMn",
+    "BOD": "BOD5",
+    "BOD_5": "BOD5",
+    "TP_LAKE": "TP_lake",
+    "TN_LAKE": "TN_lake",
 }
 
 

@@ -41,9 +41,7 @@ FORMATS = ("csv", "xlsx")
 
 def _values(choices, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Accept the value, its Chinese label and the extra spellings; English case-insensitively."""
-    out = {str(label): value for value, label in choices.choices} | {
-        value: value for value in choices.values
-    }
+    out = {str(label): value for value, label in choices.choices} | {value: value for value in choices.values}
     return out | (extra or {})
 
 
@@ -91,9 +89,7 @@ class AccessRow:
 class AccessTable:
     rows: list[AccessRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    headers: dict[str, str] = field(
-        default_factory=dict
-    )  # field -> header as written in the file
+    headers: dict[str, str] = field(default_factory=dict)  # field -> header as written in the file
 
     def column(self, name: str) -> str:
         return self.headers.get(name, dict(COLUMNS)[name])
@@ -128,9 +124,7 @@ def access_table_parse(header: Sequence, records: Iterable[Sequence]) -> AccessT
         if key is None:
             continue
         if key in index:
-            table.problems.append(
-                f"row 1, column {name}: column '{table.headers[key]}' appears twice"
-            )
+            table.problems.append(f"row 1, column {name}: column '{table.headers[key]}' appears twice")
             continue
         index[key] = i
         table.headers[key] = name
@@ -142,9 +136,7 @@ def access_table_parse(header: Sequence, records: Iterable[Sequence]) -> AccessT
 
     first_row_of: dict[str, int] = {}
     for row_no, record in enumerate(records, start=2):
-        cells = {
-            f: cell_text(record[i]) if i < len(record) else "" for f, i in index.items()
-        }
+        cells = {f: cell_text(record[i]) if i < len(record) else "" for f, i in index.items()}
         if not any(cells.values()):
             continue
         problems: list[str] = []

@@ -70,9 +70,7 @@ def applies_to_fits(applies_to: str, project_type: str) -> bool:
 
 
 def clause_applies(clause: Clause, *, industry_code: str, project_type: str) -> bool:
-    return applies_to_fits(clause.applies_to, project_type) and industry_applies(
-        clause.industry_codes, industry_code
-    )
+    return applies_to_fits(clause.applies_to, project_type) and industry_applies(clause.industry_codes, industry_code)
 
 
 def verdict_decide(clauses: Iterable[Clause]) -> tuple[str, list[Clause]]:

@@ -77,7 +77,17 @@ class AccessRequirementAdmin(admin.ModelAdmin):
     list_filter = ["plan", "level", "dimension", "action", "applies_to"]
     search_fields = ["number", "scope_code", "text"]
     list_select_related = ["plan"]
-    readonly_fields = ["plan", "level", "scope_code", "dimension", "number", "action", "industry_codes", "applies_to", "position"]
+    readonly_fields = [
+        "plan",
+        "level",
+        "scope_code",
+        "dimension",
+        "number",
+        "action",
+        "industry_codes",
+        "applies_to",
+        "position",
+    ]
 
     def has_add_permission(self, request):
         return False
@@ -89,7 +99,16 @@ class SitingAssessmentAdmin(GISModelAdmin):
     list_filter = ["plan", "verdict", "project_type", "red_line"]
     search_fields = ["industry_code"]
     list_select_related = ["plan", "created_by"]
-    readonly_fields = ["plan", "industry_code", "project_type", "verdict", "red_line", "result", "created_by", "created_at"]
+    readonly_fields = [
+        "plan",
+        "industry_code",
+        "project_type",
+        "verdict",
+        "red_line",
+        "result",
+        "created_by",
+        "created_at",
+    ]
 
     def has_add_permission(self, request):
         return False

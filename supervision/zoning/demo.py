@@ -49,7 +49,9 @@ def zoning_demo_load() -> ZoningPlan:
     kinds = {"redline": OverlayKind.RED_LINE, "basin": OverlayKind.BASIN}
     for piece in (*demo.redlines, *demo.basins):
         Overlay.objects.update_or_create(
-            plan=plan, code=piece.code, defaults={"kind": kinds[piece.kind], "name": piece.name, "geom": _geom(piece.geometry)}
+            plan=plan,
+            code=piece.code,
+            defaults={"kind": kinds[piece.kind], "name": piece.name, "geom": _geom(piece.geometry)},
         )
     units_area_refresh(queryset=ControlUnit.objects.filter(plan=plan))
     units_area_refresh(queryset=Overlay.objects.filter(plan=plan))

@@ -303,9 +303,7 @@ def access_demo_clauses(plan: ZoningPlan) -> list[Clause]:
             templates = [RED_LINE]
         else:
             continue
-        clauses += _clauses(
-            AccessLevel.OVERLAY, overlay.code, overlay.code, overlay.name, templates
-        )
+        clauses += _clauses(AccessLevel.OVERLAY, overlay.code, overlay.code, overlay.name, templates)
     for division in divisions_of_plan(plan=plan):
         templates = URBAN if division.name.endswith("区") else COUNTY
         clauses += _clauses(
@@ -316,9 +314,7 @@ def access_demo_clauses(plan: ZoningPlan) -> list[Clause]:
             templates,
         )
     for unit in ControlUnit.objects.filter(plan=plan).order_by("code"):
-        clauses += _clauses(
-            AccessLevel.UNIT, unit.code, unit.code, unit.name, UNIT[unit.unit_class]
-        )
+        clauses += _clauses(AccessLevel.UNIT, unit.code, unit.code, unit.name, UNIT[unit.unit_class])
     return clauses
 
 
@@ -326,18 +322,11 @@ def access_demo_load(plan: ZoningPlan) -> list[str]:
     """Replace the plan's access list with the demo list; returns the lines to print."""
     clauses = access_demo_clauses(plan)
     rows = [AccessRow(i + 1, replace(c, position=i + 1)) for i, c in enumerate(clauses)]
-    report = access_list_load(
-        plan=plan, rows=rows, replace_all=True, source="demo access list"
-    )
+    report = access_list_load(plan=plan, rows=rows, replace_all=True, source="demo access list")
     scopes = Counter(c.level for c in clauses)
-    per_level = {
-        level: len({c.scope_code for c in clauses if c.level == level})
-        for level in AccessLevel.values
-    }
+    per_level = {level: len({c.scope_code for c in clauses if c.level == level}) for level in AccessLevel.values}
     basins = Overlay.objects.filter(plan=plan, kind=OverlayKind.BASIN).count()
-    structure = (
-        f"1+{basins}+{per_level[AccessLevel.DIVISION]}+{per_level[AccessLevel.UNIT]}"
-    )
+    structure = f"1+{basins}+{per_level[AccessLevel.DIVISION]}+{per_level[AccessLevel.UNIT]}"
     return [
         f"zoning: access list {structure} for {plan.code}: {report.created} clauses — 总体 {scopes[AccessLevel.PLAN]}, "
         f"区域 {scopes[AccessLevel.OVERLAY]} ({per_level[AccessLevel.OVERLAY]} overlays), "

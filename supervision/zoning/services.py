@@ -53,7 +53,13 @@ def division_ensure(*, adcode: str, name: str = "", level: str | None = None) ->
     if len(adcode) != 6 or not adcode.isdigit():
         raise ServiceError(f"'{adcode}' is not a 6-digit administrative division code.")
     if level is None:
-        level = DivisionLevel.PROVINCE if adcode.endswith("0000") else DivisionLevel.CITY if adcode.endswith("00") else DivisionLevel.COUNTY
+        level = (
+            DivisionLevel.PROVINCE
+            if adcode.endswith("0000")
+            else DivisionLevel.CITY
+            if adcode.endswith("00")
+            else DivisionLevel.COUNTY
+        )
     parent = None
     if level == DivisionLevel.COUNTY:
         parent = division_ensure(adcode=adcode[:4] + "00", level=DivisionLevel.CITY)
@@ -191,7 +197,8 @@ def overlays_import(
     """Import overlay polygons (red line, basin, other) into a plan, or refuse the whole file."""
     if kind not in OverlayKind.values:
         raise ImportRefused(
-            f"Unknown overlay kind '{kind}'.", problems=[f"--kind {kind}: expected one of {', '.join(OverlayKind.values)}"]
+            f"Unknown overlay kind '{kind}'.",
+            problems=[f"--kind {kind}: expected one of {', '.join(OverlayKind.values)}"],
         )
     plan = plan_get(code=plan_code)
     result = overlays_read(path, layer_name=layer_name, src_srid=src_srid)
@@ -209,7 +216,13 @@ def overlays_import(
             [Overlay(plan=plan, kind=kind, code=r.code, name=r.name, geom=r.geom) for r in result.records]
         )
         units_area_refresh(queryset=Overlay.objects.filter(plan=plan, code__in=[r.code for r in result.records]))
-    return ImportReport(plan.code, len(result.records), sum(1 for r in result.records if r.repaired), result.notes, result.src_srid_label)
+    return ImportReport(
+        plan.code,
+        len(result.records),
+        sum(1 for r in result.records if r.repaired),
+        result.notes,
+        result.src_srid_label,
+    )
 
 
 def plan_transition(*, plan: ZoningPlan, target: str, actor=None, comment: str = "", **fields) -> ZoningPlan:
@@ -271,9 +284,7 @@ def access_list_import(*, path: str, plan_code: str, replace_all: bool = False) 
         table = access_file_read(path)
     except AccessFileError as exc:
         raise ImportRefused(f"{path}: refused; nothing was written.", problems=[str(exc)]) from None
-    return access_list_load(
-        plan=plan, rows=table.rows, problems=table.problems, replace_all=replace_all, source=path
-    )
+    return access_list_load(plan=plan, rows=table.rows, problems=table.problems, replace_all=replace_all, source=path)
 
 
 def access_list_load(

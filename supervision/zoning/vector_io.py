@@ -186,9 +186,13 @@ def _geometry(feat, transform, label: str) -> tuple[MultiPolygon | None, str, st
         # A bow-tie's signed area can be 0: compare against the larger of the two.
         change = abs(repaired.area - geom.area) / max(geom.area, repaired.area)
         if change > REPAIR_TOLERANCE:
-            return None, "", (
-                f"{label}, geometry: invalid ({reason}); repair would change its area by "
-                f"{change * 100:.4f} % (more than {REPAIR_TOLERANCE * 100:.2f} %)"
+            return (
+                None,
+                "",
+                (
+                    f"{label}, geometry: invalid ({reason}); repair would change its area by "
+                    f"{change * 100:.4f} % (more than {REPAIR_TOLERANCE * 100:.2f} %)"
+                ),
             )
         note = f"{label}: repaired invalid geometry ({reason}), area changed by {change * 100:.6f} %"
         geom = repaired
@@ -315,7 +319,9 @@ def overlays_read(path: str, *, layer_name: str | None = None, src_srid: int | N
     problems: list[str] = []
     notes: list[str] = []
     if code_field is None:
-        return ReadResult([], [f"{path}: no overlay code field (looked for 编码, code; found {', '.join(fields)})"], [], "")
+        return ReadResult(
+            [], [f"{path}: no overlay code field (looked for 编码, code; found {', '.join(fields)})"], [], ""
+        )
     records: list[OverlayRecord] = []
     seen: dict[str, str] = {}
     for index, feat in enumerate(layer, start=1):
@@ -334,7 +340,9 @@ def overlays_read(path: str, *, layer_name: str | None = None, src_srid: int | N
             continue
         if note:
             notes.append(note)
-        records.append(OverlayRecord(feature=label, code=code, name=_text(feat, name_field) or code, geom=geom, repaired=note))
+        records.append(
+            OverlayRecord(feature=label, code=code, name=_text(feat, name_field) or code, geom=geom, repaired=note)
+        )
     if not records and not problems:
         problems.append(f"{path}: the layer has no features")
     del ds

@@ -42,9 +42,7 @@ def siting_report(request, pk):
     """A stored siting assessment as a printable Chinese page; readable by whoever may read the API."""
     if not (request.user.is_authenticated or settings.PUBLIC_ZONING):
         return redirect_to_login(request.get_full_path())
-    assessment = get_object_or_404(
-        SitingAssessment.objects.select_related("plan"), pk=pk
-    )
+    assessment = get_object_or_404(SitingAssessment.objects.select_related("plan"), pk=pk)
     result = assessment.result
     deciding = {c["number"] for c in result.get("deciding", [])}
     site = assessment.geom.transform(settings.API_SRID, clone=True)

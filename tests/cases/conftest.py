@@ -48,17 +48,29 @@ def scene(db):
     nanguan = DivisionFactory(adcode="220102", name="南关区")
     kuancheng = DivisionFactory(adcode="220103", name="宽城区")
     plan = PlanFactory(code="changchun-test")
-    unit_a = UnitFactory(plan=plan, division=nanguan, code="ZH22010210001", unit_class="priority",
-                         geom=square(125.30, 43.80))
-    unit_b = UnitFactory(plan=plan, division=kuancheng, code="ZH22010320001", unit_class="key",
-                         geom=square(125.40, 43.90))
+    unit_a = UnitFactory(
+        plan=plan, division=nanguan, code="ZH22010210001", unit_class="priority", geom=square(125.30, 43.80)
+    )
+    unit_b = UnitFactory(
+        plan=plan, division=kuancheng, code="ZH22010320001", unit_class="key", geom=square(125.40, 43.90)
+    )
     target_a = EnforcementTarget.objects.create(
-        name="南关化工", credit_code=credit_code("220102", 1), location=Point(125.305, 43.805, srid=4490),
-        division=nanguan, unit=unit_a, industry_code="C2614", permit_class="key",
+        name="南关化工",
+        credit_code=credit_code("220102", 1),
+        location=Point(125.305, 43.805, srid=4490),
+        division=nanguan,
+        unit=unit_a,
+        industry_code="C2614",
+        permit_class="key",
     )
     target_b = EnforcementTarget.objects.create(
-        name="宽城热电", credit_code=credit_code("220103", 2), location=Point(125.405, 43.905, srid=4490),
-        division=kuancheng, unit=unit_b, industry_code="D4411", permit_class="key",
+        name="宽城热电",
+        credit_code=credit_code("220103", 2),
+        location=Point(125.405, 43.905, srid=4490),
+        division=kuancheng,
+        unit=unit_b,
+        industry_code="D4411",
+        permit_class="key",
     )
 
     class Scene:
@@ -84,8 +96,9 @@ ROLE_USERS = {
 def users(scene):
     out = {}
     for key, (role, adcode) in ROLE_USERS.items():
-        out[key], _ = user_upsert(username=key, role=role, division_adcode=adcode, password="pw-123456",
-                                  email=f"{key}@example.test")
+        out[key], _ = user_upsert(
+            username=key, role=role, division_adcode=adcode, password="pw-123456", email=f"{key}@example.test"
+        )
     out["nobody"] = get_user_model().objects.create_user("nobody", password="pw-123456")
     return out
 

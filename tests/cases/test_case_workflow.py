@@ -14,9 +14,7 @@ from tests.cases.conftest import raw_file
 pytestmark = pytest.mark.django_db
 
 ALLOWED = [(a, b) for a, targets in CASE_TRANSITIONS.items() for b in targets]
-FORBIDDEN = [
-    (a, b) for a, b in itertools.product(CaseStatus.values, CaseStatus.values) if b not in CASE_TRANSITIONS[a]
-]
+FORBIDDEN = [(a, b) for a, b in itertools.product(CaseStatus.values, CaseStatus.values) if b not in CASE_TRANSITIONS[a]]
 
 
 @pytest.fixture
@@ -72,9 +70,14 @@ def test_rectification_cycle_with_return_and_acceptance(open_case, users, scene)
     case = svc.case_accept(case=case, actor=officer, comment="验收通过")
     assert case.status == "accepted" and case.accepted_at
     path = list(case.events.values_list("from_status", "to_status"))
-    assert path == [("", "opened"), ("opened", "rectification_ordered"),
-                    ("rectification_ordered", "rectification_submitted"), ("rectification_submitted", "returned"),
-                    ("returned", "rectification_submitted"), ("rectification_submitted", "accepted")]
+    assert path == [
+        ("", "opened"),
+        ("opened", "rectification_ordered"),
+        ("rectification_ordered", "rectification_submitted"),
+        ("rectification_submitted", "returned"),
+        ("returned", "rectification_submitted"),
+        ("rectification_submitted", "accepted"),
+    ]
 
 
 def test_returned_case_can_be_ordered_again_with_a_new_deadline(open_case, users):
@@ -100,7 +103,10 @@ def test_order_needs_requirements_a_target_and_a_future_deadline(open_case, user
         svc.case_order_rectification(case=case, actor=officer, requirements="x", days=5, target_id=424242)
     with pytest.raises(ServiceError, match="in the past"):
         svc.case_order_rectification(
-            case=case, actor=officer, requirements="x", target_id=scene.target_a.pk,
+            case=case,
+            actor=officer,
+            requirements="x",
+            target_id=scene.target_a.pk,
             due_on=timezone.localdate() - timezone.timedelta(days=1),
         )
     case.refresh_from_db()
@@ -115,12 +121,18 @@ def test_submit_needs_evidence(open_case, users):
 
 def test_penalty_police_and_publication_are_recorded_once(open_case, users):
     case = open_case()
-    case = svc.case_decide_penalty(case=case, actor=users["officer"], amount_yuan=Decimal("50000.00"),
-                                   legal_basis="《中华人民共和国大气污染防治法》第九十九条")
+    case = svc.case_decide_penalty(
+        case=case,
+        actor=users["officer"],
+        amount_yuan=Decimal("50000.00"),
+        legal_basis="《中华人民共和国大气污染防治法》第九十九条",
+    )
     assert case.penalty_amount_yuan == Decimal("50000.00")
     with pytest.raises(ServiceError, match="already recorded"):
         svc.case_decide_penalty(case=case, actor=users["officer"], amount_yuan=Decimal("1"), legal_basis="x")
-    case = svc.case_transfer_to_police(case=case, actor=users["officer"], agency="长春市公安局", comment="涉嫌污染环境罪")
+    case = svc.case_transfer_to_police(
+        case=case, actor=users["officer"], agency="长春市公安局", comment="涉嫌污染环境罪"
+    )
     assert case.police_transferred_at
     with pytest.raises(ServiceError, match="may not"):
         svc.case_publish(case=case, actor=users["officer"], summary="x")

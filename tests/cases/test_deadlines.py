@@ -46,8 +46,9 @@ def test_deadline_refuses_the_past_and_an_uncovered_year():
 
 @pytest.mark.django_db
 def test_dispatch_before_national_day_counts_working_days(make_lead, users):
-    lead = lead_svc.lead_dispatch(lead=make_lead(), actor=users["officer"], days=3, day_kind="working",
-                                  now=at(2024, 9, 30, 16, 0))
+    lead = lead_svc.lead_dispatch(
+        lead=make_lead(), actor=users["officer"], days=3, day_kind="working", now=at(2024, 9, 30, 16, 0)
+    )
     assert timezone.localtime(lead.verification_due_at).date() == date(2024, 10, 10)
     assert lead.is_overdue(now=at(2024, 10, 10, 23, 0)) is False
     assert lead.is_overdue(now=at(2024, 10, 11, 0, 0)) is True

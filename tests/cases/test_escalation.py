@@ -24,8 +24,9 @@ def ordered_case(make_lead, users):
         lead = lead_svc.lead_dispatch(lead=make_lead(division=division), actor=officer, days=3)
         lead = lead_svc.lead_start_verification(lead=lead, actor=officer)
         case = lead_svc.lead_confirm(lead=lead, actor=officer)[1]
-        return svc.case_order_rectification(case=case, actor=officer, requirements="整改", days=days,
-                                            day_kind="calendar", now=ORDERED_AT)
+        return svc.case_order_rectification(
+            case=case, actor=officer, requirements="整改", days=days, day_kind="calendar", now=ORDERED_AT
+        )
 
     return make
 
@@ -116,7 +117,9 @@ def test_reminders_due_soon_then_overdue_each_once(ordered_case, users):
     assert notifications_send_email() == 0  # nothing twice
 
 
-def test_dispatch_notifies_the_division_officers_in_app_and_by_email(make_lead, users, django_capture_on_commit_callbacks):
+def test_dispatch_notifies_the_division_officers_in_app_and_by_email(
+    make_lead, users, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         lead_svc.lead_dispatch(lead=make_lead(), actor=users["admin"], days=3)
     n = Notification.objects.get(kind="dispatched")

@@ -18,8 +18,12 @@ def lead_with_history(make_lead, users):
 
 def test_events_carry_from_to_actor_at_comment(lead_with_history):
     event = lead_with_history.events.get(to_status="dispatched")
-    assert (event.from_status, event.to_status, event.actor.username, event.comment) == ("new", "dispatched",
-                                                                                         "officer", "派发")
+    assert (event.from_status, event.to_status, event.actor.username, event.comment) == (
+        "new",
+        "dispatched",
+        "officer",
+        "派发",
+    )
     assert event.at is not None
 
 

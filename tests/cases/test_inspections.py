@@ -58,15 +58,26 @@ def inspection_scene(scene, users):
     user_upsert(username="inspector_kuancheng", role="inspector", division_adcode="220103")
     for n in range(3, 9):
         EnforcementTarget.objects.create(
-            name=f"南关企业{n}", credit_code=credit_code("220102", n), location=scene.target_a.location,
-            division=scene.nanguan, unit=scene.unit_a if n % 2 else None,
+            name=f"南关企业{n}",
+            credit_code=credit_code("220102", n),
+            location=scene.target_a.location,
+            division=scene.nanguan,
+            unit=scene.unit_a if n % 2 else None,
         )
     return scene
 
 
 def make_plan(scene, users, **kw):
-    args = dict(actor=users["admin"], name="2025年第一季度双随机抽查", zoning_plan=scene.plan, division=scene.nanguan,
-                period_start="2025-01-01", period_end="2025-03-31", target_count=3, seed=20250101)
+    args = dict(
+        actor=users["admin"],
+        name="2025年第一季度双随机抽查",
+        zoning_plan=scene.plan,
+        division=scene.nanguan,
+        period_start="2025-01-01",
+        period_end="2025-03-31",
+        target_count=3,
+        seed=20250101,
+    )
     args.update(kw)
     return svc.inspection_plan_create(**args)
 
@@ -96,11 +107,14 @@ def test_same_seed_same_draw_through_the_service(inspection_scene, users):
     b = svc.inspection_plan_draw(inspection_plan=make_plan(inspection_scene, users, name="again"), actor=users["admin"])
     assert a.draw_result == b.draw_result
     EnforcementTarget.objects.create(
-        name="新增企业", credit_code=credit_code("220102", 30), location=inspection_scene.target_a.location,
+        name="新增企业",
+        credit_code=credit_code("220102", 30),
+        location=inspection_scene.target_a.location,
         division=inspection_scene.nanguan,
     )
-    c = svc.inspection_plan_draw(inspection_plan=make_plan(inspection_scene, users, name="larger pool"),
-                                 actor=users["admin"])
+    c = svc.inspection_plan_draw(
+        inspection_plan=make_plan(inspection_scene, users, name="larger pool"), actor=users["admin"]
+    )
     assert c.draw_result != a.draw_result
 
 
@@ -127,24 +141,33 @@ def test_publish_and_public_listing(inspection_scene, users, api_client):
 
 @pytest.mark.django_db
 def test_failed_item_raises_a_lead_once(inspection_scene, users, client_for):
-    plan = svc.inspection_plan_draw(inspection_plan=make_plan(inspection_scene, users, target_count=1), actor=users["admin"])
+    plan = svc.inspection_plan_draw(
+        inspection_plan=make_plan(inspection_scene, users, target_count=1), actor=users["admin"]
+    )
     inspection = plan.inspections.get()
     inspector = inspection.inspectors.first()
     client = client_for("admin") if inspector.username not in ("inspector",) else client_for("inspector")
     client.force_authenticate(inspector)
     assert client.post(f"/api/v1/inspections/{inspection.pk}/start/", {}, format="json").status_code == 200
     items = list(inspection.items.order_by("position"))
-    no_note = client.post(f"/api/v1/inspections/{inspection.pk}/items/{items[0].pk}/record/", {"result": "fail"},
-                          format="json")
+    no_note = client.post(
+        f"/api/v1/inspections/{inspection.pk}/items/{items[0].pk}/record/", {"result": "fail"}, format="json"
+    )
     assert no_note.status_code == 400 and "note" in no_note.json()["detail"]
-    r = client.post(f"/api/v1/inspections/{inspection.pk}/items/{items[0].pk}/record/",
-                    {"result": "fail", "note": "废气收集设施未运行"}, format="json")
+    r = client.post(
+        f"/api/v1/inspections/{inspection.pk}/items/{items[0].pk}/record/",
+        {"result": "fail", "note": "废气收集设施未运行"},
+        format="json",
+    )
     assert r.status_code == 200 and r.json()["lead"]
     lead = Lead.objects.get(pk=r.json()["lead"])
     assert (lead.source, lead.status, lead.target_id) == ("inspection", "new", inspection.target_id)
     assert lead.division_id == inspection.division_id and "废气" in lead.description
-    again = client.post(f"/api/v1/inspections/{inspection.pk}/items/{items[0].pk}/record/",
-                        {"result": "fail", "note": "x"}, format="json")
+    again = client.post(
+        f"/api/v1/inspections/{inspection.pk}/items/{items[0].pk}/record/",
+        {"result": "fail", "note": "x"},
+        format="json",
+    )
     assert again.status_code == 400
     assert Lead.objects.filter(source="inspection").count() == 1
     incomplete = client.post(f"/api/v1/inspections/{inspection.pk}/complete/", {}, format="json")
@@ -157,8 +180,9 @@ def test_failed_item_raises_a_lead_once(inspection_scene, users, client_for):
 
 @pytest.mark.django_db
 def test_only_drawn_inspectors_record(inspection_scene, users):
-    plan = svc.inspection_plan_draw(inspection_plan=make_plan(inspection_scene, users, target_count=1),
-                                    actor=users["admin"])
+    plan = svc.inspection_plan_draw(
+        inspection_plan=make_plan(inspection_scene, users, target_count=1), actor=users["admin"]
+    )
     inspection = plan.inspections.get()
     outsider, _ = user_upsert(username="outsider", role="inspector")
     with pytest.raises(Forbidden):
@@ -178,8 +202,15 @@ def test_checklist_uses_the_access_list_when_the_unit_has_one(inspection_scene, 
         ]
     ):
         AccessRequirement.objects.create(
-            plan=unit.plan, level="unit", scope_code=unit.code, dimension=dimension, number=number, text=text,
-            action="prohibit", industry_codes=codes, position=position,
+            plan=unit.plan,
+            level="unit",
+            scope_code=unit.code,
+            dimension=dimension,
+            number=number,
+            text=text,
+            action="prohibit",
+            industry_codes=codes,
+            position=position,
         )
     plan = make_plan(inspection_scene, users, target_count=7)
     plan = svc.inspection_plan_draw(inspection_plan=plan, actor=users["admin"])
@@ -194,22 +225,50 @@ def test_checklist_uses_the_access_list_when_the_unit_has_one(inspection_scene, 
 @pytest.mark.django_db
 def test_api_create_draw_and_verify(inspection_scene, users, client_for):
     client = client_for("inspector")
-    bad = client.post("/api/v1/inspection-plans/", {"name": "x", "zoning_plan": inspection_scene.plan.code,
-                                                      "period_start": "2025-03-01", "period_end": "2025-01-01",
-                                                      "target_count": 1, "division": "220102"}, format="json")
+    bad = client.post(
+        "/api/v1/inspection-plans/",
+        {
+            "name": "x",
+            "zoning_plan": inspection_scene.plan.code,
+            "period_start": "2025-03-01",
+            "period_end": "2025-01-01",
+            "target_count": 1,
+            "division": "220102",
+        },
+        format="json",
+    )
     assert bad.status_code == 400 and "ends before" in bad.json()["detail"]
-    r = client.post("/api/v1/inspection-plans/", {"name": "x", "zoning_plan": inspection_scene.plan.code,
-                                                    "period_start": "2025-01-01", "period_end": "2025-03-31",
-                                                    "target_count": 2, "division": "220102", "seed": 5}, format="json")
+    r = client.post(
+        "/api/v1/inspection-plans/",
+        {
+            "name": "x",
+            "zoning_plan": inspection_scene.plan.code,
+            "period_start": "2025-01-01",
+            "period_end": "2025-03-31",
+            "target_count": 2,
+            "division": "220102",
+            "seed": 5,
+        },
+        format="json",
+    )
     assert r.status_code == 201
     pid = r.json()["id"]
     drawn = client.post(f"/api/v1/inspection-plans/{pid}/draw/", {}, format="json")
     assert drawn.status_code == 200 and len(drawn.json()["draw_result"]) == 2
     assert client.get(f"/api/v1/inspection-plans/{pid}/verify/").json()["matches"] is True
     call_command("verify_draw", str(pid))
-    too_many = client.post("/api/v1/inspection-plans/", {"name": "y", "zoning_plan": inspection_scene.plan.code,
-                                                           "period_start": "2025-01-01", "period_end": "2025-03-31",
-                                                           "target_count": 50, "division": "220102"}, format="json")
+    too_many = client.post(
+        "/api/v1/inspection-plans/",
+        {
+            "name": "y",
+            "zoning_plan": inspection_scene.plan.code,
+            "period_start": "2025-01-01",
+            "period_end": "2025-03-31",
+            "target_count": 50,
+            "division": "220102",
+        },
+        format="json",
+    )
     res = client.post(f"/api/v1/inspection-plans/{too_many.json()['id']}/draw/", {}, format="json")
     assert res.status_code == 400 and "fewer than" in res.json()["detail"]
 

@@ -11,9 +11,7 @@ from supervision.errors import ServiceError
 pytestmark = pytest.mark.django_db
 
 ALLOWED = [(a, b) for a, targets in LEAD_TRANSITIONS.items() for b in targets]
-FORBIDDEN = [
-    (a, b) for a, b in itertools.product(LeadStatus.values, LeadStatus.values) if b not in LEAD_TRANSITIONS[a]
-]
+FORBIDDEN = [(a, b) for a, b in itertools.product(LeadStatus.values, LeadStatus.values) if b not in LEAD_TRANSITIONS[a]]
 
 
 def put_in(lead, status):
@@ -62,8 +60,12 @@ def test_full_happy_path_new_to_confirmed_opens_a_case(make_lead, users):
     assert case.status == "opened" and case.division == lead.division and case.unit == lead.unit
     assert case.opened_at and case.plan == lead.plan
     steps = list(lead.events.values_list("from_status", "to_status", "actor__username"))
-    assert steps == [("", "new", None), ("new", "dispatched", "officer"), ("dispatched", "verifying", "officer"),
-                     ("verifying", "confirmed", "officer")]
+    assert steps == [
+        ("", "new", None),
+        ("new", "dispatched", "officer"),
+        ("dispatched", "verifying", "officer"),
+        ("verifying", "confirmed", "officer"),
+    ]
     assert list(case.events.values_list("from_status", "to_status")) == [("", "opened")]
 
 
@@ -126,8 +128,15 @@ def test_confirm_is_atomic_with_case_opening(make_lead, users, monkeypatch):
 def test_lead_raise_keeps_its_contract_and_adds_a_creation_event(scene):
     from tests.factories import square
 
-    kwargs = dict(source="remote_sensing", source_key="layer1:patch7", plan=scene.plan, geom=square(125.301, 43.801, 0.001),
-                  title="植被减少", reason="NDVI", unit=scene.unit_a)
+    kwargs = dict(
+        source="remote_sensing",
+        source_key="layer1:patch7",
+        plan=scene.plan,
+        geom=square(125.301, 43.801, 0.001),
+        title="植被减少",
+        reason="NDVI",
+        unit=scene.unit_a,
+    )
     first = svc.lead_raise(**kwargs)
     again = svc.lead_raise(**kwargs)
     assert first.created and not again.created and again.lead == first.lead

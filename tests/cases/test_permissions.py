@@ -40,8 +40,14 @@ def case_in(make_lead, users, status):
 def drawn_plan(scene, users):
     user_upsert(username="inspector2", role="inspector", division_adcode="220103")
     plan = insp_svc.inspection_plan_create(
-        actor=users["admin"], name="2025Q1 南关区", zoning_plan=scene.plan, division=scene.nanguan,
-        period_start="2025-01-01", period_end="2025-03-31", target_count=1, seed=7,
+        actor=users["admin"],
+        name="2025Q1 南关区",
+        zoning_plan=scene.plan,
+        division=scene.nanguan,
+        period_start="2025-01-01",
+        period_end="2025-03-31",
+        target_count=1,
+        seed=7,
     )
     return insp_svc.inspection_plan_draw(inspection_plan=plan, actor=users["admin"])
 
@@ -54,20 +60,41 @@ def spec(ctx, name):
     if name == "lead-list":
         return "get", "/api/v1/leads/", None, None, READERS, set(), 200
     if name == "lead-create":
-        payload = {"source": "hotline_12369", "plan": s.plan.code, "title": "异味扰民",
-                   "location": '{"type": "Point", "coordinates": [125.305, 43.805]}', "srid": 4490,
-                   "files": [upload()]}
+        payload = {
+            "source": "hotline_12369",
+            "plan": s.plan.code,
+            "title": "异味扰民",
+            "location": '{"type": "Point", "coordinates": [125.305, 43.805]}',
+            "srid": 4490,
+            "files": [upload()],
+        }
         return "post", "/api/v1/leads/", payload, "multipart", {"officer", "inspector", "admin"}, set(), 201
     if name == "lead-detail":
         return "get", f"/api/v1/leads/{mk().pk}/", None, None, READERS - hidden, hidden, 200
     if name == "lead-dispatch":
-        return "post", f"/api/v1/leads/{mk().pk}/dispatch/", {"days": 5, "day_kind": "working"}, "json", own, hidden, 200
+        return (
+            "post",
+            f"/api/v1/leads/{mk().pk}/dispatch/",
+            {"days": 5, "day_kind": "working"},
+            "json",
+            own,
+            hidden,
+            200,
+        )
     if name == "lead-start-verification":
         lead = lead_in(ctx, mk, u, "dispatched")
         return "post", f"/api/v1/leads/{lead.pk}/start-verification/", {}, "json", own, hidden, 200
     if name == "lead-dismiss":
         lead = lead_in(ctx, mk, u, "verifying")
-        return "post", f"/api/v1/leads/{lead.pk}/dismiss/", {"reason": "无变化", "reason_code": "no_change"}, "json", own, hidden, 200
+        return (
+            "post",
+            f"/api/v1/leads/{lead.pk}/dismiss/",
+            {"reason": "无变化", "reason_code": "no_change"},
+            "json",
+            own,
+            hidden,
+            200,
+        )
     if name == "lead-merge":
         into = mk()
         lead = lead_in(ctx, mk, u, "verifying")
@@ -76,20 +103,41 @@ def spec(ctx, name):
         lead = lead_in(ctx, mk, u, "verifying")
         return "post", f"/api/v1/leads/{lead.pk}/confirm/", {}, "json", own, hidden, 200
     if name == "lead-attachments":
-        return ("post", f"/api/v1/leads/{mk().pk}/attachments/", {"files": [upload()]}, "multipart",
-                {"officer", "inspector", "admin"}, hidden, 201)
+        return (
+            "post",
+            f"/api/v1/leads/{mk().pk}/attachments/",
+            {"files": [upload()]},
+            "multipart",
+            {"officer", "inspector", "admin"},
+            hidden,
+            201,
+        )
     if name == "case-list":
         return "get", "/api/v1/cases/", None, None, READERS, set(), 200
     if name == "case-detail":
         return "get", f"/api/v1/cases/{case_in(mk, u, 'opened').pk}/", None, None, READERS - hidden, hidden, 200
     if name == "case-order-rectification":
         case = case_in(mk, u, "opened")
-        return ("post", f"/api/v1/cases/{case.pk}/order-rectification/",
-                {"requirements": "拆除", "days": 10, "day_kind": "working"}, "json", own, hidden, 200)
+        return (
+            "post",
+            f"/api/v1/cases/{case.pk}/order-rectification/",
+            {"requirements": "拆除", "days": 10, "day_kind": "working"},
+            "json",
+            own,
+            hidden,
+            200,
+        )
     if name == "case-submit-rectification":
         case = case_in(mk, u, "rectification_ordered")
-        return ("post", f"/api/v1/cases/{case.pk}/submit-rectification/", {"files": [upload()], "comment": "done"},
-                "multipart", own, hidden, 200)
+        return (
+            "post",
+            f"/api/v1/cases/{case.pk}/submit-rectification/",
+            {"files": [upload()], "comment": "done"},
+            "multipart",
+            own,
+            hidden,
+            200,
+        )
     if name == "case-accept":
         case = case_in(mk, u, "rectification_submitted")
         return "post", f"/api/v1/cases/{case.pk}/accept/", {}, "json", own, hidden, 200
@@ -98,12 +146,26 @@ def spec(ctx, name):
         return "post", f"/api/v1/cases/{case.pk}/return/", {"note": "不合格"}, "json", own, hidden, 200
     if name == "case-penalty":
         case = case_in(mk, u, "opened")
-        return ("post", f"/api/v1/cases/{case.pk}/penalty/", {"amount_yuan": "20000", "legal_basis": "大气法第99条"},
-                "json", own, hidden, 200)
+        return (
+            "post",
+            f"/api/v1/cases/{case.pk}/penalty/",
+            {"amount_yuan": "20000", "legal_basis": "大气法第99条"},
+            "json",
+            own,
+            hidden,
+            200,
+        )
     if name == "case-transfer-to-police":
         case = case_in(mk, u, "opened")
-        return ("post", f"/api/v1/cases/{case.pk}/transfer-to-police/", {"agency": "公安局", "comment": "涉刑"},
-                "json", own, hidden, 200)
+        return (
+            "post",
+            f"/api/v1/cases/{case.pk}/transfer-to-police/",
+            {"agency": "公安局", "comment": "涉刑"},
+            "json",
+            own,
+            hidden,
+            200,
+        )
     if name == "case-publish":
         case = case_in(mk, u, "opened")
         return "post", f"/api/v1/cases/{case.pk}/publish/", {"summary": "典型"}, "json", {"admin"}, hidden, 200
@@ -117,8 +179,14 @@ def spec(ctx, name):
     if name == "inspection-plan-list":
         return "get", "/api/v1/inspection-plans/", None, None, READERS, set(), 200
     if name == "inspection-plan-create":
-        payload = {"name": "抽查", "zoning_plan": s.plan.code, "division": "220102", "period_start": "2025-01-01",
-                   "period_end": "2025-03-31", "target_count": 1}
+        payload = {
+            "name": "抽查",
+            "zoning_plan": s.plan.code,
+            "division": "220102",
+            "period_start": "2025-01-01",
+            "period_end": "2025-03-31",
+            "target_count": 1,
+        }
         # A district officer may not create plans; officer_b is refused for the role, not the division.
         return "post", "/api/v1/inspection-plans/", payload, "json", {"inspector", "admin"}, set(), 201
     if name == "inspection-plan-detail":
@@ -126,15 +194,28 @@ def spec(ctx, name):
     if name == "inspection-plan-draw":
         user_upsert(username="inspector2", role="inspector", division_adcode="220103")
         plan = insp_svc.inspection_plan_create(
-            actor=u["admin"], name="p", zoning_plan=s.plan, division=s.nanguan, period_start="2025-01-01",
-            period_end="2025-03-31", target_count=1, seed=1,
+            actor=u["admin"],
+            name="p",
+            zoning_plan=s.plan,
+            division=s.nanguan,
+            period_start="2025-01-01",
+            period_end="2025-03-31",
+            target_count=1,
+            seed=1,
         )
         return "post", f"/api/v1/inspection-plans/{plan.pk}/draw/", {}, "json", {"inspector", "admin"}, hidden, 200
     if name == "inspection-plan-publish":
-        return ("post", f"/api/v1/inspection-plans/{drawn_plan(s, u).pk}/publish/", {}, "json", {"admin"}, hidden,
-                200)
+        return ("post", f"/api/v1/inspection-plans/{drawn_plan(s, u).pk}/publish/", {}, "json", {"admin"}, hidden, 200)
     if name == "inspection-plan-verify":
-        return "get", f"/api/v1/inspection-plans/{drawn_plan(s, u).pk}/verify/", None, None, READERS - hidden, hidden, 200
+        return (
+            "get",
+            f"/api/v1/inspection-plans/{drawn_plan(s, u).pk}/verify/",
+            None,
+            None,
+            READERS - hidden,
+            hidden,
+            200,
+        )
     if name == "inspection-list":
         return "get", "/api/v1/inspections/", None, None, READERS, set(), 200
     if name == "inspection-detail":
@@ -147,8 +228,15 @@ def spec(ctx, name):
         inspection = drawn_plan(s, u).inspections.get()
         insp_svc.inspection_start(inspection=inspection, actor=u["admin"])
         item = inspection.items.first()
-        return ("post", f"/api/v1/inspections/{inspection.pk}/items/{item.pk}/record/", {"result": "pass"}, "json",
-                {"inspector", "admin"}, hidden, 200)
+        return (
+            "post",
+            f"/api/v1/inspections/{inspection.pk}/items/{item.pk}/record/",
+            {"result": "pass"},
+            "json",
+            {"inspector", "admin"},
+            hidden,
+            200,
+        )
     if name == "inspection-complete":
         inspection = drawn_plan(s, u).inspections.get()
         insp_svc.inspection_start(inspection=inspection, actor=u["admin"])
@@ -167,14 +255,42 @@ def spec(ctx, name):
 
 
 ENDPOINTS = [
-    "lead-list", "lead-create", "lead-detail", "lead-dispatch", "lead-start-verification", "lead-dismiss",
-    "lead-merge", "lead-confirm", "lead-attachments", "case-list", "case-detail", "case-order-rectification",
-    "case-submit-rectification", "case-accept", "case-return", "case-penalty", "case-transfer-to-police",
-    "case-publish", "case-attachments", "target-list", "target-detail", "inspection-plan-list",
-    "inspection-plan-create", "inspection-plan-detail", "inspection-plan-draw", "inspection-plan-publish",
-    "inspection-plan-verify", "inspection-list", "inspection-detail", "inspection-start",
-    "inspection-item-record", "inspection-complete", "typical-case-list", "public-inspection-plan-list",
-    "notification-list", "cases-me",
+    "lead-list",
+    "lead-create",
+    "lead-detail",
+    "lead-dispatch",
+    "lead-start-verification",
+    "lead-dismiss",
+    "lead-merge",
+    "lead-confirm",
+    "lead-attachments",
+    "case-list",
+    "case-detail",
+    "case-order-rectification",
+    "case-submit-rectification",
+    "case-accept",
+    "case-return",
+    "case-penalty",
+    "case-transfer-to-police",
+    "case-publish",
+    "case-attachments",
+    "target-list",
+    "target-detail",
+    "inspection-plan-list",
+    "inspection-plan-create",
+    "inspection-plan-detail",
+    "inspection-plan-draw",
+    "inspection-plan-publish",
+    "inspection-plan-verify",
+    "inspection-list",
+    "inspection-detail",
+    "inspection-start",
+    "inspection-item-record",
+    "inspection-complete",
+    "typical-case-list",
+    "public-inspection-plan-list",
+    "notification-list",
+    "cases-me",
 ]
 
 
@@ -192,8 +308,9 @@ def test_every_cases_url_is_in_the_matrix():
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_role_on_endpoint(endpoint, role, scene, users, make_lead):
-    method, url, payload, fmt, allowed, hidden, ok = spec({"scene": scene, "users": users, "make_lead": make_lead},
-                                                          endpoint)
+    method, url, payload, fmt, allowed, hidden, ok = spec(
+        {"scene": scene, "users": users, "make_lead": make_lead}, endpoint
+    )
     client = APIClient()
     if role != "anon":
         client.force_authenticate(users[role])
@@ -217,8 +334,9 @@ def test_role_on_endpoint(endpoint, role, scene, users, make_lead):
 def test_notification_read_is_only_for_its_recipient(users, scene):
     from django.utils import timezone
 
-    n = Notification.objects.create(recipient=users["officer"], kind="dispatched", key="k", subject="s",
-                                    created_at=timezone.now())
+    n = Notification.objects.create(
+        recipient=users["officer"], kind="dispatched", key="k", subject="s", created_at=timezone.now()
+    )
     for role, expected in (("officer_b", 404), ("admin", 404), ("officer", 200)):
         client = APIClient()
         client.force_authenticate(users[role])
@@ -245,8 +363,11 @@ def test_other_division_gets_404_not_403_and_changes_nothing(users, make_lead, c
     lead = make_lead(division="a")
     client = client_for("officer_b")
     for path in ("", "dispatch/", "confirm/", "dismiss/"):
-        response = client.post(f"/api/v1/leads/{lead.pk}/{path}", {"days": 3, "reason": "x"}, format="json") \
-            if path else client.get(f"/api/v1/leads/{lead.pk}/")
+        response = (
+            client.post(f"/api/v1/leads/{lead.pk}/{path}", {"days": 3, "reason": "x"}, format="json")
+            if path
+            else client.get(f"/api/v1/leads/{lead.pk}/")
+        )
         assert response.status_code == 404
         assert "not found" in response.json()["detail"].lower()
     lead.refresh_from_db()

@@ -26,8 +26,19 @@ BAD_CHECK = GOOD_A[:17] + ("0" if GOOD_A[17] != "0" else "1")
 @pytest.fixture
 def plan():
     plan = PlanFactory(status="effective")
-    UnitFactory(plan=plan, division=DivisionFactory(adcode="220102", name="南关区"), code="ZH22010210001", geom=square(125.30, 43.80))
-    UnitFactory(plan=plan, division=DivisionFactory(adcode="220103", name="宽城区"), code="ZH22010320001", unit_class="key", geom=square(125.31, 43.80))
+    UnitFactory(
+        plan=plan,
+        division=DivisionFactory(adcode="220102", name="南关区"),
+        code="ZH22010210001",
+        geom=square(125.30, 43.80),
+    )
+    UnitFactory(
+        plan=plan,
+        division=DivisionFactory(adcode="220103", name="宽城区"),
+        code="ZH22010320001",
+        unit_class="key",
+        geom=square(125.31, 43.80),
+    )
     return plan
 
 

@@ -8,7 +8,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_add_user_command_creates_role_and_scope(scene, capsys):
-    call_command("add_user", "li_officer", "--role", "enforcement_officer", "--division", "220102", "--password", "pw-1")
+    call_command(
+        "add_user", "li_officer", "--role", "enforcement_officer", "--division", "220102", "--password", "pw-1"
+    )
     user = get_user_model().objects.get(username="li_officer")
     assert user.check_password("pw-1")
     assert perms.user_roles(user) == {"enforcement_officer"}

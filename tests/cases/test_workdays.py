@@ -36,9 +36,7 @@ def test_coverage():
 def test_agrees_with_chinese_calendar_every_day_2024_2026():
     chinese_calendar = pytest.importorskip("chinese_calendar")
     mismatches = [
-        d
-        for d in _days(date(2024, 1, 1), date(2026, 12, 31))
-        if is_workday(d) != chinese_calendar.is_workday(d)
+        d for d in _days(date(2024, 1, 1), date(2026, 12, 31)) if is_workday(d) != chinese_calendar.is_workday(d)
     ]
     assert mismatches == []
 
@@ -114,8 +112,15 @@ def test_new_year_2026_swap_and_plain_weekends():
 
 def test_provisional_2027_has_statutory_days_only():
     assert is_provisional(date(2027, 6, 1)) and not is_provisional(date(2026, 6, 1))
-    for d in (date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 8), date(2027, 4, 5),
-              date(2027, 6, 9), date(2027, 9, 15), date(2027, 10, 1)):
+    for d in (
+        date(2027, 1, 1),
+        date(2027, 2, 5),
+        date(2027, 2, 8),
+        date(2027, 4, 5),
+        date(2027, 6, 9),
+        date(2027, 9, 15),
+        date(2027, 10, 1),
+    ):
         assert not is_workday(d), d
     assert is_workday(date(2027, 2, 9))  # no 调休 known yet
 

@@ -92,11 +92,7 @@ def test_post_then_get_siting_assessment(auth_client, plan):
         "text": "重点单元限制新建石化化工项目",
         "action": "restrict",
     }
-    assert (
-        data["industry_code"] == "C2614"
-        and data["project_type"] == "new"
-        and data["plan"] == "cc-test"
-    )
+    assert data["industry_code"] == "C2614" and data["project_type"] == "new" and data["plan"] == "cc-test"
     assert data["geometry"]["type"] == "Point"
     assert data["geometry"]["coordinates"] == pytest.approx(list(PT_KEY), abs=1e-6)
     fetched = auth_client.get(f"/api/v1/siting-assessments/{data['id']}/").json()
@@ -156,9 +152,7 @@ def test_post_in_cgcs2000_and_polygon(auth_client, plan):
     ],
 )
 def test_bad_siting_input_is_400(auth_client, plan, override, field, message):
-    response = auth_client.post(
-        "/api/v1/siting-assessments/", body(**override), format="json"
-    )
+    response = auth_client.post("/api/v1/siting-assessments/", body(**override), format="json")
     assert response.status_code == 400
     assert message in str(response.json()[field])
 
@@ -175,34 +169,21 @@ def test_bad_siting_input_is_400(auth_client, plan, override, field, message):
     ],
 )
 def test_service_refusals_are_400_with_a_message(auth_client, plan, override, message):
-    response = auth_client.post(
-        "/api/v1/siting-assessments/", body(**override), format="json"
-    )
+    response = auth_client.post("/api/v1/siting-assessments/", body(**override), format="json")
     assert response.status_code == 400
     assert message in response.json()["detail"]
     assert SitingAssessment.objects.count() == 0
 
 
 def test_unknown_assessment_is_404(auth_client, plan):
-    assert (
-        auth_client.get(
-            "/api/v1/siting-assessments/00000000-0000-0000-0000-000000000000/"
-        ).status_code
-        == 404
-    )
+    assert auth_client.get("/api/v1/siting-assessments/00000000-0000-0000-0000-000000000000/").status_code == 404
 
 
 @override_settings(PUBLIC_ZONING=False)
 def test_anonymous_siting_refused_without_public_zoning(api_client, auth_client, plan):
-    assert api_client.post(
-        "/api/v1/siting-assessments/", body(), format="json"
-    ).status_code in (401, 403)
-    assessment_id = auth_client.post(
-        "/api/v1/siting-assessments/", body(), format="json"
-    ).json()["id"]
-    assert api_client.get(
-        f"/api/v1/siting-assessments/{assessment_id}/"
-    ).status_code in (401, 403)
+    assert api_client.post("/api/v1/siting-assessments/", body(), format="json").status_code in (401, 403)
+    assessment_id = auth_client.post("/api/v1/siting-assessments/", body(), format="json").json()["id"]
+    assert api_client.get(f"/api/v1/siting-assessments/{assessment_id}/").status_code in (401, 403)
     page = api_client.get(f"/zoning/siting-assessments/{assessment_id}/report/")
     assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
     assert api_client.get("/api/v1/zoning/access-requirements/").status_code in (
@@ -217,28 +198,14 @@ def test_public_may_assess_and_read_access_lists(api_client, plan):
     response = api_client.post("/api/v1/siting-assessments/", body(), format="json")
     assert response.status_code == 201
     assert SitingAssessment.objects.get().created_by is None
-    assert (
-        api_client.get(
-            f"/api/v1/siting-assessments/{response.json()['id']}/"
-        ).status_code
-        == 200
-    )
-    assert (
-        api_client.get(
-            "/api/v1/zoning/access-requirements/", {"plan": "cc-test"}
-        ).json()["count"]
-        == 6
-    )
+    assert api_client.get(f"/api/v1/siting-assessments/{response.json()['id']}/").status_code == 200
+    assert api_client.get("/api/v1/zoning/access-requirements/", {"plan": "cc-test"}).json()["count"] == 6
     assert api_client.get(f"/api/v1/zoning/units/cc-test/{U_K}/").status_code == 200
 
 
 def test_report_page_is_chinese_and_self_contained(auth_client, client, user, plan):
-    data = auth_client.post(
-        "/api/v1/siting-assessments/", body(point=PT_RED_LINE), format="json"
-    ).json()
-    assert data["report_url"].endswith(
-        f"/zoning/siting-assessments/{data['id']}/report/"
-    )
+    data = auth_client.post("/api/v1/siting-assessments/", body(point=PT_RED_LINE), format="json").json()
+    assert data["report_url"].endswith(f"/zoning/siting-assessments/{data['id']}/report/")
     client.force_login(user)
     page = client.get(f"/zoning/siting-assessments/{data['id']}/report/")
     assert page.status_code == 200
@@ -256,12 +223,7 @@ def test_report_page_is_chinese_and_self_contained(auth_client, client, user, pl
         U_P,
     ):
         assert text in html, text
-    assert (
-        "<script" not in html
-        and "http://" not in html
-        and "https://" not in html
-        and "<link" not in html
-    )
+    assert "<script" not in html and "http://" not in html and "https://" not in html and "<link" not in html
 
 
 def test_unit_detail_lists_the_whole_access_list(auth_client, plan):
@@ -285,35 +247,19 @@ def test_unit_detail_lists_the_whole_access_list(auth_client, plan):
         "industry_codes": ["B", "C", "D"],
         "applies_to": "new",
     }
-    general = auth_client.get(f"/api/v1/zoning/units/cc-test/{U_G}/").json()[
-        "properties"
-    ]["access_list"]
+    general = auth_client.get(f"/api/v1/zoning/units/cc-test/{U_G}/").json()["properties"]["access_list"]
     assert [c["number"] for c in general] == ["QS-01"]
 
 
 def test_access_requirement_list_filters(auth_client, plan):
-    data = auth_client.get(
-        "/api/v1/zoning/access-requirements/", {"plan": "cc-test", "level": "unit"}
-    ).json()
+    data = auth_client.get("/api/v1/zoning/access-requirements/", {"plan": "cc-test", "level": "unit"}).json()
     assert [r["number"] for r in data["results"]] == ["UK-01", "UP-01"]
-    assert (
-        data["results"][0]["level_label"] == "单元"
-        and data["results"][0]["action_label"] == "限制"
-    )
-    by_scope = auth_client.get(
-        "/api/v1/zoning/access-requirements/", {"scope_code": "HX-0001"}
-    ).json()
+    assert data["results"][0]["level_label"] == "单元" and data["results"][0]["action_label"] == "限制"
+    by_scope = auth_client.get("/api/v1/zoning/access-requirements/", {"scope_code": "HX-0001"}).json()
     assert [r["number"] for r in by_scope["results"]] == ["HX-01"]
-    by_text = auth_client.get(
-        "/api/v1/zoning/access-requirements/", {"q": "钢铁"}
-    ).json()
+    by_text = auth_client.get("/api/v1/zoning/access-requirements/", {"q": "钢铁"}).json()
     assert [r["number"] for r in by_text["results"]] == ["QS-01"]
-    assert (
-        auth_client.get(
-            "/api/v1/zoning/access-requirements/", {"dimension": "nonsense"}
-        ).status_code
-        == 400
-    )
+    assert auth_client.get("/api/v1/zoning/access-requirements/", {"dimension": "nonsense"}).status_code == 400
 
 
 def test_industry_search(auth_client):
@@ -325,15 +271,8 @@ def test_industry_search(auth_client):
         "parent": "C",
     }
     assert all(i["code"].startswith("C26") for i in chemicals)
-    by_name = auth_client.get(
-        "/api/v1/zoning/industries/", {"q": "造纸", "level": "division"}
-    ).json()
+    by_name = auth_client.get("/api/v1/zoning/industries/", {"q": "造纸", "level": "division"}).json()
     assert [i["code"] for i in by_name] == ["C22"]
-    sections = auth_client.get(
-        "/api/v1/zoning/industries/", {"level": "section"}
-    ).json()
+    sections = auth_client.get("/api/v1/zoning/industries/", {"level": "section"}).json()
     assert len(sections) == 20
-    assert (
-        auth_client.get("/api/v1/zoning/industries/", {"level": "class"}).status_code
-        == 400
-    )
+    assert auth_client.get("/api/v1/zoning/industries/", {"level": "class"}).status_code == 400

@@ -23,12 +23,8 @@ def plan():
 def good_rows():
     return [
         row("总体", "cc-test", "QS-01", "禁止", "C31", "全部"),
-        row(
-            "全市", "220100", "QS-02", "限制", "C26", "新建", dimension="污染物排放管控"
-        ),
-        row(
-            "区域", "LY-SHJ", "SHJ-01", "限制", "C22", "新建", dimension="环境风险防控"
-        ),
+        row("全市", "220100", "QS-02", "限制", "C26", "新建", dimension="污染物排放管控"),
+        row("区域", "LY-SHJ", "SHJ-01", "限制", "C22", "新建", dimension="环境风险防控"),
         row("区域", "HX-0001", "HX-01", "禁止", ""),
         row(
             "区县",
@@ -51,29 +47,17 @@ def refused(path, plan_code="cc-test", **kwargs) -> list[str]:
 
 
 def test_import_csv_with_chinese_columns_and_values(plan, tmp_path):
-    report = access_list_import(
-        path=write_csv(tmp_path / "list.csv", good_rows()), plan_code="cc-test"
-    )
+    report = access_list_import(path=write_csv(tmp_path / "list.csv", good_rows()), plan_code="cc-test")
     assert report.created == 7
     rows = {r.number: r for r in AccessRequirement.objects.filter(plan=plan)}
     assert rows["QS-01"].level == "plan" and rows["QS-01"].scope_code == "cc-test"
     # 全市 with the region's adcode is the plan level, stored under the plan's code.
     assert rows["QS-02"].level == "plan" and rows["QS-02"].scope_code == "cc-test"
-    assert (
-        rows["QS-02"].dimension == "pollutant_discharge"
-        and rows["QS-02"].applies_to == "new"
-    )
+    assert rows["QS-02"].dimension == "pollutant_discharge" and rows["QS-02"].applies_to == "new"
     assert rows["220103-01"].industry_codes == ["C25", "C2614"]  # normalised
-    assert (
-        rows["220103-01"].applies_to == "expansion"
-        and rows["220103-01"].dimension == "resource_efficiency"
-    )
-    assert (
-        rows[f"{U_G}-01"].applies_to == "all" and rows[f"{U_G}-01"].industry_codes == []
-    )
-    assert [r.number for r in AccessRequirement.objects.filter(plan=plan)] == [
-        r[3] for r in good_rows()
-    ]
+    assert rows["220103-01"].applies_to == "expansion" and rows["220103-01"].dimension == "resource_efficiency"
+    assert rows[f"{U_G}-01"].applies_to == "all" and rows[f"{U_G}-01"].industry_codes == []
+    assert [r.number for r in AccessRequirement.objects.filter(plan=plan)] == [r[3] for r in good_rows()]
 
 
 def test_import_accepts_english_columns_and_values(plan, tmp_path):
@@ -148,12 +132,7 @@ def test_import_reads_gbk_csv_and_xlsx(plan, tmp_path):
         ["区县", 220102, "空间布局约束", 3.0, "数字单元格", "限制", "C26", "新建"]
     )  # Excel turns codes into numbers
     workbook.save(tmp_path / "list.xlsx")
-    assert (
-        access_list_import(
-            path=str(tmp_path / "list.xlsx"), plan_code="cc-test"
-        ).created
-        == 1
-    )
+    assert access_list_import(path=str(tmp_path / "list.xlsx"), plan_code="cc-test").created == 1
     assert AccessRequirement.objects.get(number="3").scope_code == "220102"
 
 
@@ -209,9 +188,7 @@ def test_import_reads_gbk_csv_and_xlsx(plan, tmp_path):
     ],
 )
 def test_import_refuses_the_whole_file(plan, tmp_path, bad, expected):
-    path = write_csv(
-        tmp_path / "bad.csv", [row("总体", "cc-test", "QS-01", "要求"), bad]
-    )
+    path = write_csv(tmp_path / "bad.csv", [row("总体", "cc-test", "QS-01", "要求"), bad])
     problems = refused(path)
     assert any(p.startswith(expected) for p in problems), problems
     assert AccessRequirement.objects.count() == 0
@@ -232,12 +209,8 @@ def test_import_reports_every_problem_at_once(plan, tmp_path):
 
 
 def test_import_refuses_missing_columns_and_unknown_formats(plan, tmp_path):
-    path = write_csv(
-        tmp_path / "cols.csv", [["总体", "cc-test"]], header=["层级", "范围编码"]
-    )
-    assert refused(path)[0].startswith(
-        "row 1: missing column(s) 维度 (dimension), 条款编号 (number)"
-    )
+    path = write_csv(tmp_path / "cols.csv", [["总体", "cc-test"]], header=["层级", "范围编码"])
+    assert refused(path)[0].startswith("row 1: missing column(s) 维度 (dimension), 条款编号 (number)")
     (tmp_path / "list.txt").write_text("x")
     assert "unsupported format '.txt'" in refused(str(tmp_path / "list.txt"))[0]
 
@@ -246,14 +219,8 @@ def test_import_refuses_numbers_already_in_the_plan_unless_replacing(plan, tmp_p
     path = write_csv(tmp_path / "list.csv", good_rows())
     access_list_import(path=path, plan_code="cc-test")
     problems = refused(path)
-    assert (
-        len(problems) == 7
-        and "clause number 'QS-01' already exists in plan cc-test" in problems[0]
-    )
-    assert (
-        access_list_import(path=path, plan_code="cc-test", replace_all=True).replaced
-        == 7
-    )
+    assert len(problems) == 7 and "clause number 'QS-01' already exists in plan cc-test" in problems[0]
+    assert access_list_import(path=path, plan_code="cc-test", replace_all=True).replaced == 7
     assert AccessRequirement.objects.count() == 7
 
 
@@ -264,9 +231,7 @@ def test_never_looser_refuses_unit_allowing_what_its_district_prohibits(plan, tm
     path = write_csv(
         tmp_path / "looser.csv",
         [
-            row(
-                "区县", "220102", "NG-01", "禁止", "C26", text="南关区禁止新建化工项目"
-            ),
+            row("区县", "220102", "NG-01", "禁止", "C26", text="南关区禁止新建化工项目"),
             row("单元", U_K, "UK-01", "允许", "C26", text="单元允许化工项目"),
         ],
     )
@@ -354,14 +319,10 @@ def test_never_looser_rule(plan, tmp_path, higher, lower, refused_):
 
 def test_never_looser_checks_against_clauses_already_in_the_plan(plan, tmp_path):
     access_list_import(
-        path=write_csv(
-            tmp_path / "a.csv", [row("区县", "220102", "NG-01", "禁止", "C26")]
-        ),
+        path=write_csv(tmp_path / "a.csv", [row("区县", "220102", "NG-01", "禁止", "C26")]),
         plan_code="cc-test",
     )
-    (problem,) = refused(
-        write_csv(tmp_path / "b.csv", [row("单元", U_P, "UP-01", "允许", "C261")])
-    )
+    (problem,) = refused(write_csv(tmp_path / "b.csv", [row("单元", U_P, "UP-01", "允许", "C261")]))
     assert problem.startswith("row 2: never looser") and "NG-01" in problem
 
 
@@ -370,9 +331,7 @@ def test_never_looser_checks_against_clauses_already_in_the_plan(plan, tmp_path)
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_import_round_trip(plan, tmp_path, fmt):
-    access_list_import(
-        path=write_csv(tmp_path / "list.csv", good_rows()), plan_code="cc-test"
-    )
+    access_list_import(path=write_csv(tmp_path / "list.csv", good_rows()), plan_code="cc-test")
     before = list(
         AccessRequirement.objects.filter(plan=plan).values(
             "level",
@@ -432,22 +391,14 @@ def test_export_import_round_trip(plan, tmp_path, fmt):
         assert first.read_bytes() == second.read_bytes()
         text = first.read_text(encoding="utf-8-sig").splitlines()
         assert text[0] == "层级,范围编码,维度,条款编号,条款内容,管控类型,行业代码,适用"
-        assert (
-            text[5]
-            == "区县,220103,资源开发利用效率,220103-01,条款220103-01,禁止,C25;C2614,改扩建"
-        )
+        assert text[5] == "区县,220103,资源开发利用效率,220103-01,条款220103-01,禁止,C25;C2614,改扩建"
 
 
 def test_export_csv_to_stdout(plan, tmp_path):
-    access_list_import(
-        path=write_csv(tmp_path / "list.csv", good_rows()[:1]), plan_code="cc-test"
-    )
+    access_list_import(path=write_csv(tmp_path / "list.csv", good_rows()[:1]), plan_code="cc-test")
     out = io.StringIO()
     call_command("export_access_list", "--plan", "cc-test", stdout=out)
-    assert (
-        out.getvalue().splitlines()[1]
-        == "总体,cc-test,空间布局约束,QS-01,条款QS-01,禁止,C31,全部"
-    )
+    assert out.getvalue().splitlines()[1] == "总体,cc-test,空间布局约束,QS-01,条款QS-01,禁止,C31,全部"
 
 
 def test_import_command_prints_problems_and_exits_non_zero(plan, tmp_path):
@@ -471,9 +422,7 @@ def test_import_command_prints_problems_and_exits_non_zero(plan, tmp_path):
     assert lines[1].startswith("row 3, column 行业代码:")
     assert lines[-1].endswith("refused, 2 problem(s); nothing was written.")
     with pytest.raises(SystemExit):
-        call_command(
-            "import_access_list", path, "--plan", "no-such-plan", stderr=io.StringIO()
-        )
+        call_command("import_access_list", path, "--plan", "no-such-plan", stderr=io.StringIO())
     out = io.StringIO()
     call_command(
         "import_access_list",
@@ -498,11 +447,7 @@ def test_demo_access_list_has_every_layer_and_is_idempotent(plan):
     )
     levels = {r[0] for r in rows}
     assert levels == {"plan", "overlay", "division", "unit"}
-    plan_dims = set(
-        AccessRequirement.objects.filter(plan=plan, level="plan").values_list(
-            "dimension", flat=True
-        )
-    )
+    plan_dims = set(AccessRequirement.objects.filter(plan=plan, level="plan").values_list("dimension", flat=True))
     assert len(plan_dims) == 4
     assert {r[1] for r in rows if r[0] == "overlay"} == {"HX-0001", "LY-SHJ", "LY-LH"}
     by_unit = {r[1]: r for r in rows if r[0] == "unit" and r[2].endswith("-01")}

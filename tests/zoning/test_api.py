@@ -84,7 +84,12 @@ def test_unit_detail(auth_client, plan):
 
 
 def test_lookup_endpoint(auth_client, plan):
-    site = {"type": "Polygon", "coordinates": [[[125.305, 43.801], [125.315, 43.801], [125.315, 43.809], [125.305, 43.809], [125.305, 43.801]]]}
+    site = {
+        "type": "Polygon",
+        "coordinates": [
+            [[125.305, 43.801], [125.315, 43.801], [125.315, 43.809], [125.305, 43.809], [125.305, 43.801]]
+        ],
+    }
     response = auth_client.post("/api/v1/zoning/lookup/", {"plan": "cc-test", "geometry": site}, format="json")
     assert response.status_code == 200, response.json()
     units = response.json()["units"]

@@ -57,7 +57,9 @@ def test_demo_is_idempotent_and_has_overlays():
     assert red.exists()
     # The red line lies inside priority units.
     for overlay in red[:5]:
-        inside = ControlUnit.objects.filter(plan=plan, unit_class="priority", geom__intersects=overlay.geom.point_on_surface)
+        inside = ControlUnit.objects.filter(
+            plan=plan, unit_class="priority", geom__intersects=overlay.geom.point_on_surface
+        )
         assert inside.exists()
     plan.refresh_from_db()
     assert plan.status == "effective" and plan.events.count() == 2

@@ -39,48 +39,32 @@ def units_of(plan: dg.DemoPlan, adcode: str) -> list[dg.UnitPiece]:
 
 @pytest.mark.skipif(not SHARED_ANNEX1.exists(), reason="shared Annex 1 CSV not present")
 def test_embedded_annex1_is_the_published_csv():
-    assert dg.annex1_targets() == dg.annex1_targets(
-        SHARED_ANNEX1.read_text(encoding="utf-8")
-    )
+    assert dg.annex1_targets() == dg.annex1_targets(SHARED_ANNEX1.read_text(encoding="utf-8"))
 
 
 def test_districts_are_the_eleven_real_changchun_districts(plan):
     assert [d.adcode for d in plan.districts] == sorted(dg.annex1_district_names())
     assert {d.adcode: d.name for d in plan.districts} == dg.annex1_district_names()
     for d in plan.districts:
-        assert (
-            isinstance(d.geometry, MultiPolygon)
-            and d.geometry.is_valid
-            and not d.geometry.is_empty
-        )
+        assert isinstance(d.geometry, MultiPolygon) and d.geometry.is_valid and not d.geometry.is_empty
         lon0, lat0, lon1, lat1 = d.geometry.bounds
-        assert (
-            123.9 < lon0 < lon1 < 127.2 and 43.0 < lat0 < lat1 < 45.3
-        )  # lon/lat order, Changchun
+        assert 123.9 < lon0 < lon1 < 127.2 and 43.0 < lat0 < lat1 < 45.3  # lon/lat order, Changchun
     city_km2 = sum(dg.area_m2(d.geometry) for d in plan.districts) / 1e6
-    assert city_km2 == pytest.approx(
-        24_694, abs=5
-    )  # official figure is about 24 662 km2
+    assert city_km2 == pytest.approx(24_694, abs=5)  # official figure is about 24 662 km2
 
 
 def test_districts_share_edges_exactly(plan):
     geoms = [d.geometry for d in plan.districts]
     union = shapely.union_all(geoms)
     assert union.geom_type == "Polygon" and not union.interiors
-    assert dg.area_m2(union) == pytest.approx(
-        sum(dg.area_m2(g) for g in geoms), rel=1e-12
-    )
+    assert dg.area_m2(union) == pytest.approx(sum(dg.area_m2(g) for g in geoms), rel=1e-12)
 
 
 def test_plan_has_157_units_in_the_published_classes(plan, annex1):
     counts = Counter(u.class_digit for u in plan.units)
     city = annex1[dg.CITY_ADCODE]
     assert len(plan.units) == 157
-    assert (
-        counts
-        == {digit: target.units for digit, target in city.items()}
-        == {1: 75, 2: 73, 3: 9}
-    )
+    assert counts == {digit: target.units for digit, target in city.items()} == {1: 75, 2: 73, 3: 9}
 
 
 @pytest.mark.parametrize("adcode", sorted(dg.annex1_district_names()))
@@ -106,9 +90,7 @@ def test_shares_do_not_depend_on_the_area_method(plan, annex1, adcode):
 
 
 def test_zero_percent_unit_is_real_but_rounds_to_zero(plan):
-    (unit,) = [
-        u for u in plan.units if u.code == "ZH22010230001"
-    ]  # 南关区 general, published 0 %
+    (unit,) = [u for u in plan.units if u.code == "ZH22010230001"]  # 南关区 general, published 0 %
     district = next(d for d in plan.districts if d.adcode == "220102")
     share = 100 * dg.area_m2(unit.geometry) / dg.area_m2(district.geometry)
     assert 0.001 < share < 0.004
@@ -126,20 +108,14 @@ def test_unit_codes_are_unique_and_well_formed(plan):
         assert dg.CLASS_NAMES[unit.class_digit] in unit.name
     by_class = Counter((u.adcode, u.class_digit) for u in plan.units)
     for (adcode, digit), n in by_class.items():
-        seqs = sorted(
-            int(CODE_RE.match(u.code)[3])
-            for u in plan.units
-            if (u.adcode, u.class_digit) == (adcode, digit)
-        )
+        seqs = sorted(int(CODE_RE.match(u.code)[3]) for u in plan.units if (u.adcode, u.class_digit) == (adcode, digit))
         assert seqs == list(range(1, n + 1))
 
 
 def test_every_geometry_is_a_valid_ccw_multipolygon(plan):
     for piece in [*plan.units, *plan.redlines, *plan.basins]:
         geom = piece.geometry
-        assert isinstance(geom, MultiPolygon) and geom.is_valid and not geom.is_empty, (
-            piece.code
-        )
+        assert isinstance(geom, MultiPolygon) and geom.is_valid and not geom.is_empty, piece.code
         for poly in geom.geoms:
             assert poly.exterior.is_ccw, piece.code
             assert dg.area_m2(poly) >= dg.SLIVER_M2 or len(geom.geoms) == 1, piece.code
@@ -151,9 +127,7 @@ def test_units_tessellate_their_district(plan, adcode):
     units = [u.geometry for u in units_of(plan, adcode)]
     district_m2 = dg.area_m2(district)
     assert dg.area_m2(shapely.union_all(units)) == pytest.approx(district_m2, rel=1e-6)
-    assert sum(dg.area_m2(u) for u in units) == pytest.approx(
-        district_m2, rel=1e-6
-    )  # no overlaps
+    assert sum(dg.area_m2(u) for u in units) == pytest.approx(district_m2, rel=1e-6)  # no overlaps
     assert dg.area_m2(shapely.union_all(units).symmetric_difference(district)) < 1.0
     # units keep the district's own vertices, so neighbouring districts' units meet exactly
     district_xy = set(map(tuple, shapely.get_coordinates(district)))
@@ -170,16 +144,12 @@ def test_units_of_neighbouring_districts_do_not_overlap(plan):
 def test_red_line_lies_inside_priority_units(plan):
     priority = [u for u in plan.units if u.class_digit == dg.CLASS_PRIORITY]
     assert len(plan.redlines) >= 10
-    assert [r.code for r in plan.redlines] == [
-        f"HX220100-{i:04d}" for i in range(1, len(plan.redlines) + 1)
-    ]
+    assert [r.code for r in plan.redlines] == [f"HX220100-{i:04d}" for i in range(1, len(plan.redlines) + 1)]
     for redline in plan.redlines:
         assert redline.kind == "redline" and "生态保护红线" in redline.name
         hosts = [u for u in priority if redline.geometry.within(u.geometry)]
         assert len(hosts) == 1, redline.code
-        gap = dg.to_area_crs(redline.geometry).distance(
-            dg.to_area_crs(hosts[0].geometry).boundary
-        )
+        gap = dg.to_area_crs(redline.geometry).distance(dg.to_area_crs(hosts[0].geometry).boundary)
         assert gap == pytest.approx(dg.REDLINE_INSET_M, rel=1e-3)
 
 
@@ -202,9 +172,7 @@ def test_demo_is_deterministic(plan):
         (plan.redlines, again.redlines),
         (plan.basins, again.basins),
     ]:
-        assert [(p.code, p.name, p.geometry.wkb) for p in first] == [
-            (p.code, p.name, p.geometry.wkb) for p in second
-        ]
+        assert [(p.code, p.name, p.geometry.wkb) for p in first] == [(p.code, p.name, p.geometry.wkb) for p in second]
 
 
 def test_city_row_is_computed_not_forced(plan, annex1, capsys):

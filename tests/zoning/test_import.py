@@ -27,7 +27,14 @@ def feature(props, coords, kind="Polygon"):
 
 
 def chinese(code, name, cls, district="南关区"):
-    return {"环境管控单元编码": code, "环境管控单元名称": name, "管控单元分类": cls, "省": "吉林省", "市": "长春市", "县区": district}
+    return {
+        "环境管控单元编码": code,
+        "环境管控单元名称": name,
+        "管控单元分类": cls,
+        "省": "吉林省",
+        "市": "长春市",
+        "县区": district,
+    }
 
 
 def write_geojson(path, features):
@@ -85,8 +92,28 @@ def test_import_geojson_with_chinese_fields(tmp_path):
 @needs_ogr
 def test_import_shapefile_gbk_with_pinyin_fields_and_class_digits(tmp_path):
     features = [
-        feature({"HJZHGKDYBM": "ZH22010210001", "HJZHGKDYMC": "南关区优先保护单元", "ZHGKDYFL": "1", "PROV": "吉林省", "CITY": "长春市", "AREA": "南关区"}, ring(X0, Y0)),
-        feature({"HJZHGKDYBM": "ZH22010220001", "HJZHGKDYMC": "南关区重点管控单元", "ZHGKDYFL": "2", "PROV": "吉林省", "CITY": "长春市", "AREA": "南关区"}, ring(X0 + S, Y0)),
+        feature(
+            {
+                "HJZHGKDYBM": "ZH22010210001",
+                "HJZHGKDYMC": "南关区优先保护单元",
+                "ZHGKDYFL": "1",
+                "PROV": "吉林省",
+                "CITY": "长春市",
+                "AREA": "南关区",
+            },
+            ring(X0, Y0),
+        ),
+        feature(
+            {
+                "HJZHGKDYBM": "ZH22010220001",
+                "HJZHGKDYMC": "南关区重点管控单元",
+                "ZHGKDYFL": "2",
+                "PROV": "吉林省",
+                "CITY": "长春市",
+                "AREA": "南关区",
+            },
+            ring(X0 + S, Y0),
+        ),
     ]
     src = write_geojson(tmp_path / "src.geojson", features)
     ogr("-f", "ESRI Shapefile", "-lco", "ENCODING=GBK", str(tmp_path / "shp"), str(src))
@@ -104,7 +131,10 @@ def test_import_shapefile_gbk_with_pinyin_fields_and_class_digits(tmp_path):
 def test_import_geopackage_layer_with_english_fields_from_gauss_kruger(tmp_path):
     features = [
         feature({"code": "ZH22010210001", "name": "unit one", "class": "priority", "district": "南关区"}, ring(X0, Y0)),
-        feature({"code": "ZH22010220002", "name": "unit two", "class": "key control", "district": "南关区"}, ring(X0 + S, Y0)),
+        feature(
+            {"code": "ZH22010220002", "name": "unit two", "class": "key control", "district": "南关区"},
+            ring(X0 + S, Y0),
+        ),
     ]
     src = write_geojson(tmp_path / "src.geojson", features)
     gpkg = tmp_path / "units.gpkg"
@@ -181,8 +211,12 @@ def test_import_refuses_invalid_geometry_whose_repair_changes_area(tmp_path):
 def test_import_repairs_invalid_geometry_within_tolerance(tmp_path):
     x, y, s = X0 + 2 * S, Y0, S
     e = s * 0.001  # a tiny self-intersecting loop at a corner: area change ~5e-7
-    loop = [[[x, y], [x + s, y], [x + s, y + s], [x + e, y + s], [x, y + s - e], [x + e, y + s - e], [x, y + s], [x, y]]]
-    path = write_geojson(tmp_path / "u.geojson", good_features() + [feature(chinese("ZH22010210002", "x", "优先保护单元"), loop)])
+    loop = [
+        [[x, y], [x + s, y], [x + s, y + s], [x + e, y + s], [x, y + s - e], [x + e, y + s - e], [x, y + s], [x, y]]
+    ]
+    path = write_geojson(
+        tmp_path / "u.geojson", good_features() + [feature(chinese("ZH22010210002", "x", "优先保护单元"), loop)]
+    )
     code, out, err = run("import_units", str(path), "--plan", "cc")
     assert code == 0, err
     assert "repaired invalid geometry" in out and "1 repaired" in out
@@ -206,7 +240,9 @@ def test_import_refuses_codes_already_in_plan_and_non_draft_plans(tmp_path):
     assert code == 1 and "already exists in plan cc" in err
     assert ControlUnit.objects.count() == 3
     ZoningPlan.objects.filter(code="cc").update(status="effective")
-    other = write_geojson(tmp_path / "more.geojson", [feature(chinese("ZH22010210007", "x", "1"), ring(X0 + 5 * S, Y0))])
+    other = write_geojson(
+        tmp_path / "more.geojson", [feature(chinese("ZH22010210007", "x", "1"), ring(X0 + 5 * S, Y0))]
+    )
     code, out, err = run("import_units", str(other), "--plan", "cc")
     assert code == 1 and "only a draft plan takes new units" in err
     assert ControlUnit.objects.count() == 3
@@ -215,12 +251,17 @@ def test_import_refuses_codes_already_in_plan_and_non_draft_plans(tmp_path):
 def test_import_overlay(tmp_path):
     path = write_geojson(tmp_path / "units.geojson", good_features())
     assert run("import_units", str(path), "--plan", "cc")[0] == 0
-    red = write_geojson(tmp_path / "red.geojson", [feature({"编码": "HX-1", "名称": "大黑山红线"}, ring(X0 + 0.005, Y0 + 0.005, 0.005))])
+    red = write_geojson(
+        tmp_path / "red.geojson", [feature({"编码": "HX-1", "名称": "大黑山红线"}, ring(X0 + 0.005, Y0 + 0.005, 0.005))]
+    )
     code, out, err = run("import_overlay", str(red), "--plan", "cc", "--kind", "red_line")
     assert code == 0, err
     overlay = Overlay.objects.get(code="HX-1")
     assert overlay.kind == "red_line" and overlay.name == "大黑山红线" and overlay.area_m2 > 0
-    dup = write_geojson(tmp_path / "dup.geojson", [feature({"code": "B1", "name": "a"}, ring(X0, Y0)), feature({"code": "B1", "name": "b"}, ring(X0, Y0))])
+    dup = write_geojson(
+        tmp_path / "dup.geojson",
+        [feature({"code": "B1", "name": "a"}, ring(X0, Y0)), feature({"code": "B1", "name": "b"}, ring(X0, Y0))],
+    )
     code, out, err = run("import_overlay", str(dup), "--plan", "cc", "--kind", "basin")
     assert code == 1 and "duplicate code 'B1'" in err
     assert Overlay.objects.count() == 1

@@ -12,10 +12,26 @@ from supervision.zoning.industries import (
 
 # Sections and the two-digit division ranges of GB/T 4754-2017.
 SECTION_RANGES = {
-    "A": (1, 5), "B": (6, 12), "C": (13, 43), "D": (44, 46), "E": (47, 50),
-    "F": (51, 52), "G": (53, 60), "H": (61, 62), "I": (63, 65), "J": (66, 69),
-    "K": (70, 70), "L": (71, 72), "M": (73, 75), "N": (76, 79), "O": (80, 82),
-    "P": (83, 83), "Q": (84, 85), "R": (86, 90), "S": (91, 96), "T": (97, 97),
+    "A": (1, 5),
+    "B": (6, 12),
+    "C": (13, 43),
+    "D": (44, 46),
+    "E": (47, 50),
+    "F": (51, 52),
+    "G": (53, 60),
+    "H": (61, 62),
+    "I": (63, 65),
+    "J": (66, 69),
+    "K": (70, 70),
+    "L": (71, 72),
+    "M": (73, 75),
+    "N": (76, 79),
+    "O": (80, 82),
+    "P": (83, 83),
+    "Q": (84, 85),
+    "R": (86, 90),
+    "S": (91, 96),
+    "T": (97, 97),
 }
 
 
@@ -35,11 +51,7 @@ def test_counts():
 
 def test_divisions_are_contiguous_and_in_the_right_section():
     divisions = {i.code for i in _by_level("division")}
-    expected = {
-        f"{letter}{n:02d}"
-        for letter, (lo, hi) in SECTION_RANGES.items()
-        for n in range(lo, hi + 1)
-    }
+    expected = {f"{letter}{n:02d}" for letter, (lo, hi) in SECTION_RANGES.items() for n in range(lo, hi + 1)}
     assert divisions == expected
 
 

@@ -19,7 +19,9 @@ def plan():
     kuancheng = DivisionFactory(adcode="220103", name="宽城区")
     UnitFactory(plan=plan, division=nanguan, code="ZH22010210001", unit_class="priority", geom=square(125.30, 43.80, S))
     UnitFactory(plan=plan, division=nanguan, code="ZH22010220001", unit_class="key", geom=square(125.31, 43.80, S))
-    UnitFactory(plan=plan, division=kuancheng, code="ZH22010330001", unit_class="general", geom=square(125.33, 43.80, S))
+    UnitFactory(
+        plan=plan, division=kuancheng, code="ZH22010330001", unit_class="general", geom=square(125.33, 43.80, S)
+    )
     OverlayFactory(plan=plan, kind="red_line", code="HX-1", geom=square(125.302, 43.802, 0.004))
     return plan
 
@@ -33,7 +35,10 @@ def test_point_inside_one_unit(plan):
 
 
 def test_point_on_shared_boundary_belongs_to_both(plan):
-    assert codes(units_at_point(plan=plan, point=Point(125.31, 43.805, srid=4490))) == ["ZH22010210001", "ZH22010220001"]
+    assert codes(units_at_point(plan=plan, point=Point(125.31, 43.805, srid=4490))) == [
+        "ZH22010210001",
+        "ZH22010220001",
+    ]
 
 
 def test_point_in_gap_between_units_and_outside_plan(plan):

@@ -65,9 +65,7 @@ LIST = [
         "",
         text="生态保护红线内禁止开发性、生产性建设活动",
     ),
-    row(
-        "区域", "LY-LH", "LH-01", "禁止", "C22", "新建", text="辽河流域禁止新建造纸项目"
-    ),
+    row("区域", "LY-LH", "LH-01", "禁止", "C22", "新建", text="辽河流域禁止新建造纸项目"),
     row("区域", "LY-SHJ", "SHJ-01", "限制", "C22", "新建", dimension="污染物排放管控"),
     row(
         "区县",
@@ -122,11 +120,7 @@ def test_overlay_layer_decides_basin_and_red_line(plan, tmp_path):
     songhua = assess(plan, PT_KEY, industry="C2221")
     assert songhua.verdict == "restricted" and numbers(songhua.deciding) == ["SHJ-01"]
     farm = assess(plan, PT_RED_LINE, industry="A0111")
-    assert (
-        farm.verdict == "prohibited"
-        and numbers(farm.deciding) == ["HX-01"]
-        and farm.red_line
-    )
+    assert farm.verdict == "prohibited" and numbers(farm.deciding) == ["HX-01"] and farm.red_line
     outside_red_line = assess(plan, PT_PRIORITY, industry="A0111")
     assert outside_red_line.verdict == "allowed" and not outside_red_line.red_line
 
@@ -134,16 +128,10 @@ def test_overlay_layer_decides_basin_and_red_line(plan, tmp_path):
 def test_division_layer_decides(plan, tmp_path):
     load(tmp_path, LIST)
     kuancheng = assess(plan, PT_GENERAL, industry="C2614", project_type="expansion")
-    assert kuancheng.verdict == "prohibited" and numbers(kuancheng.deciding) == [
-        "KC-01"
-    ]
+    assert kuancheng.verdict == "prohibited" and numbers(kuancheng.deciding) == ["KC-01"]
     # The same project in 南关区 meets only a 要求 clause of its district.
     nanguan = assess(plan, PT_KEY, industry="C2614", project_type="expansion")
-    assert (
-        nanguan.verdict == "allowed"
-        and "NG-01" in numbers(nanguan.requirements)
-        and nanguan.deciding == []
-    )
+    assert nanguan.verdict == "allowed" and "NG-01" in numbers(nanguan.requirements) and nanguan.deciding == []
 
 
 def test_unit_layer_decides(plan, tmp_path):
@@ -197,21 +185,15 @@ def test_industry_codes_match_by_prefix(plan, tmp_path, clause_codes, project, a
 )
 def test_project_type(plan, tmp_path, applies_to, project_type, applies):
     load(tmp_path, [row("总体", "cc-test", "P", "禁止", "C26", applies_to)])
-    assert (
-        assess(plan, PT_KEY, project_type=project_type).verdict == "prohibited"
-    ) is applies
+    assert (assess(plan, PT_KEY, project_type=project_type).verdict == "prohibited") is applies
 
 
-def test_site_straddling_two_units_lists_both_with_shares_summing_to_one(
-    plan, tmp_path
-):
+def test_site_straddling_two_units_lists_both_with_shares_summing_to_one(plan, tmp_path):
     load(tmp_path, LIST)
     # 0.004° wide across x = 125.31: three quarters in U_P, one quarter in U_K.
     site = Polygon.from_bbox((125.307, 43.803, 125.311, 43.806))
     site.srid = 4326
-    result = siting_evaluate(
-        plan=plan, geometry=site, industry_code="C2614", project_type="new"
-    )
+    result = siting_evaluate(plan=plan, geometry=site, industry_code="C2614", project_type="new")
     assert [u["code"] for u in result.units] == [U_P, U_K]
     assert sum(u["share"] for u in result.units) == pytest.approx(1.0, abs=1e-5)
     assert result.units[0]["share"] == pytest.approx(0.75, abs=1e-3)
@@ -236,14 +218,8 @@ def test_polygon_site_touching_red_line_flags_it(plan, tmp_path):
     load(tmp_path, LIST)
     site = Polygon.from_bbox((125.305, 43.805, 125.308, 43.808))
     site.srid = 4326
-    result = siting_evaluate(
-        plan=plan, geometry=site, industry_code="A0111", project_type="new"
-    )
-    assert (
-        result.red_line
-        and result.verdict == "prohibited"
-        and numbers(result.deciding) == ["HX-01"]
-    )
+    result = siting_evaluate(plan=plan, geometry=site, industry_code="A0111", project_type="new")
+    assert result.red_line and result.verdict == "prohibited" and numbers(result.deciding) == ["HX-01"]
 
 
 def test_site_in_cgcs2000_srid(plan, tmp_path):
@@ -271,9 +247,7 @@ def test_bad_industry_is_refused(plan, industry, message):
 
 
 def test_site_outside_the_plan_is_refused(plan):
-    with pytest.raises(
-        ServiceError, match="outside every control unit of plan cc-test"
-    ):
+    with pytest.raises(ServiceError, match="outside every control unit of plan cc-test"):
         assess(plan, PT_OUTSIDE)
 
 
@@ -286,16 +260,10 @@ def test_siting_assess_stores_the_result(plan, tmp_path):
         project_type="new",
     )
     stored = SitingAssessment.objects.get(pk=stored.pk)
-    assert (
-        stored.industry_code == "C2614"
-        and stored.verdict == "restricted"
-        and not stored.red_line
-    )
+    assert stored.industry_code == "C2614" and stored.verdict == "restricted" and not stored.red_line
     assert stored.result["deciding"][0]["number"] == "UK-01"
     assert stored.result["units"][0]["code"] == U_K
-    assert (
-        stored.result["industry_name"] == "基础化学原料制造"
-    )  # classes are not tabulated: its group
+    assert stored.result["industry_name"] == "基础化学原料制造"  # classes are not tabulated: its group
 
 
 def test_unit_access_list_spans_the_four_layers(plan, tmp_path):

@@ -81,8 +81,18 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Evidence
-        fields = ["id", "kind", "url", "content_type", "size_bytes", "caption", "uploaded_by", "created_at",
-                  "lead_event", "case_event"]
+        fields = [
+            "id",
+            "kind",
+            "url",
+            "content_type",
+            "size_bytes",
+            "caption",
+            "uploaded_by",
+            "created_at",
+            "lead_event",
+            "case_event",
+        ]
 
 
 class LeadEventSerializer(serializers.ModelSerializer):
@@ -100,8 +110,18 @@ class CaseEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaseEvent
-        fields = ["id", "kind", "from_status", "to_status", "actor", "at", "comment", "escalation_level", "data",
-                  "attachments"]
+        fields = [
+            "id",
+            "kind",
+            "from_status",
+            "to_status",
+            "actor",
+            "at",
+            "comment",
+            "escalation_level",
+            "data",
+            "attachments",
+        ]
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -117,10 +137,35 @@ class LeadSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = ["id", "source", "status", "title", "description", "reason", "plan", "division", "division_name",
-                  "unit", "unit_class", "target", "area_m2", "change_class", "detections", "detected_at",
-                  "last_detected_at", "dispatched_at", "verification_due_at", "verification_day_kind", "overdue",
-                  "concluded_at", "dismiss_code", "dismiss_reason", "merged_into", "case", "geom"]
+        fields = [
+            "id",
+            "source",
+            "status",
+            "title",
+            "description",
+            "reason",
+            "plan",
+            "division",
+            "division_name",
+            "unit",
+            "unit_class",
+            "target",
+            "area_m2",
+            "change_class",
+            "detections",
+            "detected_at",
+            "last_detected_at",
+            "dispatched_at",
+            "verification_due_at",
+            "verification_day_kind",
+            "overdue",
+            "concluded_at",
+            "dismiss_code",
+            "dismiss_reason",
+            "merged_into",
+            "case",
+            "geom",
+        ]
 
     def get_case(self, obj) -> int | None:
         case = getattr(obj, "case", None) if obj.status == "confirmed" else None
@@ -158,11 +203,36 @@ class CaseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Case
-        fields = ["id", "number", "title", "status", "lead", "plan", "division", "division_name", "unit", "target",
-                  "target_name", "opened_at", "rectification_requirements", "rectification_ordered_at",
-                  "rectification_due_at", "rectification_day_kind", "overdue", "submitted_at", "accepted_at",
-                  "escalation_level", "escalated_at", "penalty_amount_yuan", "penalty_legal_basis",
-                  "penalty_decided_at", "police_transferred_at", "police_agency", "published_at", "public_summary"]
+        fields = [
+            "id",
+            "number",
+            "title",
+            "status",
+            "lead",
+            "plan",
+            "division",
+            "division_name",
+            "unit",
+            "target",
+            "target_name",
+            "opened_at",
+            "rectification_requirements",
+            "rectification_ordered_at",
+            "rectification_due_at",
+            "rectification_day_kind",
+            "overdue",
+            "submitted_at",
+            "accepted_at",
+            "escalation_level",
+            "escalated_at",
+            "penalty_amount_yuan",
+            "penalty_legal_basis",
+            "penalty_decided_at",
+            "police_transferred_at",
+            "police_agency",
+            "published_at",
+            "public_summary",
+        ]
 
 
 class CaseDetailSerializer(CaseSerializer):
@@ -180,8 +250,7 @@ class TypicalCasePublicSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Case
-        fields = ["number", "title", "division_name", "public_summary", "published_at", "status",
-                  "penalty_amount_yuan"]
+        fields = ["number", "title", "division_name", "public_summary", "published_at", "status", "penalty_amount_yuan"]
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -192,8 +261,18 @@ class TargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EnforcementTarget
-        fields = ["id", "name", "credit_code", "permit_number", "permit_class", "industry_code", "division", "unit",
-                  "unit_class", "location"]
+        fields = [
+            "id",
+            "name",
+            "credit_code",
+            "permit_number",
+            "permit_class",
+            "industry_code",
+            "division",
+            "unit",
+            "unit_class",
+            "location",
+        ]
 
 
 class ChecklistItemSerializer(serializers.ModelSerializer):
@@ -201,8 +280,18 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChecklistItem
-        fields = ["id", "position", "requirement_number", "dimension", "text", "result", "note", "checked_by",
-                  "checked_at", "lead"]
+        fields = [
+            "id",
+            "position",
+            "requirement_number",
+            "dimension",
+            "text",
+            "result",
+            "note",
+            "checked_by",
+            "checked_at",
+            "lead",
+        ]
 
 
 class InspectionSerializer(serializers.ModelSerializer):
@@ -213,8 +302,20 @@ class InspectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Inspection
-        fields = ["id", "inspection_plan", "draw_order", "target", "target_name", "division", "unit", "inspectors",
-                  "status", "started_at", "completed_at", "checklist_source"]
+        fields = [
+            "id",
+            "inspection_plan",
+            "draw_order",
+            "target",
+            "target_name",
+            "division",
+            "unit",
+            "inspectors",
+            "status",
+            "started_at",
+            "completed_at",
+            "checklist_source",
+        ]
 
 
 class InspectionDetailSerializer(InspectionSerializer):
@@ -230,9 +331,25 @@ class InspectionPlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InspectionPlan
-        fields = ["id", "name", "zoning_plan", "division", "period_start", "period_end", "target_count",
-                  "inspectors_per_target", "avoidance", "status", "seed", "algorithm", "target_pool",
-                  "inspector_pool", "draw_result", "drawn_at", "published_at"]
+        fields = [
+            "id",
+            "name",
+            "zoning_plan",
+            "division",
+            "period_start",
+            "period_end",
+            "target_count",
+            "inspectors_per_target",
+            "avoidance",
+            "status",
+            "seed",
+            "algorithm",
+            "target_pool",
+            "inspector_pool",
+            "draw_result",
+            "drawn_at",
+            "published_at",
+        ]
 
 
 class InspectionPlanPublicSerializer(serializers.ModelSerializer):
@@ -243,13 +360,29 @@ class InspectionPlanPublicSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = InspectionPlan
-        fields = ["id", "name", "division", "period_start", "period_end", "seed", "algorithm", "target_pool",
-                  "inspector_pool", "draw_result", "drawn", "published_at"]
+        fields = [
+            "id",
+            "name",
+            "division",
+            "period_start",
+            "period_end",
+            "seed",
+            "algorithm",
+            "target_pool",
+            "inspector_pool",
+            "draw_result",
+            "drawn",
+            "published_at",
+        ]
 
     def get_drawn(self, obj) -> list[dict]:
         return [
-            {"order": i.draw_order, "target": i.target.name, "credit_code": i.target.credit_code,
-             "inspectors": [u.username for u in i.inspectors.all()]}
+            {
+                "order": i.draw_order,
+                "target": i.target.name,
+                "credit_code": i.target.credit_code,
+                "inspectors": [u.username for u in i.inspectors.all()],
+            }
             for i in obj.inspections.select_related("target").prefetch_related("inspectors")
         ]
 

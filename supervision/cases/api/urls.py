@@ -14,8 +14,14 @@ urlpatterns = [
     path("leads/<int:pk>/attachments/", v.LeadAttachView.as_view(), name="lead-attachments"),
     path("cases/", v.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>/", v.CaseDetailView.as_view(), name="case-detail"),
-    path("cases/<int:pk>/order-rectification/", v.CaseOrderRectificationView.as_view(), name="case-order-rectification"),
-    path("cases/<int:pk>/submit-rectification/", v.CaseSubmitRectificationView.as_view(), name="case-submit-rectification"),
+    path(
+        "cases/<int:pk>/order-rectification/", v.CaseOrderRectificationView.as_view(), name="case-order-rectification"
+    ),
+    path(
+        "cases/<int:pk>/submit-rectification/",
+        v.CaseSubmitRectificationView.as_view(),
+        name="case-submit-rectification",
+    ),
     path("cases/<int:pk>/accept/", v.CaseAcceptView.as_view(), name="case-accept"),
     path("cases/<int:pk>/return/", v.CaseReturnView.as_view(), name="case-return"),
     path("cases/<int:pk>/penalty/", v.CasePenaltyView.as_view(), name="case-penalty"),

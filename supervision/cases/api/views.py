@@ -148,32 +148,49 @@ def _lead_action(name, action, input_serializer, perform, doc):
 
 
 LeadDispatchView = _lead_action(
-    "LeadDispatchView", "lead.dispatch", s.DispatchInput,
+    "LeadDispatchView",
+    "lead.dispatch",
+    s.DispatchInput,
     lambda self, lead, user, v: lead_services.lead_dispatch(
-        lead=lead, actor=user, division=v["division"], days=v.get("days"), day_kind=v.get("day_kind"),
-        due_on=v.get("due_date"), comment=v["comment"],
+        lead=lead,
+        actor=user,
+        division=v["division"],
+        days=v.get("days"),
+        day_kind=v.get("day_kind"),
+        due_on=v.get("due_date"),
+        comment=v["comment"],
     ),
     "Dispatch a new lead to a division with a verification deadline (days + calendar|working, or due_date).",
 )
 LeadStartVerificationView = _lead_action(
-    "LeadStartVerificationView", "lead.start_verification", s.CommentInput,
+    "LeadStartVerificationView",
+    "lead.start_verification",
+    s.CommentInput,
     lambda self, lead, user, v: lead_services.lead_start_verification(lead=lead, actor=user, comment=v["comment"]),
     "Start the on-site verification (现场核查).",
 )
 LeadDismissView = _lead_action(
-    "LeadDismissView", "lead.dismiss", s.DismissInput,
+    "LeadDismissView",
+    "lead.dismiss",
+    s.DismissInput,
     lambda self, lead, user, v: lead_services.lead_dismiss(
         lead=lead, actor=user, reason=v["reason"], reason_code=v["reason_code"], files=v["files"]
     ),
     "Dismiss (不属实): reason_code and a written reason are required.",
 )
 LeadMergeView = _lead_action(
-    "LeadMergeView", "lead.merge", s.MergeInput,
-    lambda self, lead, user, v: lead_services.lead_merge(lead=lead, actor=user, into_id=v["into"], comment=v["comment"]),
+    "LeadMergeView",
+    "lead.merge",
+    s.MergeInput,
+    lambda self, lead, user, v: lead_services.lead_merge(
+        lead=lead, actor=user, into_id=v["into"], comment=v["comment"]
+    ),
     "Merge a duplicate into another lead, which keeps its detections.",
 )
 LeadConfirmView = _lead_action(
-    "LeadConfirmView", "lead.confirm", s.ConfirmInput,
+    "LeadConfirmView",
+    "lead.confirm",
+    s.ConfirmInput,
     lambda self, lead, user, v: lead_services.lead_confirm(
         lead=lead, actor=user, comment=v["comment"], title=v["title"], files=v["files"]
     )[0],
@@ -247,48 +264,70 @@ def _case_action(name, action, input_serializer, perform, doc):
 
 
 CaseOrderRectificationView = _case_action(
-    "CaseOrderRectificationView", "case.order_rectification", s.OrderRectificationInput,
+    "CaseOrderRectificationView",
+    "case.order_rectification",
+    s.OrderRectificationInput,
     lambda self, case, user, v: case_services.case_order_rectification(
-        case=case, actor=user, requirements=v["requirements"], days=v.get("days"), day_kind=v["day_kind"],
-        due_on=v.get("due_date"), target_id=v["target"], comment=v["comment"],
+        case=case,
+        actor=user,
+        requirements=v["requirements"],
+        days=v.get("days"),
+        day_kind=v["day_kind"],
+        due_on=v.get("due_date"),
+        target_id=v["target"],
+        comment=v["comment"],
     ),
     "责令限期整改: requirements, responsible target, deadline (days + calendar|working, or due_date).",
 )
 CaseSubmitRectificationView = _case_action(
-    "CaseSubmitRectificationView", "case.submit_rectification", s.CommentInput,
+    "CaseSubmitRectificationView",
+    "case.submit_rectification",
+    s.CommentInput,
     lambda self, case, user, v: case_services.case_submit_rectification(
         case=case, actor=user, files=v["files"], comment=v["comment"]
     ),
     "Submit the rectification with evidence (multipart `files`: at least one JPEG/PNG/PDF).",
 )
 CaseAcceptView = _case_action(
-    "CaseAcceptView", "case.accept", s.CommentInput,
-    lambda self, case, user, v: case_services.case_accept(case=case, actor=user, comment=v["comment"], files=v["files"]),
+    "CaseAcceptView",
+    "case.accept",
+    s.CommentInput,
+    lambda self, case, user, v: case_services.case_accept(
+        case=case, actor=user, comment=v["comment"], files=v["files"]
+    ),
     "整改验收, 销号: close the case.",
 )
 CaseReturnView = _case_action(
-    "CaseReturnView", "case.return", s.ReturnInput,
+    "CaseReturnView",
+    "case.return",
+    s.ReturnInput,
     lambda self, case, user, v: case_services.case_return(
         case=case, actor=user, note=v["note"], days=v.get("days"), day_kind=v["day_kind"], due_on=v.get("due_date")
     ),
     "Return the rectification with a note (optionally a new deadline).",
 )
 CasePenaltyView = _case_action(
-    "CasePenaltyView", "case.penalty", s.PenaltyInput,
+    "CasePenaltyView",
+    "case.penalty",
+    s.PenaltyInput,
     lambda self, case, user, v: case_services.case_decide_penalty(
         case=case, actor=user, amount_yuan=v["amount_yuan"], legal_basis=v["legal_basis"], comment=v["comment"]
     ),
     "行政处罚: amount in yuan and legal basis (once per case).",
 )
 CasePoliceTransferView = _case_action(
-    "CasePoliceTransferView", "case.transfer_police", s.PoliceTransferInput,
+    "CasePoliceTransferView",
+    "case.transfer_police",
+    s.PoliceTransferInput,
     lambda self, case, user, v: case_services.case_transfer_to_police(
         case=case, actor=user, agency=v["agency"], comment=v["comment"]
     ),
     "移送公安: receiving agency and reason (once per case).",
 )
 CasePublishView = _case_action(
-    "CasePublishView", "case.publish", s.PublishInput,
+    "CasePublishView",
+    "case.publish",
+    s.PublishInput,
     lambda self, case, user, v: case_services.case_publish(case=case, actor=user, summary=v["summary"]),
     "典型案例曝光: publish with a public summary (bureau_admin).",
 )
@@ -500,7 +539,11 @@ class MeView(APIView):
         adcode = user.profile.division.adcode if division else None
         return Response(
             s.MeSerializer(
-                {"username": user.username, "roles": sorted(perms.user_roles(user)), "division": adcode,
-                 "city_wide": perms.is_city_wide(user)}
+                {
+                    "username": user.username,
+                    "roles": sorted(perms.user_roles(user)),
+                    "division": adcode,
+                    "city_wide": perms.is_city_wide(user),
+                }
             ).data
         )

@@ -37,7 +37,9 @@ def attachments_check(*, files: Sequence[File]) -> list[CheckedFile]:
         size = getattr(f, "size", None)
         if size is not None and size > max_bytes:
             # Refuse before reading a large file into memory.
-            problems.append(f"'{name}' is {size / 1048576:.1f} MB; attachments may be at most {max_bytes / 1048576:.1f} MB.")
+            problems.append(
+                f"'{name}' is {size / 1048576:.1f} MB; attachments may be at most {max_bytes / 1048576:.1f} MB."
+            )
             continue
         f.seek(0)
         content = f.read()

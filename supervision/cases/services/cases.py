@@ -177,7 +177,12 @@ def case_accept(*, case: Case, actor, comment: str = "", files: Sequence[File] =
     _guard(actor, "case.accept", case)
     checked = attachments_check(files=files)
     return case_transition_to(
-        case, target=CaseStatus.ACCEPTED, actor=actor, comment=comment, fields={"accepted_at": timezone.now()}, files=checked
+        case,
+        target=CaseStatus.ACCEPTED,
+        actor=actor,
+        comment=comment,
+        fields={"accepted_at": timezone.now()},
+        files=checked,
     )
 
 
@@ -202,7 +207,9 @@ def case_return(
         due_at, kind = deadline_resolve(now=now, days=days, day_kind=day_kind, on=due_on)
         fields = {"rectification_due_at": due_at, "rectification_day_kind": kind}
         data = {"due_at": due_at.isoformat(), "day_kind": kind}
-    return case_transition_to(case, target=CaseStatus.RETURNED, actor=actor, comment=note.strip(), fields=fields, data=data)
+    return case_transition_to(
+        case, target=CaseStatus.RETURNED, actor=actor, comment=note.strip(), fields=fields, data=data
+    )
 
 
 def _side_event(
@@ -215,8 +222,14 @@ def _side_event(
             raise ServiceError(f"Case {case.number}: {label} is already recorded.", code="already_recorded")
         case.refresh_from_db()
         CaseEvent.objects.create(
-            case=case, kind=kind, from_status=case.status, to_status=case.status, actor=actor,
-            at=timezone.now(), comment=comment, data=data,
+            case=case,
+            kind=kind,
+            from_status=case.status,
+            to_status=case.status,
+            actor=actor,
+            at=timezone.now(),
+            comment=comment,
+            data=data,
         )
     return case
 
@@ -229,10 +242,18 @@ def case_decide_penalty(*, case: Case, actor, amount_yuan: Decimal, legal_basis:
     if not (legal_basis or "").strip():
         raise ServiceError("The legal basis of the penalty is required.", code="legal_basis_required")
     return _side_event(
-        case, actor=actor, kind=CaseEventKind.PENALTY, comment=comment, guard_field="penalty_decided_at",
-        fields={"penalty_amount_yuan": amount_yuan, "penalty_legal_basis": legal_basis.strip(),
-                "penalty_decided_at": timezone.now()},
-        data={"amount_yuan": str(amount_yuan), "legal_basis": legal_basis.strip()}, label="a penalty decision",
+        case,
+        actor=actor,
+        kind=CaseEventKind.PENALTY,
+        comment=comment,
+        guard_field="penalty_decided_at",
+        fields={
+            "penalty_amount_yuan": amount_yuan,
+            "penalty_legal_basis": legal_basis.strip(),
+            "penalty_decided_at": timezone.now(),
+        },
+        data={"amount_yuan": str(amount_yuan), "legal_basis": legal_basis.strip()},
+        label="a penalty decision",
     )
 
 
@@ -242,10 +263,14 @@ def case_transfer_to_police(*, case: Case, actor, agency: str, comment: str) -> 
     if not (agency or "").strip() or not (comment or "").strip():
         raise ServiceError("The receiving police agency and the reason for the transfer are required.")
     return _side_event(
-        case, actor=actor, kind=CaseEventKind.POLICE_TRANSFER, comment=comment.strip(),
+        case,
+        actor=actor,
+        kind=CaseEventKind.POLICE_TRANSFER,
+        comment=comment.strip(),
         guard_field="police_transferred_at",
         fields={"police_transferred_at": timezone.now(), "police_agency": agency.strip()},
-        data={"agency": agency.strip()}, label="a police transfer",
+        data={"agency": agency.strip()},
+        label="a police transfer",
     )
 
 
@@ -255,8 +280,14 @@ def case_publish(*, case: Case, actor, summary: str) -> Case:
     if not (summary or "").strip():
         raise ServiceError("A public summary is required to publish a typical case.", code="summary_required")
     return _side_event(
-        case, actor=actor, kind=CaseEventKind.PUBLICATION, comment="", guard_field="published_at",
-        fields={"published_at": timezone.now(), "public_summary": summary.strip()}, data={}, label="publication",
+        case,
+        actor=actor,
+        kind=CaseEventKind.PUBLICATION,
+        comment="",
+        guard_field="published_at",
+        fields={"published_at": timezone.now(), "public_summary": summary.strip()},
+        data={},
+        label="publication",
     )
 
 
@@ -267,8 +298,13 @@ def case_attach(*, case: Case, actor, files: Sequence[File], caption: str = "") 
         raise ServiceError("No file was uploaded.", code="no_file")
     with transaction.atomic():
         event = CaseEvent.objects.create(
-            case=case, kind=CaseEventKind.ATTACHMENT, from_status=case.status, to_status=case.status,
-            actor=actor, at=timezone.now(), comment=caption,
+            case=case,
+            kind=CaseEventKind.ATTACHMENT,
+            from_status=case.status,
+            to_status=case.status,
+            actor=actor,
+            at=timezone.now(),
+            comment=caption,
         )
         return attachments_store(files=checked, actor=actor, case=case, case_event=event, caption=caption)
 
@@ -409,15 +445,24 @@ def _escalate_batch_orm(*, level, threshold, now, batch_size, recipients) -> tup
     CaseEvent.objects.bulk_create(
         [
             CaseEvent(
-                case_id=cid, kind=CaseEventKind.ESCALATION, from_status=status, to_status=status, at=now,
-                escalation_level=level, comment=f"逾期{(now - due).days}天，{label}", data={"due_at": due.isoformat()},
+                case_id=cid,
+                kind=CaseEventKind.ESCALATION,
+                from_status=status,
+                to_status=status,
+                at=now,
+                escalation_level=level,
+                comment=f"逾期{(now - due).days}天，{label}",
+                data={"due_at": due.isoformat()},
             )
             for cid, status, _div, _number, _title, due in rows
         ]
     )
     specs = [
         NotificationSpec(
-            uid, NotificationKind.ESCALATED, f"case:{cid}:escalated:{level}", f"{label}：案件 {number} 已逾期",
+            uid,
+            NotificationKind.ESCALATED,
+            f"case:{cid}:escalated:{level}",
+            f"{label}：案件 {number} 已逾期",
             f"案件 {number}「{title}」整改期限 {timezone.localtime(due):%Y-%m-%d %H:%M} 已过，升级为{label}。",
             case_id=cid,
         )
@@ -457,12 +502,24 @@ def deadlines_remind(*, now: datetime | None = None) -> ReminderResult:
         when = f"{timezone.localtime(due):%Y-%m-%d %H:%M}"
         if due >= now:
             result.due_soon += 1
-            add(NotificationKind.DUE_SOON, f"case:{cid}:due_soon:{due.isoformat()}",
-                f"整改即将到期：案件 {number}", f"案件 {number}「{title}」整改期限 {when}。", div, case_id=cid)
+            add(
+                NotificationKind.DUE_SOON,
+                f"case:{cid}:due_soon:{due.isoformat()}",
+                f"整改即将到期：案件 {number}",
+                f"案件 {number}「{title}」整改期限 {when}。",
+                div,
+                case_id=cid,
+            )
         else:
             result.overdue += 1
-            add(NotificationKind.OVERDUE, f"case:{cid}:overdue:{due.isoformat()}",
-                f"整改已逾期：案件 {number}", f"案件 {number}「{title}」整改期限 {when} 已过。", div, case_id=cid)
+            add(
+                NotificationKind.OVERDUE,
+                f"case:{cid}:overdue:{due.isoformat()}",
+                f"整改已逾期：案件 {number}",
+                f"案件 {number}「{title}」整改期限 {when} 已过。",
+                div,
+                case_id=cid,
+            )
     leads = Lead.objects.filter(status__in=LEAD_VERIFYING_STATUSES, verification_due_at__lte=soon).values_list(
         "id", "title", "division_id", "verification_due_at"
     )
@@ -470,12 +527,24 @@ def deadlines_remind(*, now: datetime | None = None) -> ReminderResult:
         when = f"{timezone.localtime(due):%Y-%m-%d %H:%M}"
         if due >= now:
             result.due_soon += 1
-            add(NotificationKind.DUE_SOON, f"lead:{lid}:due_soon:{due.isoformat()}",
-                f"核查即将到期：线索 #{lid}", f"线索 #{lid}「{title}」核查期限 {when}。", div, lead_id=lid)
+            add(
+                NotificationKind.DUE_SOON,
+                f"lead:{lid}:due_soon:{due.isoformat()}",
+                f"核查即将到期：线索 #{lid}",
+                f"线索 #{lid}「{title}」核查期限 {when}。",
+                div,
+                lead_id=lid,
+            )
         else:
             result.overdue += 1
-            add(NotificationKind.OVERDUE, f"lead:{lid}:overdue:{due.isoformat()}",
-                f"核查已逾期：线索 #{lid}", f"线索 #{lid}「{title}」核查期限 {when} 已过。", div, lead_id=lid)
+            add(
+                NotificationKind.OVERDUE,
+                f"lead:{lid}:overdue:{due.isoformat()}",
+                f"核查已逾期：线索 #{lid}",
+                f"线索 #{lid}「{title}」核查期限 {when} 已过。",
+                div,
+                lead_id=lid,
+            )
     with transaction.atomic():
         notify(specs=specs, now=now)
     return result

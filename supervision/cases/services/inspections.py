@@ -114,14 +114,21 @@ def target_pool(*, inspection_plan: InspectionPlan) -> list[dict]:
     qs = EnforcementTarget.objects.all()
     if inspection_plan.division_id:
         qs = qs.filter(division_id=inspection_plan.division_id)
-    qs = qs.annotate(
-        violations=Count("cases", filter=Q(cases__opened_at__date__lt=inspection_plan.period_start), distinct=True)
-    ).values_list("id", "division__adcode", "unit__unit_class", "violations").order_by("id")
+    qs = (
+        qs.annotate(
+            violations=Count("cases", filter=Q(cases__opened_at__date__lt=inspection_plan.period_start), distinct=True)
+        )
+        .values_list("id", "division__adcode", "unit__unit_class", "violations")
+        .order_by("id")
+    )
     pool = []
     for tid, adcode, unit_class, violations in qs:
-        weight = UNIT_CLASS_WEIGHT.get(unit_class, NO_UNIT_WEIGHT) + VIOLATION_WEIGHT * min(violations, VIOLATIONS_COUNTED)
-        pool.append({"id": tid, "division": adcode, "unit_class": unit_class or "", "violations": violations,
-                     "weight": weight})
+        weight = UNIT_CLASS_WEIGHT.get(unit_class, NO_UNIT_WEIGHT) + VIOLATION_WEIGHT * min(
+            violations, VIOLATIONS_COUNTED
+        )
+        pool.append(
+            {"id": tid, "division": adcode, "unit_class": unit_class or "", "violations": violations, "weight": weight}
+        )
     return pool
 
 
@@ -165,9 +172,18 @@ def inspection_plan_draw(*, inspection_plan: InspectionPlan, actor, now: datetim
             target=InspectionPlanStatus.DRAWN,
             transitions=INSPECTION_PLAN_TRANSITIONS,
             event_model=InspectionPlanEvent,
-            event_fields={"inspection_plan": inspection_plan, "actor": actor, "comment": f"seed={inspection_plan.seed}"},
-            fields={"target_pool": targets, "inspector_pool": inspectors, "draw_result": result,
-                    "algorithm": draw_core.ALGORITHM, "drawn_at": now},
+            event_fields={
+                "inspection_plan": inspection_plan,
+                "actor": actor,
+                "comment": f"seed={inspection_plan.seed}",
+            },
+            fields={
+                "target_pool": targets,
+                "inspector_pool": inspectors,
+                "draw_result": result,
+                "algorithm": draw_core.ALGORITHM,
+                "drawn_at": now,
+            },
             label=f"Inspection plan {inspection_plan.pk}",
         )
         by_id = EnforcementTarget.objects.select_related("unit").in_bulk([r["target"] for r in result])
@@ -180,12 +196,16 @@ def inspection_plan_draw(*, inspection_plan: InspectionPlan, actor, now: datetim
             inspection.inspectors.set(row["inspectors"])
             checklist_generate(inspection=inspection)
             for uid in row["inspectors"]:
-                specs.append(NotificationSpec(
-                    uid, NotificationKind.INSPECTION_ASSIGNED, f"inspection:{inspection.pk}:assigned",
-                    f"双随机检查任务：{target.name}",
-                    f"「{plan.name}」抽中 {target.name}，检查期间 {plan.period_start} 至 {plan.period_end}。",
-                    inspection_id=inspection.pk,
-                ))
+                specs.append(
+                    NotificationSpec(
+                        uid,
+                        NotificationKind.INSPECTION_ASSIGNED,
+                        f"inspection:{inspection.pk}:assigned",
+                        f"双随机检查任务：{target.name}",
+                        f"「{plan.name}」抽中 {target.name}，检查期间 {plan.period_start} 至 {plan.period_end}。",
+                        inspection_id=inspection.pk,
+                    )
+                )
         notify(specs=specs, now=now)
     return plan
 
@@ -289,7 +309,10 @@ def _inspection_transition(inspection: Inspection, *, target: str, actor, commen
 def inspection_start(*, inspection: Inspection, actor, comment: str = "") -> Inspection:
     _guard_record(actor, inspection)
     return _inspection_transition(
-        inspection, target=InspectionStatus.IN_PROGRESS, actor=actor, comment=comment,
+        inspection,
+        target=InspectionStatus.IN_PROGRESS,
+        actor=actor,
+        comment=comment,
         fields={"started_at": timezone.now()},
     )
 
@@ -338,10 +361,11 @@ def inspection_complete(*, inspection: Inspection, actor, comment: str = "") -> 
     _guard_record(actor, inspection)
     pending = list(inspection.items.filter(result=ChecklistResult.PENDING).values_list("position", flat=True))
     if pending:
-        raise ServiceError(
-            f"Items not yet recorded: {', '.join(map(str, pending))}.", code="items_pending"
-        )
+        raise ServiceError(f"Items not yet recorded: {', '.join(map(str, pending))}.", code="items_pending")
     return _inspection_transition(
-        inspection, target=InspectionStatus.COMPLETED, actor=actor, comment=comment,
+        inspection,
+        target=InspectionStatus.COMPLETED,
+        actor=actor,
+        comment=comment,
         fields={"completed_at": timezone.now()},
     )

@@ -113,7 +113,11 @@ def lead_raise(
                 )
             if match is not None:
                 LeadDetection.objects.create(
-                    lead=match, source_key=source_key, layer_ref=layer_ref, detected_at=detected_at, area_m2=area_m2,
+                    lead=match,
+                    source_key=source_key,
+                    layer_ref=layer_ref,
+                    detected_at=detected_at,
+                    area_m2=area_m2,
                     evidence=evidence or {},
                 )
                 Lead.objects.filter(pk=match.pk).update(
@@ -139,12 +143,20 @@ def lead_raise(
                 last_detected_at=detected_at,
             )
             LeadDetection.objects.create(
-                lead=lead, source_key=source_key, layer_ref=layer_ref, detected_at=detected_at, area_m2=area_m2,
+                lead=lead,
+                source_key=source_key,
+                layer_ref=layer_ref,
+                detected_at=detected_at,
+                area_m2=area_m2,
                 evidence=evidence or {},
             )
             # Every lead's history starts with its creation ("" → new).
             LeadEvent.objects.create(
-                lead=lead, from_status="", to_status=LeadStatus.NEW, at=timezone.now(), comment=reason[:2000],
+                lead=lead,
+                from_status="",
+                to_status=LeadStatus.NEW,
+                at=timezone.now(),
+                comment=reason[:2000],
                 data={"source": source, "source_key": source_key},
             )
             for f in files:
@@ -163,7 +175,6 @@ def lead_raise(
         if existing is None:
             raise
         return LeadRaiseResult(existing.lead, created=False, detection_added=False)
-
 
 
 # --- Lifecycle ---------------------------------------------------------------------------
@@ -228,7 +239,12 @@ def lead_create(
         raise ServiceError("A title is required.")
     if location.srid != settings.STORAGE_SRID:
         location = location.transform(settings.STORAGE_SRID, clone=True)
-    unit = ControlUnit.objects.filter(plan=plan, geom__intersects=location).select_related("division").order_by("code").first()
+    unit = (
+        ControlUnit.objects.filter(plan=plan, geom__intersects=location)
+        .select_related("division")
+        .order_by("code")
+        .first()
+    )
     division = division or (unit.division if unit else None)
     if division is None:
         raise ServiceError("The location lies in no unit of the plan; name the responsible division.")
@@ -289,7 +305,12 @@ def lead_dispatch(
         target=LeadStatus.DISPATCHED,
         actor=actor,
         comment=comment,
-        fields={"division": division, "dispatched_at": now, "verification_due_at": due_at, "verification_day_kind": kind},
+        fields={
+            "division": division,
+            "dispatched_at": now,
+            "verification_due_at": due_at,
+            "verification_day_kind": kind,
+        },
         data={"division": division.adcode, "due_at": due_at.isoformat(), "day_kind": kind},
     )
     event = lead._last_event
@@ -398,8 +419,13 @@ def lead_attach(*, lead: Lead, actor, files: Sequence[File], caption: str = "") 
         raise ServiceError("No file was uploaded.", code="no_file")
     with transaction.atomic():
         event = LeadEvent.objects.create(
-            lead=lead, kind=LeadEventKind.ATTACHMENT, from_status=lead.status, to_status=lead.status,
-            actor=actor, at=timezone.now(), comment=caption,
+            lead=lead,
+            kind=LeadEventKind.ATTACHMENT,
+            from_status=lead.status,
+            to_status=lead.status,
+            actor=actor,
+            at=timezone.now(),
+            comment=caption,
         )
         return attachments_store(files=checked, actor=actor, lead=lead, lead_event=event, caption=caption)
 
@@ -409,4 +435,3 @@ def lead_get_for(*, actor, lead_id: int) -> Lead:
     if lead is None:
         raise NotFound(f"Lead {lead_id} not found.", code="not_found")
     return lead
-

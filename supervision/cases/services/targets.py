@@ -82,7 +82,9 @@ def targets_import(*, path: str, plan: ZoningPlan, srid: int | None = None) -> T
     try:
         SpatialReference(srid)
     except (GDALException, ValueError):
-        raise ImportRefused(f"--srid {srid} is not a known EPSG code.", problems=[f"--srid {srid}: unknown CRS"]) from None
+        raise ImportRefused(
+            f"--srid {srid} is not a known EPSG code.", problems=[f"--srid {srid}: unknown CRS"]
+        ) from None
     try:
         header, rows = table_read(path)
     except TableError as exc:
@@ -116,7 +118,9 @@ def targets_import(*, path: str, plan: ZoningPlan, srid: int | None = None) -> T
         if cells.get("permit_class"):
             permit_class = PERMIT_CLASS_TEXT.get(cells["permit_class"], "")
             if not permit_class:
-                problems.append(f"{label}, column {header[columns['permit_class']]}: unknown permit class '{cells['permit_class']}'")
+                problems.append(
+                    f"{label}, column {header[columns['permit_class']]}: unknown permit class '{cells['permit_class']}'"
+                )
                 continue
         industry = ""
         if cells.get("industry_code"):
@@ -137,7 +141,9 @@ def targets_import(*, path: str, plan: ZoningPlan, srid: int | None = None) -> T
             .first()
         )
         if unit is None:
-            problems.append(f"{label}: location ({location.x:.6f}, {location.y:.6f}) lies outside every unit of plan {plan.code}")
+            problems.append(
+                f"{label}: location ({location.x:.6f}, {location.y:.6f}) lies outside every unit of plan {plan.code}"
+            )
             continue
         records.append(
             {

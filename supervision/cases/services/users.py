@@ -57,7 +57,5 @@ def user_upsert(
         groups = {g.name: g for g in roles_ensure()}
         user.groups.remove(*[g for name, g in groups.items() if name != role])
         user.groups.add(groups[role])
-        UserProfile.objects.update_or_create(
-            user=user, defaults={"division": division, "city_wide": division is None}
-        )
+        UserProfile.objects.update_or_create(user=user, defaults={"division": division, "city_wide": division is None})
     return user, created

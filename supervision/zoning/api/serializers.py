@@ -6,14 +6,14 @@ from django.contrib.gis.gdal import GDALException, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from ..choices import AccessAction, AccessLevel, AppliesTo, Dimension, ProjectType
-from ..selectors import geometry_transformed
 from ..models import AccessRequirement, ControlUnit, SitingAssessment, ZoningPlan
+from ..selectors import geometry_transformed
 
 
 class PlanSerializer(serializers.ModelSerializer):

@@ -12,7 +12,5 @@ urlpatterns = [
     path("zoning/access-requirements/", views.AccessRequirementListView.as_view(), name="access-requirement-list"),
     path("zoning/industries/", views.IndustrySearchView.as_view(), name="industry-search"),
     path("siting-assessments/", views.SitingAssessmentCreateView.as_view(), name="siting-assessment-create"),
-    path(
-        "siting-assessments/<uuid:pk>/", views.SitingAssessmentDetailView.as_view(), name="siting-assessment-detail"
-    ),
+    path("siting-assessments/<uuid:pk>/", views.SitingAssessmentDetailView.as_view(), name="siting-assessment-detail"),
 ]

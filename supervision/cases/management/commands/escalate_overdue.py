@@ -20,7 +20,9 @@ class Command(ServiceCommand):
                 raise ValueError(f"--now '{opts['now']}' is not an ISO datetime")
         result = cases_escalate_overdue(now=now)
         levels = ", ".join(f"level {k}: {v}" for k, v in sorted(result.by_level.items())) or "none"
-        self.stdout.write(f"escalated {result.escalated} cases ({levels}); {result.notifications} notifications offered")
+        self.stdout.write(
+            f"escalated {result.escalated} cases ({levels}); {result.notifications} notifications offered"
+        )
         if not opts["no_reminders"]:
             r = deadlines_remind(now=now)
             self.stdout.write(f"reminders: {r.due_soon} due soon, {r.overdue} overdue")

@@ -23,4 +23,6 @@ class Command(ServiceCommand):
                 raise ServiceError("There is not exactly one effective plan; name one with --plan CODE.")
             plan = effective[0]
         report = targets_import(path=opts["path"], plan=plan, srid=opts["srid"])
-        self.stdout.write(f"imported {report.created} new and updated {report.updated} enforcement targets (plan {plan.code})")
+        self.stdout.write(
+            f"imported {report.created} new and updated {report.updated} enforcement targets (plan {plan.code})"
+        )

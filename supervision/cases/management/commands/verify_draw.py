@@ -16,7 +16,9 @@ class Command(ServiceCommand):
         if plan is None:
             raise NotFound(f"Inspection plan {opts['plan_id']} not found.")
         result = inspection_plan_verify(inspection_plan=plan)
-        self.stdout.write(f"plan {plan.pk} seed {result['seed']} ({result['algorithm']}): "
-                          f"{'reproduces' if result['matches'] else 'DOES NOT reproduce'}")
+        self.stdout.write(
+            f"plan {plan.pk} seed {result['seed']} ({result['algorithm']}): "
+            f"{'reproduces' if result['matches'] else 'DOES NOT reproduce'}"
+        )
         if not result["matches"]:
             raise SystemExit(1)

@@ -13,9 +13,7 @@ class Command(ServiceCommand):
     def add_arguments(self, parser):
         parser.add_argument("--plan", required=True, help="plan code")
         parser.add_argument("--format", choices=FORMATS, default="csv")
-        parser.add_argument(
-            "-o", "--output", help="file to write (default: standard output)"
-        )
+        parser.add_argument("-o", "--output", help="file to write (default: standard output)")
 
     def handle(self, *args, **opts):
         plan = plan_get(code=opts["plan"])
@@ -23,9 +21,7 @@ class Command(ServiceCommand):
         if opts["output"]:
             with open(opts["output"], "wb") as stream:
                 access_file_write(clauses, fmt=opts["format"], stream=stream)
-            self.stderr.write(
-                f"wrote {len(clauses)} clauses of plan {plan.code} to {opts['output']}"
-            )
+            self.stderr.write(f"wrote {len(clauses)} clauses of plan {plan.code} to {opts['output']}")
             return
         buffer = io.BytesIO()
         access_file_write(clauses, fmt=opts["format"], stream=buffer)

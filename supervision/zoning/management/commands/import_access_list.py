@@ -21,10 +21,6 @@ class Command(ServiceCommand):
         )
 
     def handle(self, *args, **opts):
-        report = access_list_import(
-            path=opts["path"], plan_code=opts["plan"], replace_all=opts["replace"]
-        )
+        report = access_list_import(path=opts["path"], plan_code=opts["plan"], replace_all=opts["replace"])
         replaced = f" (replacing {report.replaced})" if opts["replace"] else ""
-        self.stdout.write(
-            f"imported {report.created} access-list clauses into plan {report.plan}{replaced}"
-        )
+        self.stdout.write(f"imported {report.created} access-list clauses into plan {report.plan}{replaced}")

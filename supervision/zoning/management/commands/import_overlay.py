@@ -15,7 +15,11 @@ class Command(ServiceCommand):
 
     def handle(self, *args, **opts):
         report = overlays_import(
-            path=opts["path"], plan_code=opts["plan"], kind=opts["kind"], layer_name=opts["layer"], src_srid=opts["src_srid"]
+            path=opts["path"],
+            plan_code=opts["plan"],
+            kind=opts["kind"],
+            layer_name=opts["layer"],
+            src_srid=opts["src_srid"],
         )
         for note in report.notes:
             self.stdout.write(note)

@@ -15,9 +15,7 @@ def _flatten(detail, prefix: str = "") -> list[str]:
         return [
             line
             for key, value in detail.items()
-            for line in _flatten(
-                value, f"{prefix}{key}" if key != "non_field_errors" else prefix
-            )
+            for line in _flatten(value, f"{prefix}{key}" if key != "non_field_errors" else prefix)
         ]
     if isinstance(detail, list):
         return [line for item in detail for line in _flatten(item, prefix)]
@@ -43,9 +41,7 @@ class Command(ServiceCommand):
             default=settings.API_SRID,
             help="EPSG code of the coordinates (default %(default)s)",
         )
-        parser.add_argument(
-            "--industry", required=True, help="GB/T 4754-2017 industry code, e.g. C2614"
-        )
+        parser.add_argument("--industry", required=True, help="GB/T 4754-2017 industry code, e.g. C2614")
         parser.add_argument("--project-type", required=True, choices=ProjectType.values)
         parser.add_argument("--format", choices=["json"], default="json")
 
@@ -60,9 +56,7 @@ class Command(ServiceCommand):
             }
         )
         if not data.is_valid():
-            raise ServiceError(
-                "bad siting input; nothing assessed.", problems=_flatten(data.errors)
-            )
+            raise ServiceError("bad siting input; nothing assessed.", problems=_flatten(data.errors))
         result = siting_evaluate(
             plan=data.validated_data["plan"],
             geometry=data.validated_data["geometry"],
