@@ -9,10 +9,6 @@ for them yet). Drill-down lists pass through the cases app's scoped selectors.
 
 from __future__ import annotations
 
-import csv
-import io
-from decimal import Decimal
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -21,16 +17,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from supervision.cases import selectors as case_selectors
 from supervision.cases.web import ASSESSMENT_ROLES, case_page
 from supervision.errors import ServiceError
 from supervision.zoning.models import ZoningPlan
 
-from . import indicators
 from . import services as assessment_services
 from .choices import DrillSide, IndicatorCode, ScorecardStatus, Subject
+from .export import export_csv, export_xlsx
 from .models import Scorecard
 from .permissions import can_manage, scorecards_scope
+from .selectors import drilldown
 
 
 def _default_period() -> str:
@@ -176,21 +172,9 @@ def drill(request, pk: int, code: str, side: str):
     line = card.lines.filter(code=code).first()
     if line is None or side not in DrillSide.values:
         raise Http404
-    subject = line.subject if side == DrillSide.NUMERATOR else line.denominator_subject
-    frozen = line.numerator_ids if side == DrillSide.NUMERATOR else line.denominator_ids
-    if frozen is not None:
-        ids = list(frozen)
-    else:
-        period = assessment_services.period_resolve(card.period_code)
-        window = assessment_services._window(period)
-        qs = indicators.indicator_rows(code, division_id=card.division_id, window=window, params=line.params, side=side)
-        ids = [] if qs is None else list(qs.values_list("id", flat=True))
-    if subject == Subject.LEAD:
-        objects = case_selectors.leads_for(user=request.user).filter(pk__in=ids).order_by("id")
-    elif subject == Subject.CASE:
-        objects = case_selectors.cases_for(user=request.user).filter(pk__in=ids).order_by("id")
-    else:
-        objects = []
+    subject, rows, frozen = drilldown(user=request.user, scorecard=card, code=code, side=side)
+    objects = list(rows) if rows is not None else []
+    ids = [o.pk for o in objects]
     return render(
         request,
         "web/assessment/drill.html",
@@ -203,40 +187,9 @@ def drill(request, pk: int, code: str, side: str):
             "subject": subject,
             "objects": objects,
             "count": len(ids),
-            "frozen": frozen is not None,
+            "frozen": frozen,
         },
     )
-
-
-EXPORT_HEADERS = ["排名", "区县", "行政区划代码", "考核周期", "状态", "版本", "综合得分"]
-
-
-def _export_rows(cards) -> tuple[list[str], list[list]]:
-    codes = [c for c, _l in IndicatorCode.choices]
-    headers = list(EXPORT_HEADERS)
-    for c in codes:
-        label = str(IndicatorCode(c).label)
-        headers += [f"{label}分子", f"{label}分母", f"{label}指标值", f"{label}得分"]
-    rows = []
-    for rank, card in enumerate(cards, start=1):
-        by_code = {line.code: line for line in card.lines.all()}
-        row = [
-            rank,
-            card.division.name,
-            card.division.adcode,
-            card.period_code,
-            str(card.get_status_display()),
-            card.version,
-            card.score,
-        ]
-        for c in codes:
-            line = by_code.get(c)
-            if line is None:
-                row += ["", "", "", ""]
-            else:
-                row += [line.numerator, line.denominator, "" if line.value is None else line.value, line.points]
-        rows.append(row)
-    return headers, rows
 
 
 @case_page(roles=ASSESSMENT_ROLES)
@@ -246,30 +199,19 @@ def export(request, fmt: str):
     if not can_manage(request.user):
         raise PermissionDenied
     plan = _plan(request)
+    if plan is None:
+        raise Http404
     period_code = request.GET.get("period") or _default_period()
-    headers, rows = _export_rows(_cards(request, plan, period_code).prefetch_related("lines"))
-    name = f"assessment-{plan.code if plan else 'all'}-{period_code}"
+    status = request.GET.get("status") or ScorecardStatus.PUBLISHED
+    if status not in ScorecardStatus.values:
+        raise Http404
+    name = f"assessment-{plan.code}-{period_code}"
     if fmt == "csv":
-        buf = io.StringIO()
-        buf.write("\ufeff")
-        writer = csv.writer(buf)
-        writer.writerow(headers)
-        writer.writerows([[str(v) if isinstance(v, Decimal) else v for v in r] for r in rows])
-        response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+        body = export_csv(plan_code=plan.code, period_code=period_code, status=status)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     elif fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = period_code
-        ws.append(headers)
-        for r in rows:
-            ws.append([float(v) if isinstance(v, Decimal) else v for v in r])
-        out = io.BytesIO()
-        wb.save(out)
-        response = HttpResponse(
-            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
+        body = export_xlsx(plan_code=plan.code, period_code=period_code, status=status)
+        response = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'

@@ -410,8 +410,7 @@ def _detected_at(layer: ChangeLayer) -> datetime:
 def _imagery_chips(layer: ChangeLayer, info: raster.RasterInfo, patch: raster.Patch, stem: str) -> list[EvidenceFile]:
     files = []
     r0, c0, r1, c1 = patch.bbox
-    margin = max(r1 - r0, c1 - c0) // 2 + 2
-    bounds = raster._bounds_of(info.affine, r0 - margin, c0 - margin, r1 + margin, c1 + margin)
+    bounds = raster.bbox_bounds(info, patch.bbox, margin=max(r1 - r0, c1 - c0) // 2 + 2)
     for label, path, caption in (
         ("before", layer.before_image, "前时相影像"),
         ("after", layer.after_image, "后时相影像"),
