@@ -252,3 +252,27 @@ def test_cli_scans_and_prints_a_summary(tmp_path, media, small_windows, capsys):
     call_command("scan_change_layer", *args)
     out = capsys.readouterr().out
     assert "scanning it again" in out and "0 new" in out and "5 already recorded" in out
+
+
+def test_before_and_after_imagery_chips_are_attached(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
+):
+    """With before/after imagery registered, each lead carries a chip of each beside the change mask."""
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    data = np.zeros((scene.height, scene.width), dtype=np.uint8)
+    plant(data, 40, 50, 10, 2)  # one new-construction patch in the priority unit
+    path = scene.write(tmp_path / "change.tif", data)
+    rgb = np.random.default_rng(7).integers(0, 255, (scene.height, scene.width), dtype=np.uint8)
+    before = scene.write(tmp_path / "before.tif", rgb)
+    after = scene.write(tmp_path / "after.tif", 255 - rgb)
+    layer = _scan(
+        path, plan, capture=django_capture_on_commit_callbacks, before_image=str(before), after_image=str(after)
+    )
+    assert layer.status == LayerStatus.DONE, layer.error
+    lead = Lead.objects.get(plan=plan)
+    files = list(Evidence.objects.filter(lead=lead).order_by("id"))
+    assert len(files) == 3
+    assert {f.caption for f in files} >= {"前时相影像", "后时相影像"}
+    for f in files:
+        assert f.content_type == "image/png" and f.file.read(8) == b"\x89PNG\r\n\x1a\n"
