@@ -81,7 +81,11 @@ def demo_load() -> list[str]:
         )
         count += 2
     lines = [f"assessment: {count} officials (党委书记, 区长, 分管副区长) in {len(divisions)} districts"]
-    for code in {period_previous("quarter", timezone.localdate()).code, "2025-Q3"}:
+    today = timezone.localdate()
+    # The quarter under way holds the demo's cases (deadlines counted from today), so its
+    # draft cards differ by district; the previous quarter and 2025-Q3 show empty periods.
+    current = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    for code in sorted({current, period_previous("quarter", today).code, "2025-Q3"}, reverse=True):
         result = services.scores_compute(plan=plan, period=services.period_resolve(code), check_role=False)
         scores = sorted((c.score or 0, c.division.name) for c in result.computed)
         best = f"best {scores[-1][1]} {scores[-1][0]}, lowest {scores[0][1]} {scores[0][0]}" if scores else ""
