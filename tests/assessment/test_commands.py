@@ -53,6 +53,13 @@ def test_demo_load_is_idempotent(scenario):
     counts = (Official.objects.count(), Scorecard.objects.count())
     second = demo_load()
     assert counts == (Official.objects.count(), Scorecard.objects.count())
-    # 2 districts: A gets 2 secretaries (handover 2025-08-16) + head + deputy, B 3 → 7; cards: 2 periods × 2
-    assert counts[0] == 7 and counts[1] in (2, 4)
+    # 2 districts: A gets 2 secretaries (handover 2025-08-16) + head + deputy, B 3 → 7;
+    # cards: 2 districts × the distinct periods among (quarter under way, previous quarter, 2025-Q3)
+    from django.utils import timezone
+
+    from supervision.assessment.periods import period_previous
+
+    today = timezone.localdate()
+    periods = {f"{today.year}-Q{(today.month - 1) // 3 + 1}", period_previous("quarter", today).code, "2025-Q3"}
+    assert counts[0] == 7 and counts[1] == 2 * len(periods)
     assert first[0] == second[0] and "2025-Q3" in "".join(first)
