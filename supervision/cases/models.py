@@ -203,11 +203,9 @@ class AppendOnlyModel(models.Model):
         raise PermissionError(f"{type(self).__name__} rows are append-only.")
 
 
-class LeadEvent(AppendOnlyModel):
-    """One step in a lead's history (from, to, actor, at, comment); append-only."""
+class TransitionEvent(AppendOnlyModel):
+    """The columns every workflow event shares: from, to, actor, at, comment."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(max_length=16, choices=LeadEventKind.choices, default=LeadEventKind.TRANSITION)
     from_status = models.CharField(max_length=16)
     to_status = models.CharField(max_length=16)
     actor = models.ForeignKey(
@@ -215,6 +213,17 @@ class LeadEvent(AppendOnlyModel):
     )
     at = models.DateTimeField()
     comment = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
+class LeadEvent(TransitionEvent):
+    """One step in a lead's history (from, to, actor, at, comment); append-only."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=LeadEventKind.choices, default=LeadEventKind.TRANSITION)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -338,18 +347,13 @@ class Case(models.Model):
         )
 
 
-class CaseEvent(AppendOnlyModel):
+class CaseEvent(TransitionEvent):
     """One step in a case's history (from, to, actor, at, comment); append-only."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=16, choices=CaseEventKind.choices, default=CaseEventKind.TRANSITION)
     from_status = models.CharField(max_length=24)
-    to_status = models.CharField(max_length=24)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    at = models.DateTimeField()
-    comment = models.TextField(blank=True)
+    to_status = models.CharField(max_length=24)  # case statuses are longer than the base's 16
     escalation_level = models.PositiveSmallIntegerField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
@@ -449,20 +453,10 @@ class InspectionPlan(models.Model):
         return self.name
 
 
-class InspectionPlanEvent(AppendOnlyModel):
+class InspectionPlanEvent(TransitionEvent):
     """One status change of an inspection plan (drawn, published); append-only."""
 
     inspection_plan = models.ForeignKey(InspectionPlan, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=16)
-    to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    at = models.DateTimeField()
-    comment = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
 
 
 class Inspection(models.Model):
@@ -495,20 +489,10 @@ class Inspection(models.Model):
         return f"{self.inspection_plan} #{self.draw_order} {self.target}"
 
 
-class InspectionEvent(AppendOnlyModel):
+class InspectionEvent(TransitionEvent):
     """One status change of an inspection; append-only."""
 
     inspection = models.ForeignKey(Inspection, on_delete=models.PROTECT, related_name="events")
-    from_status = models.CharField(max_length=16)
-    to_status = models.CharField(max_length=16)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    at = models.DateTimeField()
-    comment = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["at", "id"]
 
 
 class ChecklistItem(models.Model):

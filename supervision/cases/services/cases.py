@@ -20,7 +20,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from supervision.errors import NotFound, ServiceError
-from supervision.workflow import transition_to
 
 from .. import permissions as perms
 from ..choices import (
@@ -36,6 +35,7 @@ from ..deadlines import deadline_resolve
 from ..models import Case, CaseEvent, EnforcementTarget, Evidence, Lead
 from . import notifications as notifications_service
 from .attachments import CheckedFile, attachments_check, attachments_store
+from .events import workflow_step
 from .notifications import NotificationSpec, bureau_admin_ids, notify, officer_ids_by_division
 
 ESCALATION_LABELS = {1: "督办", 2: "重点督办", 3: "挂牌督办"}
@@ -52,24 +52,19 @@ def case_transition_to(
     files: Sequence[CheckedFile] = (),
 ) -> Case:
     """The one way a case changes status: compare-and-set, one event, the event's attachments."""
-    with transaction.atomic():
-        case = transition_to(
-            case,
-            target=target,
-            transitions=CASE_TRANSITIONS,
-            event_model=CaseEvent,
-            event_fields={
-                "case": case,
-                "actor": actor if getattr(actor, "pk", None) else None,
-                "comment": comment,
-                "data": data or {},
-            },
-            fields=fields,
-            label=f"Case {case.number}",
-        )
-        if files:
-            attachments_store(files=files, actor=actor, case=case, case_event=case._last_event)
-    return case
+    return workflow_step(
+        case,
+        owner="case",
+        target=target,
+        transitions=CASE_TRANSITIONS,
+        event_model=CaseEvent,
+        label=f"Case {case.number}",
+        actor=actor,
+        comment=comment,
+        fields=fields,
+        data=data,
+        files=files,
+    )
 
 
 def _guard(actor, action: str, case: Case) -> None:

@@ -20,7 +20,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from supervision.errors import NotFound, ServiceError
-from supervision.workflow import transition_to
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, ZoningPlan
 
 from .. import permissions as perms
@@ -37,6 +36,7 @@ from ..choices import (
 from ..deadlines import deadline_resolve
 from ..models import EnforcementTarget, Evidence, Lead, LeadDetection, LeadEvent
 from .attachments import CheckedFile, attachments_check, attachments_store
+from .events import workflow_step
 from .notifications import NotificationSpec, division_officer_ids, notify
 
 
@@ -191,24 +191,19 @@ def lead_transition_to(
     files: Sequence[CheckedFile] = (),
 ) -> Lead:
     """The one way a lead changes status: compare-and-set, one event, the event's attachments."""
-    with transaction.atomic():
-        lead = transition_to(
-            lead,
-            target=target,
-            transitions=LEAD_TRANSITIONS,
-            event_model=LeadEvent,
-            event_fields={
-                "lead": lead,
-                "actor": actor if getattr(actor, "pk", None) else None,
-                "comment": comment,
-                "data": data or {},
-            },
-            fields=fields,
-            label=f"Lead {lead.pk}",
-        )
-        if files:
-            attachments_store(files=files, actor=actor, lead=lead, lead_event=lead._last_event)
-    return lead
+    return workflow_step(
+        lead,
+        owner="lead",
+        target=target,
+        transitions=LEAD_TRANSITIONS,
+        event_model=LeadEvent,
+        label=f"Lead {lead.pk}",
+        actor=actor,
+        comment=comment,
+        fields=fields,
+        data=data,
+        files=files,
+    )
 
 
 def _guard(actor, action: str, lead: Lead) -> None:
