@@ -118,33 +118,59 @@ class LeadDetailView(CaseAppView):
         return Response(_lead_detail(request.user, pk))
 
 
-class LeadActionView(CaseAppView):
-    """POST one transition of one lead."""
+class ActionView(CaseAppView):
+    """POST one transition of one lead or case: scope check, role check, input, one service."""
 
     parser_classes = PARSERS
     action_name = ""
     input_serializer = s.CommentInput
 
-    def perform(self, lead, user, v):  # pragma: no cover - overridden
+    def fetch(self, user, pk):  # pragma: no cover - set by _action_view
+        raise NotImplementedError
+
+    def detail(self, user, pk):  # pragma: no cover - set by _action_view
+        raise NotImplementedError
+
+    def perform(self, obj, user, v):  # pragma: no cover - set by _action_view
         raise NotImplementedError
 
     def post(self, request, pk):
-        lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
+        obj = self.fetch(request.user, pk)
         perms.require_role(request.user, self.action_name)
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        lead = self.perform(lead, request.user, data.validated_data)
-        return Response(_lead_detail(request.user, lead.pk))
+        obj = self.perform(obj, request.user, data.validated_data)
+        return Response(self.detail(request.user, obj.pk))
+
+
+def _action_view(name, action, input_serializer, perform, doc, *, fetch, detail, detail_serializer):
+    view = type(
+        name,
+        (ActionView,),
+        {
+            "action_name": action,
+            "input_serializer": input_serializer,
+            "perform": perform,
+            "fetch": lambda self, user, pk: fetch(user, pk),
+            "detail": lambda self, user, pk: detail(user, pk),
+            "__doc__": doc,
+        },
+    )
+    view.post = extend_schema(request=input_serializer, responses=detail_serializer)(view.post)
+    return view
 
 
 def _lead_action(name, action, input_serializer, perform, doc):
-    view = type(
+    return _action_view(
         name,
-        (LeadActionView,),
-        {"action_name": action, "input_serializer": input_serializer, "perform": perform, "__doc__": doc},
+        action,
+        input_serializer,
+        perform,
+        doc,
+        fetch=lambda user, pk: lead_services.lead_get_for(actor=user, lead_id=pk),
+        detail=lambda user, pk: _lead_detail(user, pk),
+        detail_serializer=s.LeadDetailSerializer,
     )
-    view.post = extend_schema(request=input_serializer, responses=s.LeadDetailSerializer)(view.post)
-    return view
 
 
 LeadDispatchView = _lead_action(
@@ -236,31 +262,17 @@ class CaseDetailView(CaseAppView):
         return Response(_case_detail(request.user, pk))
 
 
-class CaseActionView(CaseAppView):
-    parser_classes = PARSERS
-    action_name = ""
-    input_serializer = s.CommentInput
-
-    def perform(self, case, user, v):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def post(self, request, pk):
-        case = case_services.case_get_for(actor=request.user, case_id=pk)
-        perms.require_role(request.user, self.action_name)
-        data = self.input_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = self.perform(case, request.user, data.validated_data)
-        return Response(_case_detail(request.user, case.pk))
-
-
 def _case_action(name, action, input_serializer, perform, doc):
-    view = type(
+    return _action_view(
         name,
-        (CaseActionView,),
-        {"action_name": action, "input_serializer": input_serializer, "perform": perform, "__doc__": doc},
+        action,
+        input_serializer,
+        perform,
+        doc,
+        fetch=lambda user, pk: case_services.case_get_for(actor=user, case_id=pk),
+        detail=lambda user, pk: _case_detail(user, pk),
+        detail_serializer=s.CaseDetailSerializer,
     )
-    view.post = extend_schema(request=input_serializer, responses=s.CaseDetailSerializer)(view.post)
-    return view
 
 
 CaseOrderRectificationView = _case_action(
