@@ -130,7 +130,8 @@
   /* --- Rendering ------------------------------------------------------------------- */
   function miniMap(container, unit, site, basemap) {
     if (!window.L) return;
-    var m = L.map(container, { attributionControl: !!(basemap && basemap.url), zoomControl: true });
+    // A view before any vector layer: Leaflet clips paths against the view's bounds.
+    var m = L.map(container, { attributionControl: !!(basemap && basemap.url), zoomControl: true, zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false }).setView([43.88, 125.32], 9);
     if (basemap && basemap.url) L.tileLayer(basemap.url, { attribution: basemap.attribution || "", maxZoom: 18 }).addTo(m);
     var layers = [];
     if (unit && unit.geometry) layers.push(L.geoJSON(unit.geometry, { style: { color: "#2e7d32", weight: 2, fillOpacity: 0.08 } }).addTo(m));
@@ -143,8 +144,7 @@
       layers.push(L.circleMarker([site[1], site[0]], { radius: 7, color: "#c62828", fillOpacity: 0.8 }).addTo(m));
     }
     var group = L.featureGroup(layers);
-    if (layers.length) m.fitBounds(group.getBounds(), { maxZoom: 16, padding: [10, 10] });
-    else m.setView([43.88, 125.32], 9);
+    if (layers.length) m.fitBounds(group.getBounds(), { maxZoom: 16, padding: [10, 10], animate: false });
     maps.push(m);
   }
 
