@@ -41,10 +41,35 @@ def inspection(world):
     return insp
 
 
+@pytest.fixture
+def target_leads(world):
+    """Two dispatched leads on the inspected target: the inspector may verify them in the field."""
+    from django.conf import settings
+    from django.contrib.gis.geos import Point
+
+    from supervision.cases.services.leads import lead_dispatch, lead_raise
+
+    out = []
+    for n in (1, 2):
+        lead = lead_raise(
+            source="complaint",
+            source_key=f"field-test:{n}",
+            plan=world.plan,
+            geom=Point(125.312, 43.812, srid=4326).transform(settings.STORAGE_SRID, clone=True),
+            title=f"群众举报：测试化工夜间排污 {n}",
+            reason="12369 举报",
+            unit=world.units["a1"],
+            target=world.target,
+        ).lead
+        out.append(lead_dispatch(lead=lead, actor=world.users["officer_a"]))
+    return out
+
+
 def test_inspector_records_checklist_and_photo_offline_and_sync_stores_each_once(
-    world, inspection, chromium, live_server
+    world, inspection, target_leads, chromium, live_server
 ):
-    from supervision.cases.models import ChecklistItem
+    from supervision.cases.models import ChecklistItem, LeadEvent
+    from supervision.cases.services.leads import lead_dismiss, lead_start_verification
     from supervision.field.models import FieldPhoto, FieldRecord
 
     # localhost, not 127.0.0.1 spelled out: the service worker wants a secure context.
@@ -111,6 +136,15 @@ def test_inspector_records_checklist_and_photo_offline_and_sync_stores_each_once
             f"{first} input[type=file]", files=[{"name": "site.png", "mimeType": "image/png", "buffer": PNG}]
         )
         page.wait_for_selector("#field-outbox-info[data-count='3']", state="attached")
+
+        # Lead verification offline: a finding on each lead; meanwhile the office dismisses the second.
+        kept, moved = target_leads
+        for n, lead in enumerate(target_leads, start=4):
+            page.fill(f"[data-lead-id='{lead.pk}'] textarea", f"现场核查：排污口位置与举报一致（{lead.pk}）")
+            page.click(f"[data-lead-id='{lead.pk}'] form button[type=submit]")
+            page.wait_for_selector(f"#field-outbox-info[data-count='{n}']", state="attached")
+        moved = lead_start_verification(lead=moved, actor=world.users["officer_a"])
+        lead_dismiss(lead=moved, actor=world.users["officer_a"], reason="已由执法人员核实为合法排放")
         assert page.get_attribute(f"{first} input[type=file]", "capture") == "environment"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "field_offline_phone.png"), full_page=True)
@@ -122,7 +156,7 @@ def test_inspector_records_checklist_and_photo_offline_and_sync_stores_each_once
         context.set_offline(False)
         page.wait_for_selector("#field-outbox-info[data-count='0']", state="attached")
         page.wait_for_selector("#field-message[data-left='0']", state="attached")
-        assert len(field_puts) == 3
+        assert len(field_puts) == 5
         stored = {i.pk: (i.result, i.note) for i in ChecklistItem.objects.filter(inspection=inspection)}
         assert stored == {items[0].pk: ("pass", ""), items[1].pk: ("fail", "未执行污染物排放总量控制。")}
         assert FieldRecord.objects.filter(kind="answer").count() == 2
@@ -132,6 +166,12 @@ def test_inspector_records_checklist_and_photo_offline_and_sync_stores_each_once
         answer = FieldRecord.objects.get(item=items[1], kind="answer")
         assert (answer.latitude, answer.longitude) == (SITE["latitude"], SITE["longitude"])
         assert answer.recorded_at is not None
+        findings = LeadEvent.objects.filter(lead=kept, comment__startswith="现场核查")
+        assert findings.count() == 1 and findings.get().data["field_finding"]["latitude"] == SITE["latitude"]
+        # The dismissed lead: a conflict shown in the page with the server's version, nothing stored.
+        conflict = page.locator("#field-conflict-list li[data-code=lead_moved_on]")
+        assert conflict.count() == 1 and "不属实" in conflict.inner_text()
+        assert not LeadEvent.objects.filter(lead=moved, comment__startswith="现场核查").exists()
         page.screenshot(path=str(SCREENSHOTS / "field_synced_phone.png"), full_page=True)
 
         # A second sync sends nothing new and stores nothing new.
@@ -141,8 +181,8 @@ def test_inspector_records_checklist_and_photo_offline_and_sync_stores_each_once
             "d => document.getElementById('field-message').getAttribute('data-done') !== d", arg=done
         )
         assert page.get_attribute("#field-message", "data-sent") == "0"
-        assert len(field_puts) == 3
-        assert FieldRecord.objects.count() == 3 and FieldPhoto.objects.count() == 1
+        assert len(field_puts) == 5
+        assert FieldRecord.objects.count() == 4 and FieldPhoto.objects.count() == 1
         assert not external, f"pages requested external URLs: {external}"
         assert not errors, f"script errors: {errors}"
     finally:
