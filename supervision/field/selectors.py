@@ -164,7 +164,11 @@ def field_package(*, user) -> dict:
         where = _lonlat(target.location)
         if where:
             sites.append(where)
-        items = ChecklistItem.objects.filter(inspection=insp).select_related("inspection", "checked_by")
+        items = (
+            ChecklistItem.objects.filter(inspection=insp)
+            .select_related("inspection", "checked_by")
+            .prefetch_related("field_photos")
+        )
         inspections.append(
             {
                 "id": insp.pk,
@@ -188,6 +192,16 @@ def field_package(*, user) -> dict:
                         "requirement_number": item.requirement_number,
                         "dimension": item.dimension,
                         "text": item.text,
+                        "photos": [
+                            {
+                                "id": p.pk,
+                                "url": reverse("field-photo-file", args=[p.pk]),
+                                "latitude": p.latitude,
+                                "longitude": p.longitude,
+                                "taken_at": p.taken_at.isoformat(),
+                            }
+                            for p in item.field_photos.all()
+                        ],
                     }
                     for item in items
                 ],
@@ -227,5 +241,7 @@ def field_package(*, user) -> dict:
         "inspections": inspections,
         "leads": leads,
         "basemap": {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION, "tiles": tiles},
-        "assets": [c["url"] for lead in leads for c in lead["chips"]] + tiles,
+        "assets": [c["url"] for lead in leads for c in lead["chips"]]
+        + [p["url"] for insp in inspections for item in insp["items"] for p in item["photos"]]
+        + tiles,
     }

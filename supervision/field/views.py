@@ -6,6 +6,7 @@ import hashlib
 import json
 from functools import lru_cache
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
@@ -151,10 +152,16 @@ def service_worker(request):
     """
     precache = [{"url": static(p), "revision": _revision(p)} for p in SHELL_ASSETS]
     precache.append({"url": reverse("field-manifest"), "revision": _revision("js/field/sw.js")})
-    config = {"precache": precache, "page": reverse("field-page"), "staticUrl": static(""), "urls": _sync_urls()}
+    # Prefixes from STATIC_URL, not static(): a manifest storage knows files, not folders.
+    config = {
+        "precache": precache,
+        "page": reverse("field-page"),
+        "staticUrl": settings.STATIC_URL,
+        "urls": _sync_urls(),
+    }
     body = (
         f"importScripts({json.dumps(static('vendor/workbox/workbox-sw.js'))});\n"
-        f"workbox.setConfig({{modulePathPrefix: {json.dumps(static('vendor/workbox/'))}}});\n"
+        f"workbox.setConfig({{modulePathPrefix: {json.dumps(settings.STATIC_URL + 'vendor/workbox/')}}});\n"
         f"self.FIELD_SW = {json.dumps(config)};\n"
         f"importScripts({json.dumps(static('js/field/store.js') + '?v=' + _revision('js/field/store.js'))});\n"
         f"importScripts({json.dumps(static('js/field/sw.js') + '?v=' + _revision('js/field/sw.js'))});\n"

@@ -222,3 +222,48 @@ def test_fail_without_note_is_refused_and_not_kept(field):
     cid, r = answer(field.client, field.mine, field.items[0], "fail", note="")
     assert r.status_code == 400 and r.json()["code"] == "note_required"
     assert not FieldRecord.objects.filter(client_id=cid).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_resends_store_once(field, users, monkeypatch):
+    """Both requests find no record before either inserts: the unique client_id decides, one 201, one 200."""
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    from supervision.field import services
+
+    barrier = threading.Barrier(2, timeout=20)
+    original = services._resent
+    waited = threading.local()
+
+    def look_then_wait(**kwargs):
+        found = original(**kwargs)
+        if found is None and not getattr(waited, "done", False):
+            waited.done = True
+            barrier.wait()
+        return found
+
+    monkeypatch.setattr(services, "_resent", look_then_wait)
+    cid = uuid.uuid4()
+    body = {"inspection": field.mine.pk, "item": field.items[1].pk, "result": "fail", "note": "废水直排"}
+    statuses = []
+
+    def send():
+        client = APIClient()
+        client.force_authenticate(users["inspector"])
+        try:
+            statuses.append(client.put(f"/api/v1/field/answers/{cid}/", body, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200, 201]
+    assert FieldRecord.objects.filter(client_id=cid).count() == 1
+    item = ChecklistItem.objects.get(pk=field.items[1].pk)
+    assert item.result == "fail" and Lead.objects.filter(checklist_items=item).count() == 1

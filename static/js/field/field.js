@@ -107,13 +107,16 @@
   }
 
   /* --- Sync ------------------------------------------------------------------------- */
-  var syncing = null;
+  var syncing = null, retry = null;
   function sync() {
     if (syncing) return syncing;
     syncing = S.setMeta("csrf", csrfToken())
       .then(function () { return S.flush(cfg); })
       .then(function (stats) {
         say(fmt(T.syncDone, stats), { sent: stats.sent, synced: stats.synced, conflicts: stats.conflicts, left: stats.left, done: Date.now() });
+        // Something stayed queued (server trouble, a flaky network): try again in a minute.
+        clearTimeout(retry);
+        if (stats.left) retry = setTimeout(function () { if (navigator.onLine) sync(); }, 60000);
         // Refresh the package so the checklist shows the server's state (only when something went).
         if (stats.synced && navigator.onLine) {
           return fetch(cfg.packageUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -193,6 +196,13 @@
     if (item.requirement_number) li.appendChild(el("p", { class: "muted", text: T.clause + " " + item.requirement_number }));
     if (item.result !== "pending") {
       li.appendChild(el("p", { class: "field-server", text: T.onServer + ": " + item.result_label + (item.note ? " — " + item.note : "") + (item.checked_by ? " (" + item.checked_by + ")" : "") }));
+    }
+    if (item.photos && item.photos.length) {
+      var ph = el("div", { class: "field-chips" });
+      item.photos.forEach(function (p) {
+        ph.appendChild(el("img", { src: p.url, alt: T.photo + " " + when(p.taken_at), class: "field-chip", loading: "lazy" }));
+      });
+      li.appendChild(ph);
     }
     answers.forEach(function (a) {
       li.appendChild(el("p", { class: "field-queued", text: T.queuedHere + ": " + T.results[a.result] + (a.note ? " — " + a.note : "") }));

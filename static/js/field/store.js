@@ -135,8 +135,17 @@
           }, function () { stats.left += 1; return true; }); // offline again: stop here, keep the rest queued
         });
       });
-      return chain.then(function () { return setMeta("lastSync", { at: new Date().toISOString(), stats: stats }); })
+      return chain.then(prune).then(function () { return setMeta("lastSync", { at: new Date().toISOString(), stats: stats }); })
         .then(function () { return stats; });
+    });
+  }
+
+  /* Forget synced results after a week (conflicts and refusals stay until the person has seen them). */
+  function prune() {
+    var cutoff = new Date(Date.now() - 7 * 864e5).toISOString();
+    return all("results").then(function (rows) {
+      return Promise.all(rows.filter(function (r) { return r.state === "synced" && r.at < cutoff; })
+        .map(function (r) { return del("results", r.client_id); }));
     });
   }
 
