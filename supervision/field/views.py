@@ -134,7 +134,7 @@ def manifest(request):
     return response
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def _revision(path: str) -> str:
     found = finders.find(path)
     if not found:

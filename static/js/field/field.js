@@ -50,6 +50,7 @@
   }
 
   function queue(record) {
+    record.user = cfg.user;
     return position().then(function (pos) {
       record.latitude = pos.latitude; record.longitude = pos.longitude;
       if (record.kind === "photo") record.accuracy_m = pos.accuracy_m;
@@ -82,6 +83,7 @@
         return S.setMeta("package", pkg);
       })
       .then(function () { return S.setMeta("csrf", csrfToken()); })
+      .then(function () { return S.setMeta("user", cfg.user); })
       .then(function () {
         if (!window.caches) return 0;
         var own = pkg.assets.filter(function (u) { return u.indexOf("http") !== 0 || u.indexOf(location.origin) === 0; });
@@ -111,6 +113,7 @@
   function sync() {
     if (syncing) return syncing;
     syncing = S.setMeta("csrf", csrfToken())
+      .then(function () { return S.setMeta("user", cfg.user); })
       .then(function () { return S.flush(cfg); })
       .then(function (stats) {
         say(fmt(T.syncDone, stats), { sent: stats.sent, synced: stats.synced, conflicts: stats.conflicts, left: stats.left, done: Date.now() });
@@ -291,7 +294,11 @@
 
   function render() {
     return Promise.all([S.getMeta("package"), S.outbox(), S.all("results")]).then(function (r) {
-      var pkg = r[0], outboxRows = r[1], results = r[2];
+      // What another person took offline or queued on this device is not shown to this one.
+      var pkg = r[0] && r[0].user === cfg.user ? r[0] : null;
+      var mine = function (x) { return !x.user || x.user === cfg.user; };
+      var outboxRows = r[1].filter(mine);
+      var results = r[2].filter(function (x) { return mine(x.record); });
       var net = $("field-net");
       net.textContent = navigator.onLine ? T.online : T.offline;
       net.setAttribute("data-online", navigator.onLine ? "true" : "false");

@@ -114,8 +114,10 @@
   /* Send every queued record once; resolves {sent, synced, conflicts, refused, left}. */
   function flushNow(cfg) {
     var stats = { sent: 0, synced: 0, conflicts: 0, refused: 0, left: 0 };
-    return Promise.all([outbox(), getMeta("csrf")]).then(function (r) {
-      var rows = r[0], csrf = r[1];
+    return Promise.all([outbox(), getMeta("csrf"), getMeta("user")]).then(function (r) {
+      // Only the signed-in person's records: another's wait until they sign in again on this device.
+      var user = cfg.user || r[2];
+      var rows = r[0].filter(function (rec) { return !rec.user || rec.user === user; }), csrf = r[1];
       var chain = Promise.resolve(false);
       rows.forEach(function (rec) {
         chain = chain.then(function (stop) {
