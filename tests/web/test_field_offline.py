@@ -147,7 +147,8 @@ def test_inspector_records_checklist_and_photo_offline_and_sync_stores_each_once
         lead_dismiss(lead=moved, actor=world.users["officer_a"], reason="已由执法人员核实为合法排放")
         assert page.get_attribute(f"{first} input[type=file]", "capture") == "environment"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "field_offline_phone.png"), full_page=True)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(SCREENSHOTS / "field_offline_phone.png"))
         assert field_puts == []  # nothing left the device
         assert not FieldRecord.objects.exists()
         assert set(ChecklistItem.objects.filter(inspection=inspection).values_list("result", flat=True)) == {"pending"}
@@ -172,7 +173,8 @@ def test_inspector_records_checklist_and_photo_offline_and_sync_stores_each_once
         conflict = page.locator("#field-conflict-list li[data-code=lead_moved_on]")
         assert conflict.count() == 1 and "不属实" in conflict.inner_text()
         assert not LeadEvent.objects.filter(lead=moved, comment__startswith="现场核查").exists()
-        page.screenshot(path=str(SCREENSHOTS / "field_synced_phone.png"), full_page=True)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(SCREENSHOTS / "field_synced_phone.png"))
 
         # A second sync sends nothing new and stores nothing new.
         done = page.get_attribute("#field-message", "data-done")

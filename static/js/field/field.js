@@ -250,7 +250,7 @@
     if (nav) card.appendChild(nav);
     var mapDiv = el("div", { class: "field-map", id: "field-map-i" + insp.id });
     card.appendChild(mapDiv);
-    var ol = el("ol", { class: "field-items" });
+    var ol = el("ul", { class: "field-items" });
     insp.items.forEach(function (item) { ol.appendChild(itemBlock(insp, item, outboxRows, results)); });
     card.appendChild(ol);
     return { card: card, map: function () { miniMap(mapDiv, insp.unit, insp.target.lonlat, basemap); } };
