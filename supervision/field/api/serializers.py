@@ -1,5 +1,6 @@
 """Input of the field sync endpoints: every field checked, named in the error."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from supervision.cases.choices import ChecklistResult
@@ -16,7 +17,7 @@ class PlaceSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
-            raise serializers.ValidationError({"longitude": "Give latitude and longitude together."})
+            raise serializers.ValidationError({"longitude": _("Give latitude and longitude together.")})
         return attrs
 
 
@@ -43,9 +44,9 @@ class PhotoSerializer(PlaceSerializer):
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if (attrs.get("item") is None) == (attrs.get("lead") is None):
-            raise serializers.ValidationError({"item": "Give either item (with inspection) or lead."})
+            raise serializers.ValidationError({"item": _("Give either item (with inspection) or lead.")})
         if attrs.get("item") is not None and attrs.get("inspection") is None:
-            raise serializers.ValidationError({"inspection": "Name the inspection of the item."})
+            raise serializers.ValidationError({"inspection": _("Name the inspection of the item.")})
         return attrs
 
 
