@@ -132,6 +132,15 @@ def test_item_answered_differently_meanwhile_is_a_conflict_with_the_server_versi
     body = r.json()
     assert body["code"] == "answer_conflict"
     assert body["server"]["result"] == "fail" and body["server"]["note"] == "网上已记录"
+    # The interface's language (zh-hans by default): the refusal reads in Chinese.
+    assert "已在服务器上记录为“不符合”" in body["detail"]
+    en = field.client.put(
+        f"/api/v1/field/answers/{uuid.uuid4()}/",
+        {"inspection": field.mine.pk, "item": field.items[0].pk, "result": "pass"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert en.status_code == 409 and "was already recorded as" in en.json()["detail"]
     assert not FieldRecord.objects.filter(client_id=cid).exists()
     # The same answer as the server's is no conflict.
     _, same = answer(field.client, field.mine, field.items[0], "fail", note="网上已记录")
