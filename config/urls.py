@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("supervision.cases.api.urls")),
     path("", include("supervision.remote_sensing.api.urls")),
     path("assessment/", include("supervision.assessment.api.urls")),
+    path("field/", include("supervision.field.api.urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz/", healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("supervision.field.urls")),
     path("", include("config.web_urls")),
 ]
 if settings.DEBUG:

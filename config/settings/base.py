@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "supervision.cases",
     "supervision.remote_sensing",
     "supervision.assessment",
+    "supervision.field",
 ]
 
 MIDDLEWARE = [
