@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
 
 from supervision.cases.selectors_assessment import cases_by_ids, leads_by_ids
 from supervision.errors import NotFound, ServiceError
 
-from . import indicators
 from .choices import DrillSide, ScorecardStatus, Subject
-from .models import AssessmentScheme, Official, Scorecard, ScorecardIndicator
-from .periods import Period, period_parse
+from .models import AssessmentScheme, BottomLineStatus, Official, Scorecard, ScorecardIndicator
+from .periods import period_parse
 from .permissions import ensure_division_visible, scorecards_scope
 from .scoring import competition_ranks
 
@@ -122,11 +120,11 @@ def officials_scores(
 
 
 def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str, QuerySet | None, bool]:
-    """(subject, rows, frozen): the leads/cases behind one side of one indicator of a card.
+    """(subject, rows, frozen): the leads/cases/bottom-line statuses behind one side of one indicator of a card.
 
-    A published (or superseded) card lists the ids stored at publication, so later edits
-    to cases never change it; a draft lists live rows by the same definition that
-    computed its numbers.
+    Every card, draft or published, lists the ids stored with its line by the same
+    aggregate query that computed the numbers, so a list always equals its cell; a draft
+    changes only when it is recomputed (its numbers with it).
     """
     ensure_division_visible(user, scorecard.division_id)
     if side not in DrillSide.values:
@@ -137,13 +135,11 @@ def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str,
     subject = line.subject if side == DrillSide.NUMERATOR else line.denominator_subject
     if subject == Subject.NONE:
         return subject, None, scorecard.is_frozen
-    if scorecard.is_frozen:
-        ids = (line.numerator_ids if side == DrillSide.NUMERATOR else line.denominator_ids) or []
-        rows = leads_by_ids(ids) if subject == Subject.LEAD else cases_by_ids(ids)
-        return subject, rows, True
-    period = Period(scorecard.period_kind, scorecard.period_code, scorecard.period_start, scorecard.period_end)
-    window = indicators.Window(*period.bounds(timezone.get_default_timezone()))
-    rows = indicators.indicator_rows(
-        code, division_id=scorecard.division_id, window=window, params=line.params, side=side
-    )
-    return subject, rows.select_related("division", "unit").order_by("id"), False
+    ids = (line.numerator_ids if side == DrillSide.NUMERATOR else line.denominator_ids) or []
+    if subject == Subject.LEAD:
+        rows = leads_by_ids(ids)
+    elif subject == Subject.CASE:
+        rows = cases_by_ids(ids)
+    else:
+        rows = BottomLineStatus.objects.filter(pk__in=ids).select_related("target", "target__division").order_by("id")
+    return subject, rows, scorecard.is_frozen
