@@ -16,6 +16,7 @@ from supervision.zoning.selectors import divisions_of_plan
 
 from . import services
 from .choices import OfficialRole
+from .officials import official_title
 from .periods import period_previous
 
 PLAN_CODE = "changchun-2024"
@@ -37,8 +38,11 @@ def demo_load() -> list[str]:
     divisions = list(divisions_of_plan(plan=plan))
     count = 0
     for i, division in enumerate(divisions):
-        short, suffix = division.name, division.name[-1]  # 区 / 县 / 市
-        secretary_title, head_title = f"{short}{suffix}委书记", f"{short}{suffix}长"
+
+        def title(role: str, _d=division) -> str:
+            return official_title(role=role, division_name=_d.name, division_kind=_d.kind)
+
+        secretary_title = title(OfficialRole.PARTY_SECRETARY)
         if i == 0:
             services.official_ensure(
                 division=division,
@@ -70,17 +74,19 @@ def demo_load() -> list[str]:
             name=_name(i, 1),
             role=OfficialRole.GOVERNMENT_HEAD,
             term_start=TERM_START,
-            title=head_title,
+            title=title(OfficialRole.GOVERNMENT_HEAD),
         )
         services.official_ensure(
             division=division,
             name=_name(i, 2),
             role=OfficialRole.DEPUTY_HEAD_ENVIRONMENT,
             term_start=TERM_START,
-            title=f"{short}副{suffix}长（分管生态环境）",
+            title=title(OfficialRole.DEPUTY_HEAD_ENVIRONMENT),
         )
         count += 2
-    lines = [f"assessment: {count} officials (党委书记, 区长, 分管副区长) in {len(divisions)} districts"]
+    lines = [
+        f"assessment: {count} officials (党委书记, 区长/县长/市长, 分管副职; titles by division type) in {len(divisions)} districts"
+    ]
     today = timezone.localdate()
     # The quarter under way holds the demo's cases (deadlines counted from today), so its
     # draft cards differ by district; the previous quarter and 2025-Q3 show empty periods.

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
+from supervision.cases.permissions import is_city_wide, user_division_id
 from supervision.cases.selectors_assessment import cases_by_ids, leads_by_ids
 from supervision.errors import NotFound, ServiceError
 
 from .choices import DrillSide, ScorecardStatus, Subject
 from .models import AssessmentScheme, BottomLineStatus, Official, Scorecard, ScorecardIndicator
 from .periods import period_parse
-from .permissions import ensure_division_visible, scorecards_scope
+from .permissions import can_manage, ensure_division_visible, scorecards_scope
 from .scoring import competition_ranks
 
 
@@ -143,3 +144,60 @@ def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str,
     else:
         rows = BottomLineStatus.objects.filter(pk__in=ids).select_related("target", "target__division").order_by("id")
     return subject, rows, scorecard.is_frozen
+
+
+def bottom_line_statuses(
+    *,
+    user,
+    plan_code: str,
+    year: int | None = None,
+    division: str | None = None,
+    unit_code: str | None = None,
+    period_code: str | None = None,
+) -> QuerySet[BottomLineStatus]:
+    """Tracked statuses of a plan's targets (a year's and its quarters'), scoped like scorecards.
+
+    Managers and city-wide readers see every division; a division's officer sees their own.
+    """
+    qs = BottomLineStatus.objects.filter(target__plan__code=plan_code).select_related(
+        "target", "target__division", "target__unit"
+    )
+    if year is not None:
+        qs = qs.filter(period_start__year=year)
+    if period_code:
+        qs = qs.filter(period_code=period_code)
+    if division:
+        qs = qs.filter(target__division__adcode=division)
+    if unit_code:
+        qs = qs.filter(
+            Q(target__unit__code=unit_code) | Q(target__unit__isnull=True, target__division__units__code=unit_code)
+        )
+    if user is not None and not can_manage(user) and not is_city_wide(user):
+        qs = qs.filter(target__division_id=user_division_id(user))
+    return qs.distinct().order_by(
+        "target__division__adcode", "target__scope_code", "target__indicator", "period_start", "-period_kind"
+    )
+
+
+def bottom_lines_latest(
+    *, plan_code: str, division_id: int | None = None, unit_code: str | None = None
+) -> list[BottomLineStatus]:
+    """For display (unit card, district page, map): each target's latest year status, newest year first.
+
+    A unit shows its own targets and its district's.
+    """
+    qs = BottomLineStatus.objects.filter(target__plan__code=plan_code, period_kind="year").select_related(
+        "target", "target__division", "target__unit"
+    )
+    if unit_code:
+        qs = qs.filter(Q(target__unit__code=unit_code) | Q(target__unit__isnull=True, target__division_id=division_id))
+    elif division_id:
+        qs = qs.filter(target__division_id=division_id)
+    seen, out = set(), []
+    for s in qs.order_by("-period_start", "target__scope_code", "target__indicator"):
+        t = s.target
+        key = (t.scope_code, t.indicator, t.station_code)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
