@@ -248,7 +248,9 @@ def _bottom_line_base(w: Window, p: dict) -> QuerySet:
     code = w.period_code
     if len(code) == 7 and code[4] == "-" and code[5:].isdigit():  # a month: its quarter
         code = f"{code[:4]}-Q{(int(code[5:]) - 1) // 3 + 1}"
-    qs = BottomLineStatus.objects.filter(period_code=code)
+    # Insufficient data is the monitoring network's gap, not the district's result: it is left out
+    # (and shown on the tracking pages); with no target measured the indicator is not applicable.
+    qs = BottomLineStatus.objects.filter(period_code=code, status__in=("met", "off_track"))
     return qs.filter(target__plan_id=w.plan_id) if w.plan_id else qs
 
 
@@ -348,7 +350,7 @@ DEFINITIONS: dict[str, IndicatorDef] = {
             _bottom_line_base,
             _bottom_line_num,
             division_field="target__division_id",
-            definition="本期达标的底线目标数 ÷ 本期跟踪的底线目标数（数据不足计为未达标；月度按所在季度）",
+            definition="本期达标的底线目标数 ÷ 本期有有效数据的底线目标数（数据不足的不计入；月度按所在季度）",
         ),
     )
 }

@@ -102,3 +102,12 @@ def water_section_classes(
         entry["class"] = max(entry["class"], cls)
         entry["samples"] += len(values)
     return out
+
+
+def stations_by_division(*, medium: str) -> list[tuple[str, str]]:
+    """(station code, its division's adcode) of every station of a medium that has a division."""
+    return list(
+        MonitoringStation.objects.filter(medium=medium, division__isnull=False)
+        .order_by("code")
+        .values_list("code", "division__adcode")
+    )

@@ -239,3 +239,29 @@ def test_officials_titles_follow_the_division_type(adcode, name, kind, head, dep
     assert division_kind_guess(adcode=adcode, name=name) == kind
     assert official_title(role="government_head", division_name=name, division_kind=kind) == head
     assert official_title(role="deputy_head_environment", division_name=name, division_kind=kind) == deputy
+
+
+def test_demo_untouched_leads_lower_chaoyangs_score(city):
+    """The demo's quarter under way: 朝阳区's untouched scan leads (one 12.4 ha in a priority unit) cost it points."""
+    from django.utils import timezone
+
+    from supervision.assessment.demo import demo_load
+
+    city.plan.code = "changchun-2024"
+    city.plan.save()
+    lines = demo_load()
+    today = timezone.localdate()
+    current = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    cards = {
+        c.division_id: c
+        for c in services.scores_compute(
+            plan=city.plan, period=services.period_resolve(current), check_role=False
+        ).computed
+    }
+    assert cards[city.A.pk].score < cards[city.B.pk].score
+    assert any("朝阳区" in line and "1 untouched leads" in line for line in lines)
+    lead = Lead.objects.get(division=city.A)
+    assert (lead.status, lead.area_m2, lead.unit) == ("new", 124_000, city.UA)
+    assert (timezone.localdate() - timezone.localdate(lead.created_at)).days == 240
+    assert demo_load()[-3:] == lines[-3:] and Lead.objects.filter(division=city.A).count() == 1  # idempotent
+    assert any(line.startswith("assessment: bottom lines 2025:") for line in lines)
