@@ -76,3 +76,26 @@ def test_bottom_line_api_is_scoped_and_tracking_is_for_managers(tracked):
     assert {r["division"] for r in rows} == {"220104", "220102"}
     r = api.post("/api/v1/assessment/bottom-lines/track/", {"plan": tracked.code, "year": 2099}, format="json")
     assert r.status_code == 400 and r.json()["code"] in ("future_year", "invalid")
+
+
+def test_attainment_drill_down_lists_the_statuses_behind_the_cell(tracked, client):
+    from supervision.assessment import services
+    from supervision.assessment.periods import period_parse
+
+    card = next(
+        c
+        for c in services.scores_compute(plan=tracked, period=period_parse("2025"), check_role=False).computed
+        if c.division_id == tracked.A.pk
+    )
+    line = card.lines.get(code="bottom_line_attainment")
+    assert (line.numerator, line.denominator) == (0, 1)
+    api = APIClient()
+    api.force_authenticate(tracked.assessor)
+    r = api.get(f"/api/v1/assessment/scorecards/{card.pk}/indicators/bottom_line_attainment/denominator/")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["subject"] == "target" and body["count"] == 1
+    assert body["results"][0]["status"] == "off_track" and body["results"][0]["division"] == "220104"
+    client.force_login(tracked.assessor)
+    page = client.get(f"/assessment/scorecards/{card.pk}/drill/bottom_line_attainment/denominator/")
+    assert page.status_code == 200 and "PM2.5年均浓度" in page.content.decode()
