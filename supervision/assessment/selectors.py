@@ -152,7 +152,6 @@ def bottom_line_statuses(
     plan_code: str,
     year: int | None = None,
     division: str | None = None,
-    unit_code: str | None = None,
     period_code: str | None = None,
 ) -> QuerySet[BottomLineStatus]:
     """Tracked statuses of a plan's targets (a year's and its quarters'), scoped like scorecards.
@@ -168,13 +167,9 @@ def bottom_line_statuses(
         qs = qs.filter(period_code=period_code)
     if division:
         qs = qs.filter(target__division__adcode=division)
-    if unit_code:
-        qs = qs.filter(
-            Q(target__unit__code=unit_code) | Q(target__unit__isnull=True, target__division__units__code=unit_code)
-        )
     if user is not None and not can_manage(user) and not is_city_wide(user):
         qs = qs.filter(target__division_id=user_division_id(user))
-    return qs.distinct().order_by(
+    return qs.order_by(
         "target__division__adcode", "target__scope_code", "target__indicator", "period_start", "-period_kind"
     )
 

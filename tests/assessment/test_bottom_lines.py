@@ -263,3 +263,22 @@ def test_track_command(plan, tmp_path):
     with pytest.raises(SystemExit):
         call_command("track_bottom_lines", "--plan", "nope", stderr=err)
     assert "No zoning plan 'nope'" in err.getvalue()
+
+
+def test_beat_task_tracks_effective_plans_and_runs_twice_safely(plan, tmp_path, django_user_model):
+    from supervision.assessment.tasks import bottom_lines_track_all
+
+    _user(django_user_model, "assessor", "assessor")
+    bottom_lines_import(path=_csv(tmp_path, HEADER + "220104,PM2.5年均浓度,2030,1,µg/m³,\n"), plan_code=plan.code)
+    _daily(_station("AIR-1", plan.A), date.today() - timedelta(days=400), 400, 30.0)
+    assert bottom_lines_track_all.delay().get() == []  # a draft plan is not tracked
+    plan.status = "effective"
+    plan.save()
+    first = bottom_lines_track_all.delay().get()
+    assert first and all(r["plan"] == plan.code for r in first)
+    statuses, notes = BottomLineStatus.objects.count(), Notification.objects.count()
+    assert statuses > 0 and notes > 0
+    second = bottom_lines_track_all.delay().get()
+    assert [r["statuses"] for r in second] == [r["statuses"] for r in first]
+    assert (BottomLineStatus.objects.count(), Notification.objects.count()) == (statuses, notes)
+    assert all(r["warned"] == 0 for r in second)
