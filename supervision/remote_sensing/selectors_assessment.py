@@ -11,7 +11,10 @@ from collections import defaultdict
 from datetime import date
 
 from django.contrib.gis.geos import GEOSGeometry
-from django.db.models import Avg, QuerySet
+from django.db.models import Avg, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from supervision.zoning.models import ControlUnit
 
 from . import standards
 from .choices import Averaging, Medium
@@ -19,12 +22,19 @@ from .models import MonitoringReading, MonitoringStation
 
 
 def _stations(*, medium: str, division_id: int, unit_geom: GEOSGeometry | None, station_code: str) -> QuerySet:
+    """A station belongs to a division by its division field or, when that is empty, by the units it lies in;
+    a city's stations are its districts' too."""
     qs = MonitoringStation.objects.filter(medium=medium)
     if station_code:
         return qs.filter(code=station_code)
     if unit_geom is not None:
         return qs.filter(location__within=unit_geom)
-    return qs.filter(division_id=division_id)
+    in_units = ControlUnit.objects.filter(
+        Q(division_id=division_id) | Q(division__parent_id=division_id), geom__intersects=OuterRef("location")
+    )
+    return qs.filter(
+        Q(division_id=division_id) | Q(division__parent_id=division_id) | (Q(division__isnull=True) & Exists(in_units))
+    )
 
 
 def _canonical(parameter: str, medium: str) -> str | None:
@@ -105,9 +115,16 @@ def water_section_classes(
 
 
 def stations_by_division(*, medium: str) -> list[tuple[str, str]]:
-    """(station code, its division's adcode) of every station of a medium that has a division."""
-    return list(
-        MonitoringStation.objects.filter(medium=medium, division__isnull=False)
-        .order_by("code")
-        .values_list("code", "division__adcode")
+    """(station code, its division's adcode) of every station of a medium: its division field, else the
+    division of a unit it lies in; stations in neither are left out."""
+    in_unit = (
+        ControlUnit.objects.filter(geom__intersects=OuterRef("location")).order_by("id").values("division__adcode")[:1]
     )
+    rows = (
+        MonitoringStation.objects.filter(medium=medium)
+        .annotate(adcode=Coalesce("division__adcode", Subquery(in_unit)))
+        .filter(adcode__isnull=False)
+        .order_by("code")
+        .values_list("code", "adcode")
+    )
+    return list(rows)

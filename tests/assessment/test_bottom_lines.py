@@ -282,3 +282,13 @@ def test_beat_task_tracks_effective_plans_and_runs_twice_safely(plan, tmp_path, 
     assert [r["statuses"] for r in second] == [r["statuses"] for r in first]
     assert (BottomLineStatus.objects.count(), Notification.objects.count()) == (statuses, notes)
     assert all(r["warned"] == 0 for r in second)
+
+
+def test_a_station_without_a_division_counts_for_the_district_whose_unit_holds_it(plan, tmp_path):
+    from supervision.remote_sensing.selectors_assessment import stations_by_division
+
+    bottom_lines_import(path=_csv(tmp_path, HEADER + "220104,PM2.5年均浓度,2025,35,µg/m³,\n"), plan_code=plan.code)
+    _daily(_station("AIR-X", None), date(2025, 1, 1), 365, 20.0)  # inside 朝阳区's unit, no division field
+    year = next(s for s in bottom_lines_track(plan=plan, year=2025, today=TODAY).statuses if s.period_code == "2025")
+    assert (year.status, year.details["stations"]) == ("met", ["AIR-X"])
+    assert stations_by_division(medium="air") == [("AIR-X", "220104")]
