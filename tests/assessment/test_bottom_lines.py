@@ -292,3 +292,17 @@ def test_a_station_without_a_division_counts_for_the_district_whose_unit_holds_i
     year = next(s for s in bottom_lines_track(plan=plan, year=2025, today=TODAY).statuses if s.period_code == "2025")
     assert (year.status, year.details["stations"]) == ("met", ["AIR-X"])
     assert stations_by_division(medium="air") == [("AIR-X", "220104")]
+
+
+def test_import_reads_xlsx(plan, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["范围编码", "指标", "目标年份", "目标值", "单位"])
+    ws.append(["220104", "PM2.5年均浓度", 2025, 35, "µg/m³"])
+    ws.append(["220104", "建设用地总规模", 2025, 12.5, "平方公里"])
+    path = tmp_path / "targets.xlsx"
+    wb.save(path)
+    assert bottom_lines_import(path=str(path), plan_code=plan.code).created == 2
+    assert BottomLineTarget.objects.get(indicator="construction_land").target_value == D("1250")
