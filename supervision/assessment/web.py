@@ -1,5 +1,6 @@
-"""Pages of the assessment app: a period's scorecards and ranking (ECharts), drill-down to the leads and
-cases behind every number, CSV/XLSX export, compute and publish.
+"""Pages of the assessment app: a period's scorecards and ranking (ECharts), drill-down to the leads,
+cases and bottom-line statuses behind every number, CSV/XLSX export, compute and publish; a district's
+page (bottom lines, scorecards, officials) and the printable 跟踪评估 report with its XLSX.
 
 Writes go through `services` (scores_compute, scorecard_publish); reads are scoped by
 `permissions.scorecards_scope` (officers: their own division's published cards). The
