@@ -59,6 +59,9 @@ urlpatterns = [
     path("assessment/export.<str:fmt>", assessment_web.export, name="assessment-export"),
     path("assessment/scorecards/<int:pk>/", assessment_web.scorecard_detail, name="scorecard-detail"),
     path("assessment/scorecards/<int:pk>/drill/<str:code>/<str:side>/", assessment_web.drill, name="scorecard-drill"),
+    path("assessment/districts/<str:adcode>/", assessment_web.district, name="assessment-district"),
+    path("assessment/report/", assessment_web.tracking_report_page, name="tracking-report"),
+    path("assessment/report.xlsx", assessment_web.tracking_report_xlsx, name="tracking-report-xlsx"),
     # Public (公众端)
     path("public/", zoning_web.map_page, {"public": True}, name="public-map"),
     path("public/overlays.json", zoning_web.overlays_geojson, {"public": True}, name="public-overlays"),

@@ -229,8 +229,16 @@ CASES_REMINDER_DAYS = env.int("CASES_REMINDER_DAYS", default=3)
 CASES_ESCALATION_STEP_DAYS = env.int("CASES_ESCALATION_STEP_DAYS", default=7)
 # Base URL used in notification emails.
 CASES_SITE_URL = env.str("CASES_SITE_URL", default="http://127.0.0.1:8000")
+# --- assessment ---
+# A lead is the division's from the moment it is raised: not dispatched within this many
+# calendar days of being raised, it is late on that day (verification timeliness, backlog).
+ASSESSMENT_LEAD_RESPONSE_DAYS = env.int("ASSESSMENT_LEAD_RESPONSE_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "assessment-track-bottom-lines": {
+        "task": "supervision.assessment.tasks.bottom_lines_track_all",
+        "schedule": env.float("BOTTOM_LINES_TRACK_SECONDS", default=24 * 3600.0),
+    },
     "cases-escalate-overdue": {"task": "supervision.cases.tasks.escalate_overdue", "schedule": 15 * 60},
     "cases-deadline-reminders": {"task": "supervision.cases.tasks.deadline_reminders", "schedule": 60 * 60},
 }

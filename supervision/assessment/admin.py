@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
 from . import services
-from .models import AssessmentScheme, Indicator, Official, Scorecard, ScorecardIndicator
+from .models import AssessmentScheme, BottomLineStatus, Indicator, Official, Scorecard, ScorecardIndicator
 
 
 class IndicatorFormSet(BaseInlineFormSet):
@@ -106,4 +106,18 @@ class ScorecardAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BottomLineStatus)
+class BottomLineStatusAdmin(admin.ModelAdmin):
+    """Read-only: statuses are computed by track_bottom_lines (the beat task, the API)."""
+
+    list_display = ["target", "period_code", "status", "measured_value", "target_value", "measured_until"]
+    list_filter = ["status", "period_kind", "target__indicator"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

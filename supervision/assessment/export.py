@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from .choices import IndicatorCode, ScorecardStatus
+from .officials import official_title
 from .selectors import officials_scores, ranking
 
 BASE_HEADERS = [
@@ -39,8 +41,16 @@ OFFICIAL_HEADERS = [
 ]
 
 
-def _fmt(v) -> str:
-    return "" if v is None else f"{v}"
+def _fmt(v):
+    """A number stays a number (XLSX cells are numeric, CSV writes its text: 52.00); None is an empty cell."""
+    return v
+
+
+def _count(v: Decimal | None):
+    """A count or an area without trailing zeros (3, 2.5), never in exponent form."""
+    if v is None:
+        return None
+    return int(v) if v == v.to_integral_value() else Decimal(str(float(v)))
 
 
 def score_table(
@@ -78,8 +88,8 @@ def score_table(
                 row += [""] * len(LINE_HEADERS)
             else:
                 row += [
-                    _fmt(ln.numerator.normalize()),
-                    _fmt(ln.denominator.normalize()),
+                    _count(ln.numerator),
+                    _count(ln.denominator),
                     "是" if ln.applicable else "否",
                     _fmt(ln.value),
                     _fmt(ln.weight),
@@ -96,7 +106,12 @@ def officials_table(*, plan_code: str, period_code: str, status: str) -> tuple[l
             s.official.division.adcode,
             s.official.division.name,
             s.official.name,
-            s.official.title or s.official.get_role_display(),
+            s.official.title
+            or official_title(
+                role=s.official.role,
+                division_name=s.official.division.name,
+                division_kind=s.official.division.kind,
+            ),
             s.official.term_start.isoformat(),
             s.official.term_end.isoformat() if s.official.term_end else "",
             s.overlap_days,
@@ -116,7 +131,7 @@ def export_csv(*, plan_code: str, period_code: str, status: str = ScorecardStatu
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(headers)
-    writer.writerows(table)
+    writer.writerows([["" if v is None else v for v in row] for row in table])
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -5,9 +5,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from supervision.cases.models import AppendOnlyModel
-from supervision.zoning.models import AdministrativeDivision, ZoningPlan
+from supervision.zoning.models import AdministrativeDivision, BottomLineTarget, ZoningPlan
 
-from .choices import IndicatorCode, OfficialRole, PeriodKind, ScorecardStatus, Subject
+from .choices import IndicatorCode, OfficialRole, PeriodKind, ScorecardStatus, Subject, TrackingStatus
 
 SCHEME_IN_USE_MESSAGE = "方案第 {version} 版已被已发布的考核结果使用，不能修改；请复制为新版本。"
 
@@ -263,3 +263,63 @@ class ScorecardEvent(AppendOnlyModel):
         verbose_name = _("考核结果记录")
         verbose_name_plural = _("考核结果记录")
         ordering = ["at", "id"]
+
+
+class BottomLineStatus(models.Model):
+    """A bottom-line target's status for one year or quarter (met / off track / insufficient data), with its numbers."""
+
+    target = models.ForeignKey(BottomLineTarget, on_delete=models.CASCADE, related_name="statuses")
+    period_kind = models.CharField(_("周期类型"), max_length=8, choices=PeriodKind.choices)
+    period_code = models.CharField(_("跟踪周期"), max_length=8)
+    period_start = models.DateField(_("开始日期"))
+    period_end = models.DateField(_("结束日期"))
+    # The last day the measurement covers (the period's end, or yesterday for a period under way).
+    measured_until = models.DateField(_("统计截至"))
+    status = models.CharField(_("状态"), max_length=20, choices=TrackingStatus.choices)
+    # In the target's canonical unit; None when there is not enough data.
+    measured_value = models.DecimalField(_("实测值"), max_digits=14, decimal_places=4, null=True, blank=True)
+    target_value = models.DecimalField(_("目标值"), max_digits=14, decimal_places=4)
+    # The numbers behind the status: valid days, days required, stations, good days, months sampled …
+    details = models.JSONField(_("明细"), default=dict, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"))
+    # Counts status changes: a warning is sent once per change to off track (its key holds this number).
+    changes = models.PositiveIntegerField(default=0)
+    changed_at = models.DateTimeField(_("状态变化时间"))
+
+    class Meta:
+        verbose_name = _("底线目标跟踪")
+        verbose_name_plural = _("底线目标跟踪")
+        ordering = ["target", "period_start", "period_kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "period_code"], name="bottom_line_status_once_per_period"),
+            models.CheckConstraint(condition=Q(status__in=TrackingStatus.values), name="bottom_line_status_known"),
+            models.CheckConstraint(
+                condition=Q(period_kind__in=[PeriodKind.YEAR, PeriodKind.QUARTER]), name="bottom_line_status_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=TrackingStatus.INSUFFICIENT) | Q(measured_value__isnull=False),
+                name="bottom_line_status_has_value",
+            ),
+        ]
+        indexes = [models.Index(fields=["period_code", "status"], name="bottom_line_status_period_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.period_code}: {self.get_status_display()}"
+
+    # The shape of a drill-down row (title, division, unit), shared with leads and cases.
+    @property
+    def title(self) -> str:
+        t = self.target
+        return f"{t.scope_code} {t.get_indicator_display()} {self.period_code}（目标 {t.target_year} 年）"
+
+    @property
+    def division(self) -> AdministrativeDivision:
+        return self.target.division
+
+    @property
+    def unit(self):
+        return self.target.unit
+
+    @property
+    def unit_id(self) -> int | None:
+        return self.target.unit_id

@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
+from django.db.models import Prefetch, Q, QuerySet
 
+from supervision.cases.permissions import is_city_wide, user_division_id
 from supervision.cases.selectors_assessment import cases_by_ids, leads_by_ids
 from supervision.errors import NotFound, ServiceError
 
-from . import indicators
 from .choices import DrillSide, ScorecardStatus, Subject
-from .models import AssessmentScheme, Official, Scorecard, ScorecardIndicator
-from .periods import Period, period_parse
-from .permissions import ensure_division_visible, scorecards_scope
+from .models import AssessmentScheme, BottomLineStatus, Official, Scorecard, ScorecardIndicator
+from .periods import period_parse
+from .permissions import can_manage, ensure_division_visible, scorecards_scope
 from .scoring import competition_ranks
 
 
@@ -122,11 +121,11 @@ def officials_scores(
 
 
 def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str, QuerySet | None, bool]:
-    """(subject, rows, frozen): the leads/cases behind one side of one indicator of a card.
+    """(subject, rows, frozen): the leads/cases/bottom-line statuses behind one side of one indicator of a card.
 
-    A published (or superseded) card lists the ids stored at publication, so later edits
-    to cases never change it; a draft lists live rows by the same definition that
-    computed its numbers.
+    Every card, draft or published, lists the ids stored with its line by the same
+    aggregate query that computed the numbers, so a list always equals its cell; a draft
+    changes only when it is recomputed (its numbers with it).
     """
     ensure_division_visible(user, scorecard.division_id)
     if side not in DrillSide.values:
@@ -137,13 +136,63 @@ def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str,
     subject = line.subject if side == DrillSide.NUMERATOR else line.denominator_subject
     if subject == Subject.NONE:
         return subject, None, scorecard.is_frozen
-    if scorecard.is_frozen:
-        ids = (line.numerator_ids if side == DrillSide.NUMERATOR else line.denominator_ids) or []
-        rows = leads_by_ids(ids) if subject == Subject.LEAD else cases_by_ids(ids)
-        return subject, rows, True
-    period = Period(scorecard.period_kind, scorecard.period_code, scorecard.period_start, scorecard.period_end)
-    window = indicators.Window(*period.bounds(timezone.get_default_timezone()))
-    rows = indicators.indicator_rows(
-        code, division_id=scorecard.division_id, window=window, params=line.params, side=side
+    ids = (line.numerator_ids if side == DrillSide.NUMERATOR else line.denominator_ids) or []
+    if subject == Subject.LEAD:
+        rows = leads_by_ids(ids)
+    elif subject == Subject.CASE:
+        rows = cases_by_ids(ids)
+    else:
+        rows = BottomLineStatus.objects.filter(pk__in=ids).select_related("target", "target__division").order_by("id")
+    return subject, rows, scorecard.is_frozen
+
+
+def bottom_line_statuses(
+    *,
+    user,
+    plan_code: str,
+    year: int | None = None,
+    division: str | None = None,
+    period_code: str | None = None,
+) -> QuerySet[BottomLineStatus]:
+    """Tracked statuses of a plan's targets (a year's and its quarters'), scoped like scorecards.
+
+    Managers and city-wide readers see every division; a division's officer sees their own.
+    """
+    qs = BottomLineStatus.objects.filter(target__plan__code=plan_code).select_related(
+        "target", "target__division", "target__unit"
     )
-    return subject, rows.select_related("division", "unit").order_by("id"), False
+    if year is not None:
+        qs = qs.filter(period_start__year=year)
+    if period_code:
+        qs = qs.filter(period_code=period_code)
+    if division:
+        qs = qs.filter(target__division__adcode=division)
+    if user is not None and not can_manage(user) and not is_city_wide(user):
+        qs = qs.filter(target__division_id=user_division_id(user))
+    return qs.order_by(
+        "target__division__adcode", "target__scope_code", "target__indicator", "period_start", "-period_kind"
+    )
+
+
+def bottom_lines_latest(
+    *, plan_code: str, division_id: int | None = None, unit_code: str | None = None
+) -> list[BottomLineStatus]:
+    """For display (unit card, district page, map): each target's latest year status, newest year first.
+
+    A unit shows its own targets and its district's.
+    """
+    qs = BottomLineStatus.objects.filter(target__plan__code=plan_code, period_kind="year").select_related(
+        "target", "target__division", "target__unit"
+    )
+    if unit_code:
+        qs = qs.filter(Q(target__unit__code=unit_code) | Q(target__unit__isnull=True, target__division_id=division_id))
+    elif division_id:
+        qs = qs.filter(target__division_id=division_id)
+    seen, out = set(), []
+    for s in qs.order_by("-period_start", "target__scope_code", "target__indicator"):
+        t = s.target
+        key = (t.scope_code, t.indicator, t.station_code)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out

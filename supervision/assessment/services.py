@@ -7,8 +7,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import FloatField, Sum, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from supervision.errors import Conflict, NotFound, ServiceError
@@ -26,13 +24,17 @@ from .scoring import Line, score_lines
 # --- schemes ------------------------------------------------------------------------------
 
 DEFAULT_SCHEME = [
-    # (code, weight, params) — the shipped version 1 (data migration 0002 writes the same rows).
-    (IndicatorCode.VERIFICATION_TIMELINESS, 20, {}),
-    (IndicatorCode.RECTIFICATION_TIMELINESS, 30, {}),
-    (IndicatorCode.CLOSURE_RATE, 15, {}),
-    (IndicatorCode.OVERDUE_BACKLOG, 15, {}),
-    (IndicatorCode.REPEAT_VIOLATIONS, 10, {}),
-    (IndicatorCode.PRIORITY_UNIT_DAMAGE, 10, {"threshold_ha": 10}),
+    # (code, weight, params) — the shipped version 2 (data migration 0004 writes the same rows;
+    # version 1, migration 0002, had six indicators and no suspected weight).
+    (IndicatorCode.VERIFICATION_TIMELINESS, 15, {}),
+    (IndicatorCode.LEAD_BACKLOG, 10, {}),
+    (IndicatorCode.RECTIFICATION_TIMELINESS, 15, {}),
+    (IndicatorCode.CLOSURE_RATE, 10, {}),
+    (IndicatorCode.OVERDUE_BACKLOG, 10, {}),
+    (IndicatorCode.REPEAT_OFFENDERS, 5, {}),
+    (IndicatorCode.PRIORITY_UNIT_DAMAGE, 10, {"threshold_ha": 10, "suspected_weight": 0.5}),
+    (IndicatorCode.RED_LINE_INTEGRITY, 10, {"threshold_ha": 5, "suspected_weight": 0.5}),
+    (IndicatorCode.BOTTOM_LINE_ATTAINMENT, 15, {}),
 ]
 
 
@@ -54,6 +56,12 @@ def scheme_problems(*, weights: dict[str, Decimal], params: dict[str, dict] | No
                     raise ValueError
             except (TypeError, ValueError):
                 problems.append(f"{code}: threshold_ha must be a positive number of hectares.")
+        if "suspected_weight" in (p or {}):
+            try:
+                if not 0 <= float(p["suspected_weight"]) <= 1:
+                    raise ValueError
+            except (TypeError, ValueError):
+                problems.append(f"{code}: suspected_weight must be a number between 0 and 1.")
     return problems
 
 
@@ -137,15 +145,17 @@ def plan_resolve(code: str) -> ZoningPlan:
     return plan
 
 
-def _window(period: Period) -> indicators.Window:
-    return indicators.Window(*period.bounds(timezone.get_default_timezone()))
+def _window(period: Period, plan_id: int | None = None) -> indicators.Window:
+    """The period's instants, "as of" now (a period under way counts only deadlines already passed)."""
+    start, end = period.bounds(timezone.get_default_timezone())
+    return indicators.Window(start, end, asof=timezone.now(), period_code=period.code, plan_id=plan_id)
 
 
 def measures_compute(
-    *, scheme: AssessmentScheme, division_ids: list[int], period: Period
+    *, scheme: AssessmentScheme, division_ids: list[int], period: Period, plan_id: int | None = None
 ) -> dict[int, dict[str, indicators.Raw]]:
     """Every indicator of the scheme for every division: one aggregate query per indicator."""
-    window = _window(period)
+    window = _window(period, plan_id)
     out: dict[int, dict[str, indicators.Raw]] = {d: {} for d in division_ids}
     for ind in scheme.indicators.all():
         for div, raw in indicators.indicator_aggregate(
@@ -155,12 +165,7 @@ def measures_compute(
     return out
 
 
-def _write_lines(
-    card: Scorecard,
-    scheme: AssessmentScheme,
-    raws: dict[str, indicators.Raw],
-    lists: dict[str, tuple[list[int] | None, list[int] | None]] | None = None,
-) -> Decimal | None:
+def _write_lines(card: Scorecard, scheme: AssessmentScheme, raws: dict[str, indicators.Raw]) -> Decimal | None:
     inds = list(scheme.indicators.all())
     scored, score = score_lines([Line(i.code, i.weight, raws[i.code].value) for i in inds])
     ScorecardIndicator.objects.filter(scorecard=card).delete()
@@ -179,8 +184,8 @@ def _write_lines(
             weight=i.weight,
             effective_weight=s.effective_weight,
             points=s.points,
-            numerator_ids=(lists or {}).get(i.code, (None, None))[0],
-            denominator_ids=(lists or {}).get(i.code, (None, None))[1],
+            numerator_ids=raws[i.code].numerator_ids,
+            denominator_ids=raws[i.code].denominator_ids,
         )
         for pos, (i, s) in enumerate(zip(inds, scored, strict=True))
     )
@@ -211,7 +216,7 @@ def scores_compute(
         divisions = [d for d in divisions if d in set(division_ids)]
     if not divisions:
         raise ServiceError(f"Plan {plan.code} has no divisions (no units) to assess.", code="no_divisions")
-    measures = measures_compute(scheme=scheme, division_ids=divisions, period=period)
+    measures = measures_compute(scheme=scheme, division_ids=divisions, period=period, plan_id=plan.pk)
     result = ComputeResult(plan=plan, period=period, scheme=scheme)
     now = timezone.now()
     actor_obj = actor if getattr(actor, "pk", None) else None
@@ -258,40 +263,6 @@ def scores_compute(
     return result
 
 
-def _lists_for(card: Scorecard, scheme: AssessmentScheme) -> tuple[dict, dict]:
-    """Ids behind each numerator and denominator, and the numbers derived from exactly those ids."""
-    period = period_resolve(card.period_code)
-    window = _window(period)
-    raws, lists = {}, {}
-    for ind in scheme.indicators.all():
-        d = indicators.DEFINITIONS[ind.code]
-        num_qs = indicators.indicator_rows(
-            ind.code, division_id=card.division_id, window=window, params=ind.params, side="numerator"
-        )
-        den_qs = indicators.indicator_rows(
-            ind.code, division_id=card.division_id, window=window, params=ind.params, side="denominator"
-        )
-        num_ids = list(num_qs.order_by("id").values_list("id", flat=True))
-        den_ids = None if den_qs is None else list(den_qs.order_by("id").values_list("id", flat=True))
-        lists[ind.code] = (num_ids, den_ids if den_ids is not None else [])
-        if ind.code == IndicatorCode.PRIORITY_UNIT_DAMAGE:
-            area = (
-                num_qs.model._default_manager.filter(pk__in=num_ids).aggregate(
-                    a=Sum(Coalesce("area_m2", Value(0.0), output_field=FloatField()))
-                )["a"]
-                or 0.0
-            )
-            ha = Decimal(str(round(area / indicators.M2_PER_HA, 4)))
-            limit = Decimal(str(indicators.threshold_ha(ind.params)))
-            raws[ind.code] = indicators.Raw(ha, limit, Decimal(1) - min(Decimal(1), ha / limit))
-        else:
-            n, den = len(num_ids), len(den_ids or [])
-            raws[ind.code] = indicators.Raw(
-                Decimal(n), Decimal(den), indicators._ratio(n, den, complement=d.complement, empty=d.empty_value)
-            )
-    return raws, lists
-
-
 def scorecard_publish(*, scorecard: Scorecard, actor) -> Scorecard:
     """Recompute the draft one last time, store the ids behind every number, and freeze it.
 
@@ -307,8 +278,12 @@ def scorecard_publish(*, scorecard: Scorecard, actor) -> Scorecard:
         scheme = card.scheme
         scheme_check(scheme=scheme)
         draft_score = card.score
-        raws, lists = _lists_for(card, scheme)
-        card.score = _write_lines(card, scheme, raws, lists)
+        # The same aggregate query as every draft: the stored ids are the rows each number counted.
+        period = period_resolve(card.period_code)
+        raws = measures_compute(scheme=scheme, division_ids=[card.division_id], period=period, plan_id=card.plan_id)[
+            card.division_id
+        ]
+        card.score = _write_lines(card, scheme, raws)
         card.save(update_fields=["score"])
         now = timezone.now()
         if card.corrects_id:
@@ -382,7 +357,9 @@ def scorecard_correct(*, scorecard: Scorecard, reason: str, actor) -> Scorecard:
             computed_by=actor_obj,
         )
         period = period_resolve(card.period_code)
-        measures = measures_compute(scheme=card.scheme, division_ids=[card.division_id], period=period)
+        measures = measures_compute(
+            scheme=card.scheme, division_ids=[card.division_id], period=period, plan_id=card.plan_id
+        )
         new.score = _write_lines(new, card.scheme, measures[card.division_id])
         new.save(update_fields=["score"])
         ScorecardEvent.objects.create(

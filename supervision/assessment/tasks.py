@@ -43,3 +43,28 @@ def scores_compute_recent() -> list[dict]:
         for kind in ("month", "quarter"):
             out.append(scores_compute_task(plan_id, period_previous(kind, today).code))
     return out
+
+
+@shared_task(acks_late=True)
+def bottom_lines_track_task(plan_id: int, year: int | None = None) -> dict:
+    """Track one plan's bottom lines for a year; safe to run twice (upserts, warnings keyed per change)."""
+    from .bottom_lines import bottom_lines_track
+
+    plan = ZoningPlan.objects.get(pk=plan_id)
+    report = bottom_lines_track(plan=plan, year=year)
+    return {"plan": plan.code, "year": report.year, "statuses": report.counts(), "warned": report.warned}
+
+
+@shared_task(acks_late=True)
+def bottom_lines_track_all() -> list[dict]:
+    """For beat: every effective plan that has targets, this year (and last year until its statistics settle, Q1)."""
+    today = timezone.localdate()
+    years = [today.year - 1, today.year] if today.month <= 3 else [today.year]
+    if today.month == 1 and today.day == 1:
+        years = [today.year - 1]  # nothing of the new year measured yet
+    out = []
+    plans = ZoningPlan.objects.filter(status="effective", bottom_lines__isnull=False).distinct()
+    for plan_id in plans.values_list("pk", flat=True):
+        for year in years:
+            out.append(bottom_lines_track_task(plan_id, year))
+    return out

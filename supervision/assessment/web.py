@@ -1,5 +1,6 @@
-"""Pages of the assessment app: a period's scorecards and ranking (ECharts), drill-down to the leads and
-cases behind every number, CSV/XLSX export, compute and publish.
+"""Pages of the assessment app: a period's scorecards and ranking (ECharts), drill-down to the leads,
+cases and bottom-line statuses behind every number, CSV/XLSX export, compute and publish; a district's
+page (bottom lines, scorecards, officials) and the printable 跟踪评估 report with its XLSX.
 
 Writes go through `services` (scores_compute, scorecard_publish); reads are scoped by
 `permissions.scorecards_scope` (officers: their own division's published cards). The
@@ -19,14 +20,16 @@ from django.views.decorators.http import require_GET
 
 from supervision.cases.web import ASSESSMENT_ROLES, case_page
 from supervision.errors import ServiceError
-from supervision.zoning.models import ZoningPlan
+from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
 from . import services as assessment_services
 from .choices import DrillSide, IndicatorCode, ScorecardStatus, Subject
 from .export import export_csv, export_xlsx
 from .models import Scorecard
-from .permissions import can_manage, scorecards_scope
-from .selectors import drilldown
+from .officials import official_title
+from .permissions import can_manage, ensure_division_visible, scorecards_scope
+from .report import default_report_year, report_xlsx, tracking_report
+from .selectors import bottom_line_statuses, drilldown
 
 
 def _default_period() -> str:
@@ -216,3 +219,77 @@ def export(request, fmt: str):
         raise Http404
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
+
+
+@case_page(roles=ASSESSMENT_ROLES)
+@require_GET
+def district(request, adcode: str):
+    """A district's page: its type and officials, its bottom lines (year and quarters) and its scorecards."""
+    division = AdministrativeDivision.objects.filter(adcode=adcode).first()
+    if division is None:
+        raise Http404
+    try:
+        ensure_division_visible(request.user, division.pk)
+    except ServiceError:
+        raise Http404 from None
+    plan = _plan(request)
+    year = int(request.GET["year"]) if (request.GET.get("year") or "").isdigit() else None
+    statuses = bottom_line_statuses(user=request.user, plan_code=plan.code, division=adcode, year=year) if plan else []
+    cards = _cards_of_division(request, plan, division)
+    officials = [
+        (o, o.title or official_title(role=o.role, division_name=division.name, division_kind=division.kind))
+        for o in division.officials.order_by("role", "-term_start")
+    ]
+    return render(
+        request,
+        "web/assessment/district.html",
+        {
+            "web_section": "assessment",
+            "division": division,
+            "plan": plan,
+            "statuses": statuses,
+            "cards": cards,
+            "officials": officials if can_manage(request.user) else [],
+        },
+    )
+
+
+def _cards_of_division(request, plan, division):
+    qs = scorecards_scope(Scorecard.objects.select_related("scheme"), request.user).filter(division=division)
+    if plan is not None:
+        qs = qs.filter(plan=plan)
+    return qs.exclude(status=ScorecardStatus.SUPERSEDED).order_by("-period_end", "-version")[:12]
+
+
+def _report_for(request):
+    if not can_manage(request.user):
+        raise PermissionDenied
+    plan = _plan(request)
+    if plan is None:
+        raise Http404
+    raw = request.GET.get("year") or ""
+    year = int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else default_report_year()
+    return tracking_report(plan=plan, year=year)
+
+
+@case_page(roles=ASSESSMENT_ROLES)
+@require_GET
+def tracking_report_page(request):
+    """The printable 跟踪评估 report of a plan for a year."""
+    report = _report_for(request)
+    return render(
+        request,
+        "web/assessment/report.html",
+        {"web_section": "assessment", "report": report, "plans": ZoningPlan.objects.order_by("code")},
+    )
+
+
+@case_page(roles=ASSESSMENT_ROLES)
+@require_GET
+def tracking_report_xlsx(request):
+    report = _report_for(request)
+    resp = HttpResponse(
+        report_xlsx(report), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    resp["Content-Disposition"] = f'attachment; filename="tracking-report-{report.plan.code}-{report.year}.xlsx"'
+    return resp

@@ -143,6 +143,7 @@ class NotificationKind(models.TextChoices):
     OVERDUE = "overdue", _("已逾期")
     ESCALATED = "escalated", _("督办")
     INSPECTION_ASSIGNED = "inspection_assigned", _("检查任务")
+    BOTTOM_LINE = "bottom_line", _("底线目标预警")
 
 
 # --- Inspections (双随机) --------------------------------------------------------------------

@@ -5,9 +5,11 @@ from django.contrib.gis.forms.widgets import OpenLayersWidget
 from .models import (
     AccessRequirement,
     AdministrativeDivision,
+    BottomLineTarget,
     ControlUnit,
     Overlay,
     PlanEvent,
+    ResourceStatistic,
     SitingAssessment,
     ZoningPlan,
 )
@@ -112,3 +114,18 @@ class SitingAssessmentAdmin(GISModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(BottomLineTarget)
+class BottomLineTargetAdmin(admin.ModelAdmin):
+    """Targets come from import_bottom_lines; shown here to read and audit."""
+
+    list_display = ["plan", "scope_code", "indicator", "station_code", "target_year", "target_value", "unit_label"]
+    list_filter = ["plan", "indicator", "target_year", "illustrative"]
+    search_fields = ["scope_code", "station_code"]
+
+
+@admin.register(ResourceStatistic)
+class ResourceStatisticAdmin(admin.ModelAdmin):
+    list_display = ["division", "indicator", "year", "value", "unit_label", "source"]
+    list_filter = ["indicator", "year"]

@@ -82,3 +82,106 @@ class Verdict(models.TextChoices):
     PROHIBITED = "prohibited", _("禁止准入")
     RESTRICTED = "restricted", _("限制准入")
     ALLOWED = "allowed", _("允许准入")
+
+
+class DivisionKind(models.TextChoices):
+    """The type of a division, which names its officials (区长, 县长, 市长 …)."""
+
+    PROVINCE = "province", _("省")
+    PREFECTURE = "prefecture", _("地级市")
+    DISTRICT = "district", _("市辖区")
+    COUNTY = "county", _("县")
+    COUNTY_CITY = "county_city", _("县级市")
+    BANNER = "banner", _("旗")
+    OTHER = "other", _("其他")
+
+
+def division_kind_guess(*, adcode: str, name: str = "") -> str:
+    """The division type from its name's suffix, else from the adcode (GB/T 2260: DD 01–20 区, 21–80 县, 81–99 县级市)."""
+    if adcode.endswith("0000"):
+        return DivisionKind.PROVINCE
+    if adcode.endswith("00"):
+        return DivisionKind.PREFECTURE
+    name = (name or "").strip()
+    if name.endswith("区"):
+        return DivisionKind.DISTRICT
+    if name.endswith("县"):
+        return DivisionKind.COUNTY
+    if name.endswith("市"):
+        return DivisionKind.COUNTY_CITY
+    if name.endswith("旗"):
+        return DivisionKind.BANNER
+    dd = int(adcode[4:]) if adcode[4:].isdigit() else 0
+    if 1 <= dd <= 20:
+        return DivisionKind.DISTRICT
+    if 21 <= dd <= 80:
+        return DivisionKind.COUNTY
+    if dd >= 81:
+        return DivisionKind.COUNTY_CITY
+    return DivisionKind.OTHER
+
+
+class BottomLineIndicator(models.TextChoices):
+    """Bottom-line (环境质量底线) targets and resource-use caps (资源利用上线) a plan sets."""
+
+    PM25_ANNUAL_MEAN = "pm25_annual_mean", _("PM2.5年均浓度")
+    GOOD_AIR_DAY_RATIO = "good_air_day_ratio", _("空气质量优良天数比例")
+    WATER_SECTION_CLASS = "water_section_class", _("考核断面水质类别")
+    WATER_USE = "water_use", _("用水总量")
+    ENERGY_USE = "energy_use", _("能源消费总量")
+    CONSTRUCTION_LAND = "construction_land", _("建设用地总规模")
+
+
+# Canonical unit of each indicator, and whether a lower measured value is better (≤ target: met).
+BOTTOM_LINE_UNITS: dict[str, str] = {
+    BottomLineIndicator.PM25_ANNUAL_MEAN: "µg/m³",
+    BottomLineIndicator.GOOD_AIR_DAY_RATIO: "%",
+    BottomLineIndicator.WATER_SECTION_CLASS: "类",
+    BottomLineIndicator.WATER_USE: "万立方米",
+    BottomLineIndicator.ENERGY_USE: "万吨标准煤",
+    BottomLineIndicator.CONSTRUCTION_LAND: "公顷",
+}
+BOTTOM_LINE_LOWER_IS_BETTER = frozenset(
+    {
+        BottomLineIndicator.PM25_ANNUAL_MEAN,
+        BottomLineIndicator.WATER_SECTION_CLASS,
+        BottomLineIndicator.WATER_USE,
+        BottomLineIndicator.ENERGY_USE,
+        BottomLineIndicator.CONSTRUCTION_LAND,
+    }
+)
+# Caps are measured by imported statistics (per district and year), the rest by monitoring readings.
+RESOURCE_CAPS = frozenset(
+    {BottomLineIndicator.WATER_USE, BottomLineIndicator.ENERGY_USE, BottomLineIndicator.CONSTRUCTION_LAND}
+)
+# Accepted spellings of each canonical unit → (canonical unit, factor to multiply by).
+BOTTOM_LINE_UNIT_ALIASES: dict[str, tuple[str, float]] = {
+    "µg/m³": ("µg/m³", 1.0),
+    "μg/m³": ("µg/m³", 1.0),
+    "µg/m3": ("µg/m³", 1.0),
+    "μg/m3": ("µg/m³", 1.0),
+    "ug/m3": ("µg/m³", 1.0),
+    "ug/m³": ("µg/m³", 1.0),
+    "微克/立方米": ("µg/m³", 1.0),
+    "mg/m³": ("µg/m³", 1000.0),
+    "mg/m3": ("µg/m³", 1000.0),
+    "%": ("%", 1.0),
+    "％": ("%", 1.0),
+    "类": ("类", 1.0),
+    "万立方米": ("万立方米", 1.0),
+    "万m³": ("万立方米", 1.0),
+    "万m3": ("万立方米", 1.0),
+    "亿立方米": ("万立方米", 10000.0),
+    "亿m³": ("万立方米", 10000.0),
+    "万吨标准煤": ("万吨标准煤", 1.0),
+    "万tce": ("万吨标准煤", 1.0),
+    "吨标准煤": ("万吨标准煤", 0.0001),
+    "公顷": ("公顷", 1.0),
+    "ha": ("公顷", 1.0),
+    "hm²": ("公顷", 1.0),
+    "hm2": ("公顷", 1.0),
+    "平方公里": ("公顷", 100.0),
+    "km²": ("公顷", 100.0),
+    "km2": ("公顷", 100.0),
+    "亩": ("公顷", 1 / 15),
+}

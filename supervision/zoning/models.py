@@ -9,7 +9,9 @@ from .choices import (
     AccessAction,
     AccessLevel,
     AppliesTo,
+    BottomLineIndicator,
     Dimension,
+    DivisionKind,
     DivisionLevel,
     OverlayKind,
     PlanStatus,
@@ -65,6 +67,8 @@ class AdministrativeDivision(models.Model):
     adcode = models.CharField(_("行政区划代码"), max_length=6, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     level = models.CharField(_("级别"), max_length=16, choices=DivisionLevel.choices)
+    # 区 / 县 / 县级市 …: names the officials (区长, 县长, 市长); filled from the name or adcode.
+    kind = models.CharField(_("类型"), max_length=16, choices=DivisionKind.choices, default=DivisionKind.OTHER)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
 
     class Meta:
@@ -192,3 +196,75 @@ class SitingAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan.code} {self.industry_code} {self.get_verdict_display()}"
+
+
+class BottomLineTarget(models.Model):
+    """One staged bottom-line target or resource cap of a plan (环境质量底线 / 资源利用上线) for a district or unit."""
+
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="bottom_lines")
+    # The district's adcode or the unit's code, as in the imported file (范围编码).
+    scope_code = models.CharField(_("范围编码"), max_length=64)
+    # The responsible division (the district itself, or the unit's district).
+    division = models.ForeignKey(AdministrativeDivision, on_delete=models.PROTECT, related_name="bottom_lines")
+    unit = models.ForeignKey(ControlUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="bottom_lines")
+    indicator = models.CharField(_("指标"), max_length=32, choices=BottomLineIndicator.choices)
+    target_year = models.PositiveSmallIntegerField(_("目标年份"))
+    # In the indicator's canonical unit (choices.BOTTOM_LINE_UNITS); water class as 1–5 (I–V).
+    target_value = models.DecimalField(_("目标值"), max_digits=14, decimal_places=4)
+    unit_label = models.CharField(_("单位"), max_length=16)
+    # 点位或断面: a monitoring station / assessment section code; blank = every station in the scope.
+    station_code = models.CharField(_("点位或断面"), max_length=64, blank=True)
+    # True when the value is not a published target (示意): the demo's, or a planner's estimate.
+    illustrative = models.BooleanField(_("示意值"), default=False)
+    source = models.CharField(_("来源"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("底线目标")
+        verbose_name_plural = _("底线目标")
+        ordering = ["plan", "scope_code", "indicator", "target_year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "scope_code", "indicator", "station_code", "target_year"],
+                name="bottom_line_target_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(indicator__in=BottomLineIndicator.values), name="bottom_line_indicator_known"
+            ),
+            models.CheckConstraint(condition=Q(target_value__gte=0), name="bottom_line_value_non_negative"),
+            models.CheckConstraint(
+                condition=Q(target_year__gte=2000, target_year__lte=2100), name="bottom_line_year_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["plan", "division"], name="bottom_line_plan_division_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope_code} {self.get_indicator_display()} {self.target_year} ≤/≥ {self.target_value}"
+
+
+class ResourceStatistic(models.Model):
+    """An imported annual statistic of a district (water use, energy use, construction land) measured against caps."""
+
+    division = models.ForeignKey(AdministrativeDivision, on_delete=models.PROTECT, related_name="resource_statistics")
+    indicator = models.CharField(_("指标"), max_length=32, choices=BottomLineIndicator.choices)
+    year = models.PositiveSmallIntegerField(_("年份"))
+    value = models.DecimalField(_("统计值"), max_digits=14, decimal_places=4)
+    unit_label = models.CharField(_("单位"), max_length=16)
+    source = models.CharField(_("来源"), max_length=200, blank=True)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("资源利用统计")
+        verbose_name_plural = _("资源利用统计")
+        ordering = ["division", "indicator", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["division", "indicator", "year"], name="resource_statistic_unique"),
+            models.CheckConstraint(
+                condition=Q(indicator__in=["water_use", "energy_use", "construction_land"]),
+                name="resource_statistic_indicator_cap",
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="resource_statistic_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.division.name} {self.get_indicator_display()} {self.year}: {self.value}"

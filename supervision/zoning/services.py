@@ -17,7 +17,7 @@ from supervision.workflow import transition_to
 from . import selectors
 from .access_io import AccessFileError, AccessRow, access_file_read
 from .access_rules import Clause, looser_conflicts
-from .choices import PLAN_TRANSITIONS, AccessLevel, DivisionLevel, OverlayKind, PlanStatus
+from .choices import PLAN_TRANSITIONS, AccessLevel, DivisionLevel, OverlayKind, PlanStatus, division_kind_guess
 from .models import (
     AccessRequirement,
     AdministrativeDivision,
@@ -66,11 +66,18 @@ def division_ensure(*, adcode: str, name: str = "", level: str | None = None) ->
     elif level == DivisionLevel.CITY:
         parent = division_ensure(adcode=adcode[:2] + "0000", level=DivisionLevel.PROVINCE)
     division, created = AdministrativeDivision.objects.get_or_create(
-        adcode=adcode, defaults={"name": name or adcode, "level": level, "parent": parent}
+        adcode=adcode,
+        defaults={
+            "name": name or adcode,
+            "level": level,
+            "parent": parent,
+            "kind": division_kind_guess(adcode=adcode, name=name),
+        },
     )
     if not created and name and division.name == division.adcode:
         division.name = name
-        division.save(update_fields=["name"])
+        division.kind = division_kind_guess(adcode=adcode, name=name)
+        division.save(update_fields=["name", "kind"])
     return division
 
 

@@ -24,7 +24,9 @@ def client_for(user):
 @pytest.fixture
 def cards(scenario, users):
     """A's card published, B's left a draft."""
-    result = services.scores_compute(plan=scenario.plan, period=period_parse("2025-Q3"), check_role=False)
+    result = services.scores_compute(
+        plan=scenario.plan, period=period_parse("2025-Q3"), check_role=False, scheme=services.scheme_resolve(version=1)
+    )
     a = next(c for c in result.computed if c.division_id == scenario.A.pk)
     b = next(c for c in result.computed if c.division_id == scenario.B.pk)
     services.scorecard_publish(scorecard=a, actor=users.assessor)
@@ -32,7 +34,7 @@ def cards(scenario, users):
 
 
 def test_compute_is_for_assessors_and_admins(scenario, users):
-    body = {"plan": scenario.plan.code, "period": "2025-Q3"}
+    body = {"plan": scenario.plan.code, "period": "2025-Q3", "scheme": 1}
     assert client_for(None).post(f"{BASE}/compute/", body, format="json").status_code in (401, 403)
     for u in (users.officer_a, users.planner, users.inspector_a):
         assert client_for(u).post(f"{BASE}/compute/", body, format="json").status_code == 403

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from supervision.assessment.officials import official_title
+
 from ..choices import IndicatorCode, ScorecardStatus
 from ..models import AssessmentScheme, Indicator, Scorecard, ScorecardIndicator
 
@@ -126,7 +128,8 @@ class OfficialShareSerializer(serializers.Serializer):
     attributed_score = serializers.DecimalField(max_digits=5, decimal_places=2)
 
     def get_title(self, obj) -> str:
-        return obj.official.title or obj.official.get_role_display()
+        o = obj.official
+        return o.title or official_title(role=o.role, division_name=o.division.name, division_kind=o.division.kind)
 
 
 class DrillRowSerializer(serializers.Serializer):
@@ -150,3 +153,45 @@ class DrillRowSerializer(serializers.Serializer):
 
 
 INDICATOR_CODES = IndicatorCode.values
+
+
+class BottomLineStatusSerializer(serializers.Serializer):
+    """A target's status for a year or quarter, with the target and the numbers behind it."""
+
+    id = serializers.IntegerField()
+    division = serializers.CharField(source="target.division.adcode")
+    division_name = serializers.CharField(source="target.division.name")
+    scope_code = serializers.CharField(source="target.scope_code")
+    station_code = serializers.CharField(source="target.station_code")
+    indicator = serializers.CharField(source="target.indicator")
+    indicator_label = serializers.CharField(source="target.get_indicator_display")
+    target_year = serializers.IntegerField(source="target.target_year")
+    target_value = serializers.DecimalField(max_digits=14, decimal_places=4)
+    unit = serializers.CharField(source="target.unit_label")
+    illustrative = serializers.BooleanField(source="target.illustrative")
+    period_kind = serializers.CharField()
+    period_code = serializers.CharField()
+    measured_until = serializers.DateField()
+    status = serializers.CharField()
+    measured_value = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    details = serializers.JSONField()
+    changed_at = serializers.DateTimeField()
+
+
+class BottomLineQuerySerializer(serializers.Serializer):
+    plan = serializers.CharField()
+    year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
+    period = serializers.CharField(required=False, help_text="2025 or 2025-Q3")
+    division = serializers.RegexField(r"^\d{6}$", required=False)
+
+
+class TrackInputSerializer(serializers.Serializer):
+    plan = serializers.CharField()
+    year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    plan = serializers.CharField()
+    year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
+    # Not "format": DRF reserves that query parameter for its renderers.
+    file_format = serializers.ChoiceField(choices=["json", "xlsx"], default="json")

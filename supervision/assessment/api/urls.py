@@ -20,4 +20,7 @@ urlpatterns = [
     path("officials/", views.OfficialsView.as_view(), name="assessment-officials"),
     path("compute/", views.ComputeView.as_view(), name="assessment-compute"),
     path("export/", views.ExportView.as_view(), name="assessment-export"),
+    path("bottom-lines/", views.BottomLineListView.as_view(), name="assessment-bottom-lines"),
+    path("bottom-lines/track/", views.BottomLineTrackView.as_view(), name="assessment-bottom-lines-track"),
+    path("report/", views.TrackingReportView.as_view(), name="assessment-report"),
 ]

@@ -11,9 +11,13 @@ from rest_framework.views import APIView
 from supervision.cases.permissions import is_city_wide, user_division_id
 
 from .. import export, selectors, services
+from ..bottom_lines import bottom_lines_track
 from ..models import AssessmentScheme
 from ..permissions import MANAGE_ROLES, HasAssessmentRole, can_manage, require_role
+from ..report import default_report_year, report_json, report_xlsx, tracking_report
 from .serializers import (
+    BottomLineQuerySerializer,
+    BottomLineStatusSerializer,
     ComputeInputSerializer,
     CorrectInputSerializer,
     DrillRowSerializer,
@@ -21,8 +25,10 @@ from .serializers import (
     OfficialShareSerializer,
     PeriodQuerySerializer,
     RankRowSerializer,
+    ReportQuerySerializer,
     SchemeSerializer,
     ScorecardSerializer,
+    TrackInputSerializer,
 )
 
 
@@ -231,3 +237,72 @@ class ExportView(APIView):
         resp = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         resp["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
         return resp
+
+
+class BottomLineListView(APIView):
+    """Bottom-line targets' tracked statuses (met / off_track / insufficient_data) per year and quarter."""
+
+    permission_classes = [HasAssessmentRole]
+
+    @extend_schema(parameters=[BottomLineQuerySerializer], responses=BottomLineStatusSerializer(many=True))
+    def get(self, request):
+        q = BottomLineQuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        v = q.validated_data
+        services.plan_resolve(v["plan"])
+        rows = selectors.bottom_line_statuses(
+            user=request.user,
+            plan_code=v["plan"],
+            year=v.get("year"),
+            period_code=v.get("period"),
+            division=v.get("division"),
+        )
+        return Response(BottomLineStatusSerializer(rows, many=True).data)
+
+
+class BottomLineTrackView(APIView):
+    """Track a plan's bottom lines for a year now (the beat task does it daily); warns on a change to off track."""
+
+    permission_classes = [HasAssessmentRole]
+    roles = MANAGE_ROLES
+
+    @extend_schema(request=TrackInputSerializer, responses=BottomLineStatusSerializer(many=True))
+    def post(self, request):
+        data = TrackInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        require_role(request.user, "scores.compute")
+        report = bottom_lines_track(
+            plan=services.plan_resolve(data.validated_data["plan"]), year=data.validated_data.get("year")
+        )
+        return Response(
+            {
+                "plan": report.plan,
+                "year": report.year,
+                "counts": report.counts(),
+                "changed": report.changed,
+                "warned": report.warned,
+                "statuses": BottomLineStatusSerializer(report.statuses, many=True).data,
+            }
+        )
+
+
+class TrackingReportView(APIView):
+    """The 跟踪评估 report of a plan for a year, as JSON or XLSX."""
+
+    permission_classes = [HasAssessmentRole]
+    roles = MANAGE_ROLES
+
+    @extend_schema(parameters=[ReportQuerySerializer], responses={200: dict, (200, "application/octet-stream"): bytes})
+    def get(self, request):
+        q = ReportQuerySerializer(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        v = q.validated_data
+        plan = services.plan_resolve(v["plan"])
+        rep = tracking_report(plan=plan, year=v.get("year") or default_report_year())
+        if v["file_format"] == "xlsx":
+            resp = HttpResponse(
+                report_xlsx(rep), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            )
+            resp["Content-Disposition"] = f'attachment; filename="tracking-report-{plan.code}-{rep.year}.xlsx"'
+            return resp
+        return Response(report_json(rep))
