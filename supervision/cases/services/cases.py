@@ -19,7 +19,7 @@ from django.core.files.base import File
 from django.db import connection, transaction
 from django.utils import timezone
 
-from supervision.errors import NotFound, ServiceError
+from supervision.errors import ServiceError
 
 from .. import permissions as perms
 from ..choices import (
@@ -73,10 +73,7 @@ def _guard(actor, action: str, case: Case) -> None:
 
 
 def case_get_for(*, actor, case_id: int) -> Case:
-    case = perms.scope_queryset(Case.objects.all(), actor).filter(pk=case_id).first()
-    if case is None:
-        raise NotFound(f"Case {case_id} not found.", code="not_found")
-    return case
+    return perms.scoped_get(perms.scope_queryset(Case.objects.all(), actor), case_id, label="Case")
 
 
 def case_open(*, lead: Lead, actor, title: str, now: datetime | None = None) -> Case:
@@ -105,13 +102,16 @@ def case_open(*, lead: Lead, actor, title: str, now: datetime | None = None) -> 
     return case
 
 
-def _target(target_id: int | None) -> EnforcementTarget | None:
+def _target(actor, target_id: int | None) -> EnforcementTarget | None:
+    """The responsible target named by the request, looked up within the actor's scope."""
     if target_id is None:
         return None
-    target = EnforcementTarget.objects.filter(pk=target_id).first()
-    if target is None:
-        raise ServiceError(f"Unknown enforcement target {target_id}.", code="unknown_target")
-    return target
+    return perms.scoped_get(
+        perms.scope_queryset(EnforcementTarget.objects.all(), actor),
+        target_id,
+        label="enforcement target",
+        field="target",
+    )
 
 
 def case_order_rectification(
@@ -131,7 +131,7 @@ def case_order_rectification(
     now = now or timezone.now()
     if not (requirements or "").strip():
         raise ServiceError("Rectification requirements are required.", code="requirements_required")
-    target = _target(target_id) or case.target
+    target = _target(actor, target_id) or case.target
     if target is None:
         raise ServiceError("Name the responsible enforcement target (target).", code="target_required")
     due_at, kind = deadline_resolve(now=now, days=days, day_kind=day_kind, on=due_on)
