@@ -221,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- cases ---
 # Attachments (photos, PDFs, image chips): JPEG / PNG / PDF only, checked by content, up to this size.
 CASES_ATTACHMENT_MAX_BYTES = env.int("CASES_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Images are fully decoded before they are accepted; more pixels than this is refused (decompression bombs).
+CASES_ATTACHMENT_MAX_PIXELS = env.int("CASES_ATTACHMENT_MAX_PIXELS", default=60_000_000)
 # Default deadlines when a request names none: lead verification and case rectification.
 CASES_VERIFICATION_DAYS = env.int("CASES_VERIFICATION_DAYS", default=5)
 CASES_VERIFICATION_DAY_KIND = env.str("CASES_VERIFICATION_DAY_KIND", default="working")

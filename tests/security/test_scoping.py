@@ -2,9 +2,8 @@
 
 import pytest
 
-from supervision.cases.models import Case, CaseEvent, Lead, LeadEvent
+from supervision.cases.models import CaseEvent, Lead, LeadEvent
 from supervision.cases.services import leads as lead_svc
-from tests.cases.conftest import client_for, make_lead, scene, users  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
