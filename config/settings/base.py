@@ -265,7 +265,7 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("supervision.cases.web.web_
 # Failed sign-ins are counted per (username, client IP) by django-axes, in the database
 # (an audit trail of attempts); after LOGIN_FAILURE_LIMIT failures the pair is locked out
 # for LOGIN_LOCKOUT_MINUTES, on the web login and the token endpoint alike (429).
-INSTALLED_APPS += ["axes"]
+INSTALLED_APPS += ["axes", "pgtrigger"]  # pgtrigger: append-only tables in PostgreSQL (supervision/triggers.py)
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
 AUTHENTICATION_BACKENDS = ["config.auth.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
