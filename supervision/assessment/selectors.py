@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import cast
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -143,7 +144,10 @@ def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str,
         return subject, rows, True
     period = Period(scorecard.period_kind, scorecard.period_code, scorecard.period_start, scorecard.period_end)
     window = indicators.Window(*period.bounds(timezone.get_default_timezone()))
-    rows = indicators.indicator_rows(
-        code, division_id=scorecard.division_id, window=window, params=line.params, side=side
+    live = cast(  # a side with a subject always has rows
+        QuerySet,
+        indicators.indicator_rows(
+            code, division_id=scorecard.division_id, window=window, params=line.params, side=side
+        ),
     )
-    return subject, rows.select_related("division", "unit").order_by("id"), False
+    return subject, live.select_related("division", "unit").order_by("id"), False

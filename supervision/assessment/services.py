@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import FloatField, Sum, Value
+from django.db.models import FloatField, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -220,10 +221,10 @@ def scores_compute(
             cards = Scorecard.objects.select_for_update().filter(plan=plan, division_id=div, period_code=period.code)
             draft = cards.filter(status=ScorecardStatus.DRAFT).first()
             if draft is None and cards.exists():
-                result.skipped.append(cards.order_by("-version").first())
+                result.skipped.append(cast(Scorecard, cards.order_by("-version").first()))
                 continue
             created = draft is None
-            if created:
+            if draft is None:
                 try:
                     with transaction.atomic():
                         draft = Scorecard.objects.create(
@@ -265,8 +266,11 @@ def _lists_for(card: Scorecard, scheme: AssessmentScheme) -> tuple[dict, dict]:
     raws, lists = {}, {}
     for ind in scheme.indicators.all():
         d = indicators.DEFINITIONS[ind.code]
-        num_qs = indicators.indicator_rows(
-            ind.code, division_id=card.division_id, window=window, params=ind.params, side="numerator"
+        num_qs = cast(
+            QuerySet,  # a numerator always has rows (only a denominator can be a constant)
+            indicators.indicator_rows(
+                ind.code, division_id=card.division_id, window=window, params=ind.params, side="numerator"
+            ),
         )
         den_qs = indicators.indicator_rows(
             ind.code, division_id=card.division_id, window=window, params=ind.params, side="denominator"

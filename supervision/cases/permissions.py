@@ -18,6 +18,8 @@ from supervision.errors import Forbidden, NotFound, ServiceError
 
 from .choices import Role
 
+M = TypeVar("M", bound=Model)
+
 OFFICER = Role.ENFORCEMENT_OFFICER.value
 INSPECTOR = Role.INSPECTOR.value
 ASSESSOR = Role.ASSESSOR.value
@@ -103,7 +105,7 @@ def require_role(user, action: str) -> None:
         )
 
 
-def scope_queryset(qs: QuerySet, user, *, division_field: str = "division") -> QuerySet:
+def scope_queryset(qs: QuerySet[M], user, *, division_field: str = "division") -> QuerySet[M]:
     """Limit qs to what the user's scope covers: everything, one division, or nothing."""
     if not user_roles(user) or not has_scope(user):
         return qs.none()
@@ -112,7 +114,7 @@ def scope_queryset(qs: QuerySet, user, *, division_field: str = "division") -> Q
     return qs.filter(**{f"{division_field}_id": user_division_id(user)})
 
 
-def scope_inspections(qs: QuerySet, user) -> QuerySet:
+def scope_inspections(qs: QuerySet[M], user) -> QuerySet[M]:
     """Inspections: the user's division, plus (for inspectors) those they are assigned to elsewhere."""
     if not user_roles(user) or not has_scope(user):
         return qs.none()
@@ -129,9 +131,6 @@ def ensure_in_scope(user, division_id: int | None, *, label: str) -> None:
         return
     if division_id != user_division_id(user):
         raise NotFound(f"{label} not found.", code="not_found")
-
-
-M = TypeVar("M", bound=Model)
 
 
 def scoped_get(queryset: QuerySet[M], pk: object, *, label: str, field: str | None = None) -> M:

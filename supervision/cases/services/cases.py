@@ -9,10 +9,11 @@ level of overdue cases, once per level, and tells the next level up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.core.files.base import File
@@ -421,8 +422,9 @@ def _escalate_batch_sql(*, level, threshold, now, batch_size, recipients) -> tup
 
 def _escalate_batch_orm(*, level, threshold, now, batch_size, recipients) -> tuple[int, int]:
     """The same for other databases (the SpatiaLite demo), through the ORM."""
-    rows = list(
-        Case.objects.filter(
+    # rectification_due_at is never NULL here (filtered on it).
+    rows: list[tuple[int, str, int, str, str, datetime]] = list(
+        Case.objects.filter(  # type: ignore[arg-type]
             status__in=CASE_RECTIFYING_STATUSES,
             rectification_due_at__lt=threshold,
             escalation_level__lt=level,
@@ -493,7 +495,8 @@ def deadlines_remind(*, now: datetime | None = None) -> ReminderResult:
     cases = Case.objects.filter(status__in=CASE_RECTIFYING_STATUSES, rectification_due_at__lte=soon).values_list(
         "id", "number", "title", "division_id", "rectification_due_at"
     )
-    for cid, number, title, div, due in cases.iterator(chunk_size=2000):
+    case_rows = cast("Iterator[tuple[int, str, str, int, datetime]]", cases.iterator(chunk_size=2000))
+    for cid, number, title, div, due in case_rows:
         when = f"{timezone.localtime(due):%Y-%m-%d %H:%M}"
         if due >= now:
             result.due_soon += 1
@@ -518,7 +521,8 @@ def deadlines_remind(*, now: datetime | None = None) -> ReminderResult:
     leads = Lead.objects.filter(status__in=LEAD_VERIFYING_STATUSES, verification_due_at__lte=soon).values_list(
         "id", "title", "division_id", "verification_due_at"
     )
-    for lid, title, div, due in leads.iterator(chunk_size=2000):
+    lead_rows = cast("Iterator[tuple[int, str, int, datetime]]", leads.iterator(chunk_size=2000))
+    for lid, title, div, due in lead_rows:
         when = f"{timezone.localtime(due):%Y-%m-%d %H:%M}"
         if due >= now:
             result.due_soon += 1

@@ -113,7 +113,7 @@ def target_pool(*, inspection_plan: InspectionPlan) -> list[dict]:
     qs = EnforcementTarget.objects.all()
     if inspection_plan.division_id:
         qs = qs.filter(division_id=inspection_plan.division_id)
-    qs = (
+    rows = (
         qs.annotate(
             violations=Count("cases", filter=Q(cases__opened_at__date__lt=inspection_plan.period_start), distinct=True)
         )
@@ -121,7 +121,7 @@ def target_pool(*, inspection_plan: InspectionPlan) -> list[dict]:
         .order_by("id")
     )
     pool = []
-    for tid, adcode, unit_class, violations in qs:
+    for tid, adcode, unit_class, violations in rows:
         weight = UNIT_CLASS_WEIGHT.get(unit_class, NO_UNIT_WEIGHT) + VIOLATION_WEIGHT * min(
             violations, VIOLATIONS_COUNTED
         )

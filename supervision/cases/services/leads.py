@@ -311,7 +311,7 @@ def lead_dispatch(
         },
         data={"division": division.adcode, "due_at": due_at.isoformat(), "day_kind": kind},
     )
-    event = lead._last_event
+    event = lead._last_event  # type: ignore[attr-defined]  # set by transition_to
     notify(
         specs=[
             NotificationSpec(
