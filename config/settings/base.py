@@ -300,5 +300,8 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "rest_framework.authentication.SessionAuthentication",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.auth.AnonThrottle", "config.auth.UserThrottle"]
+# Throttles identify anonymous clients by address: X-Forwarded-For only as far as our own proxies
+# wrote it (DRF's default would believe whatever a client puts there).
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 # API tokens expire this many hours after they were issued; each sign-in issues a new one.
 API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=12.0)

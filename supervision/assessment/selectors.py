@@ -9,6 +9,7 @@ from typing import cast
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from supervision.cases.permissions import scoped_get
 from supervision.cases.selectors_assessment import cases_by_ids, leads_by_ids
 from supervision.errors import NotFound, ServiceError
 
@@ -47,10 +48,7 @@ def scorecards_list(
 
 
 def scorecard_get(*, user, pk: int) -> Scorecard:
-    card = scorecards_list(user=user).filter(pk=pk).first()
-    if card is None:
-        raise NotFound("Scorecard not found.", code="not_found")
-    return card
+    return scoped_get(scorecards_list(user=user), pk, label="Scorecard")
 
 
 def current_cards(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> QuerySet[Scorecard]:

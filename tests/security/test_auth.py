@@ -135,3 +135,19 @@ def test_schema_and_swagger_need_sign_in(user, client):
 @override_settings(PUBLIC_ZONING=True)
 def test_schema_is_public_with_public_zoning():
     assert APIClient().get("/api/schema/").status_code == 200
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_lockout(user):
+    client = APIClient()
+    for i in range(6):
+        client.post(TOKEN_URL, BAD, HTTP_X_FORWARDED_FOR=f"10.9.9.{i}")
+    assert client.post(TOKEN_URL, GOOD, HTTP_X_FORWARDED_FOR="10.9.9.99").status_code == 429
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(user):
+    client = APIClient()
+    for _ in range(6):
+        client.post(TOKEN_URL, BAD, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert client.post(TOKEN_URL, GOOD, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 429
+    assert client.post(TOKEN_URL, GOOD, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 200

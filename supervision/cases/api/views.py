@@ -535,9 +535,7 @@ class NotificationReadView(APIView):
 
     @extend_schema(request=None, responses=s.NotificationSerializer)
     def post(self, request, pk):
-        from django.shortcuts import get_object_or_404
-
-        n = get_object_or_404(selectors.notifications_for(user=request.user), pk=pk)
+        n = perms.scoped_get(selectors.notifications_for(user=request.user), pk, label="Notification")
         return Response(s.NotificationSerializer(notification_mark_read(notification=n)).data)
 
 
