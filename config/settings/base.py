@@ -278,8 +278,12 @@ AXES_VERBOSE = False
 # How many reverse proxies (nginx, a load balancer) append to X-Forwarded-For; 0 = trust none.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # A shared cache for the throttles (and anything else cached): Redis from CACHE_URL or
-# REDIS_URL; the embedded demo, with neither, keeps it in process memory.
-CACHE_URL = env.str("CACHE_URL", default="") or env.str("REDIS_URL", default="")
+# REDIS_URL, else the broker's Redis; the embedded demo, with none, keeps it in process memory.
+CACHE_URL = (
+    env.str("CACHE_URL", default="")
+    or env.str("REDIS_URL", default="")
+    or (_broker if _broker.startswith(("redis://", "rediss://")) else "")
+)
 if CACHE_URL:
     CACHES = {
         "default": {
@@ -290,8 +294,8 @@ if CACHE_URL:
     }
 # Requests per period ("N/second|minute|hour|day"); `auth_token` counts sign-in attempts per address.
 API_THROTTLE_RATES = {
-    "anon": env.str("API_THROTTLE_ANON", default="120/minute"),
-    "user": env.str("API_THROTTLE_USER", default="1200/minute"),
+    "anon": env.str("API_THROTTLE_ANON", default="600/minute"),
+    "user": env.str("API_THROTTLE_USER", default="6000/minute"),
     "auth_token": env.str("API_THROTTLE_AUTH_TOKEN", default="20/minute"),
 }
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [

@@ -1,9 +1,11 @@
 """Sign-in lockout (django-axes), API throttles on the shared cache, token expiry and rotation, schema access."""
 
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
@@ -18,14 +20,13 @@ BAD = {"username": "planner1", "password": "wrong"}
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
+    """Each test counts in its own key space of the shared Redis (no FLUSHDB: the broker may live there)."""
+    caches_setting = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"sec-{uuid.uuid4().hex}"}}
+    with override_settings(CACHES=caches_setting):
+        yield
 
 
 def test_cache_is_the_shared_redis():
-    from django.conf import settings
-
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     cache.set("security-probe", 1)
     assert cache.get("security-probe") == 1
