@@ -93,3 +93,26 @@ def test_foreign_and_missing_objects_in_the_url_get_the_same_404(kind, users, ma
     assert foreign.status_code == missing.status_code == 404
     assert foreign.json()["code"] == missing.json()["code"] == "not_found"
     assert _normalise(foreign.json(), other.pk) == _normalise(missing.json(), other.pk)
+
+
+def test_the_case_page_form_refuses_another_districts_target_like_a_missing_one(scene, users, make_lead, client):
+    from django.contrib.messages import get_messages
+
+    officer = users["officer"]
+    lead = lead_svc.lead_start_verification(
+        lead=lead_svc.lead_dispatch(lead=make_lead(), actor=officer, days=3), actor=officer
+    )
+    case = lead_svc.lead_confirm(lead=lead, actor=officer)[1]
+    client.force_login(officer)
+    texts = []
+    for target in (scene.target_b.pk, MISSING):
+        r = client.post(
+            f"/cases/{case.pk}/order_rectification/", {"requirements": "拆除", "days": 10, "target": target}
+        )
+        assert r.status_code == 302
+        message = [str(m) for m in get_messages(r.wsgi_request)][-1]  # the refusal of this request
+        texts.append(message.replace(str(target), "<id>"))
+    assert "<id>" in texts[0]
+    assert texts[0] == texts[1]
+    case.refresh_from_db()
+    assert case.status == "opened" and case.target_id == scene.target_a.pk
