@@ -77,3 +77,14 @@ def test_access_list_export_neutralises_formulas_and_round_trips_byte_identical(
     assert sorted(AccessRequirement.objects.filter(plan=plan).values_list("text", flat=True)) == texts
     second = export("second.csv")
     assert first.read_bytes() == second.read_bytes()
+
+
+@pytest.mark.django_db
+def test_leads_export_neutralises_formula_cells(make_lead, scene):
+    from supervision.remote_sensing.services.exports import leads_export
+
+    make_lead(layer_ref=EVIL[0])
+    make_lead(layer_ref="-2+3")
+    rows = list(csv.DictReader(io.StringIO(leads_export(plan=scene.plan, fmt="csv"))))
+    assert sorted(r["layer"] for r in rows) == sorted(["'" + EVIL[0], "'-2+3"])
+    assert all(r[k][:1] not in ("=", "+", "-", "@") for r in rows for k in r)
