@@ -91,6 +91,8 @@ lint: setup
 PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
 	--strip-extras --no-emit-index-url --no-emit-trusted-host --no-emit-find-links --annotation-style=line
 lock:
+	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
+	@test -x $(VENV)/bin/pip-compile || $(PIP) install -q "$$(grep -i '^pip-tools==' requirements-dev.txt)"
 	$(PIP_COMPILE) --output-file requirements.lock requirements.txt
 	$(PIP_COMPILE) --constraint requirements.lock --output-file requirements-dev.lock requirements-dev.txt
 
