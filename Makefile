@@ -16,13 +16,14 @@ DEMO_DB ?= var/demo.sqlite3
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 redis-server gdal-bin libgdal-dev binutils libproj-dev \
 	libsqlite3-mod-spatialite python3-venv python3-dev chromium fonts-wqy-microhei docker-compose gettext
 
-.PHONY: help setup apt venv assets services demo test bench lint check-migrations clean
+.PHONY: help setup apt venv assets services demo test bench lint lock check-migrations clean
 
 help:
 	@echo "make demo   - set up, load the demo city, run a scan, serve on http://127.0.0.1:8000/"
 	@echo "make test   - set up, start PostGIS and Redis, run the whole suite against them"
 	@echo "make bench  - run the benchmarks in benchmarks/ (prints figures and ratios)"
-	@echo "make lint   - ruff, manage.py check, makemigrations --check"
+	@echo "make lint   - ruff, mypy, manage.py check, makemigrations --check"
+	@echo "make lock   - re-pin requirements*.txt into the hashed requirements*.lock (pip-tools)"
 
 setup: apt venv assets
 
@@ -36,10 +37,12 @@ apt:
 	fi
 
 # The venv must come from Debian's Python: the machines' default python3 cannot load SQLite extensions.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Installs exactly the hashed lock (every package pinned, every file checked against its SHA-256);
+# refuses a lock that misses a pin of requirements*.txt (run `make lock`).
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-dev.lock
 	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
-	@$(PIP) install -q --upgrade pip 2>&1 | grep -v '^WARNING' || true
-	@$(PIP) install -q -r requirements-dev.txt 2>&1 | grep -v '^WARNING' || true
+	@$(PY_SYS) scripts/lock_check.py requirements-dev.lock requirements.txt requirements-dev.txt
+	@$(PIP) install -q --require-hashes -r requirements-dev.lock 2>&1 | grep -v '^WARNING' || true
 	@$(PY) -c "import django, rasterio, rest_framework_gis, celery, playwright" 
 	@touch $@
 
@@ -75,7 +78,7 @@ demo: setup
 
 test: setup services
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(POSTGIS_URL) CELERY_BROKER_URL=$(REDIS_URL) \
-		CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest $(PYTEST_ARGS)
+		CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest --cov=supervision --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: setup services
 	DATABASE_URL=$(POSTGIS_URL) $(PY) benchmarks/run_all.py $(BENCH_ARGS)
@@ -83,8 +86,20 @@ bench: setup services
 lint: setup
 	$(VENV)/bin/ruff check supervision config tests benchmarks
 	$(VENV)/bin/ruff format --check supervision config tests benchmarks
+	$(VENV)/bin/mypy
 	DATABASE_URL=$(POSTGIS_URL) $(PY) manage.py check
 	DATABASE_URL=$(POSTGIS_URL) $(PY) manage.py makemigrations --check --dry-run
+
+# Hashed lock files from requirements*.txt (pip-tools). Deterministic: the pins of an existing lock are
+# kept (only new or changed requirements are resolved), hashes cover every file of each pinned version.
+# After adding a package to requirements*.txt: `make lock` and commit the two .lock files.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-trusted-host --no-emit-find-links --annotation-style=line
+lock:
+	@test -x $(PY) || $(PY_SYS) -m venv $(VENV)
+	@test -x $(VENV)/bin/pip-compile || $(PIP) install -q "$$(grep -i '^pip-tools==' requirements-dev.txt)"
+	$(PIP_COMPILE) --output-file requirements.lock requirements.txt
+	$(PIP_COMPILE) --constraint requirements.lock --output-file requirements-dev.lock requirements-dev.txt
 
 clean:
 	rm -rf var/*.sqlite3 var/screenshots var/media

@@ -1,10 +1,12 @@
 """API glue shared by every app: error mapping and the public-read permission."""
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions
+from drf_spectacular.views import SpectacularSwaggerView
+from rest_framework import exceptions, permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -21,7 +23,34 @@ def exception_handler(exc, context):
         return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": "; ".join(exc.messages), "code": "invalid"}, status=400)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if (
+        response is not None
+        and isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated, exceptions.Throttled))
+        and isinstance(response.data, dict)
+        and "code" not in response.data
+    ):
+        # 401 token_expired / authentication_failed / not_authenticated, 429 throttled (with Retry-After).
+        response.data["code"] = exc.get_codes()
+    return response
+
+
+class SchemaAccess(permissions.BasePermission):
+    """The OpenAPI schema: signed-in users only, unless PUBLIC_ZONING opens the public end."""
+
+    def has_permission(self, request, view):
+        return bool(settings.PUBLIC_ZONING or (request.user and request.user.is_authenticated))
+
+
+class SwaggerView(SpectacularSwaggerView):
+    """Swagger UI under the same rule as the schema; an anonymous browser is sent to sign in."""
+
+    permission_classes = [SchemaAccess]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
 
 
 class PublicZoningRead(permissions.BasePermission):

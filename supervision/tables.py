@@ -1,7 +1,11 @@
-"""Read a CSV or XLSX table into a header and rows of text cells.
+"""Read a CSV or XLSX table into a header and rows of text cells; write exports safely.
 
 Bureau files come from Excel: CSV saved as GBK (GB18030 is its superset) or UTF-8 with a
 BOM, or an XLSX workbook (first sheet). Used by every importer that takes a table.
+
+Every CSV export goes through `csv_cell` and every XLSX export through `xlsx_row_append`
+(OWASP "CSV injection"): a text cell that a spreadsheet would read as a formula is
+neutralised, so `=HYPERLINK(...)` in a clause is shown, never run.
 """
 
 from __future__ import annotations
@@ -9,7 +13,18 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from pathlib import Path
+from typing import Any
+
+# A spreadsheet starts a formula at these (OWASP): = + - @, and tab / CR, which some
+# programs skip before looking for one.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# The prefix that makes a spreadsheet show the cell as text. A text cell that itself starts
+# with it gets one more, so `csv_cell_restore` undoes `csv_cell` exactly.
+TEXT_PREFIX = "'"
+# Plain numbers ("-12.5", "+3") are never formulas and stay as they are.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 class TableError(ValueError):
@@ -26,6 +41,33 @@ def cell_text(value) -> str:
     if isinstance(value, (datetime.date, datetime.datetime)):
         return value.isoformat()
     return str(value).strip()
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs as a formula: risky text gets a leading `'`."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(TEXT_PREFIX) or (value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value)):
+        return TEXT_PREFIX + value
+    return value
+
+
+def csv_row(values) -> list:
+    """`csv_cell` on every cell of a row (for csv.writer)."""
+    return [csv_cell(v) for v in values]
+
+
+def csv_cell_restore(text: str) -> str:
+    """Undo `csv_cell` on a cell read back from one of our CSV exports."""
+    return text[len(TEXT_PREFIX) :] if text.startswith(TEXT_PREFIX) else text
+
+
+def xlsx_row_append(sheet, values) -> None:
+    """Append a row to an openpyxl sheet with every text cell stored as text, never as a formula."""
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def text_decode(data: bytes, path: str) -> str:

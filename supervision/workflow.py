@@ -7,12 +7,14 @@ wins and the other gets a Conflict (409) instead of silently overwriting.
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.utils import timezone
 
 from supervision.errors import Conflict, ServiceError
+
+M = TypeVar("M", bound=models.Model)
 
 
 def transition_check(
@@ -28,7 +30,7 @@ def transition_check(
 
 
 def transition_to(
-    obj: models.Model,
+    obj: M,
     *,
     target: str,
     transitions: Mapping[str, set[str] | frozenset[str]],
@@ -36,14 +38,14 @@ def transition_to(
     event_fields: dict[str, Any],
     fields: dict[str, Any] | None = None,
     label: str | None = None,
-) -> models.Model:
+) -> M:
     """Compare-and-set obj.status to `target`, update `fields`, append one event row.
 
     `event_fields` carries the event's own columns (its foreign key to obj, actor,
     comment...); `from_status`, `to_status` and `at` are filled in here.
     """
     label = label or f"{obj._meta.verbose_name} {obj.pk}"
-    current = obj.status
+    current: str = obj.status  # type: ignore[attr-defined]  # every workflow model has one
     transition_check(transitions=transitions, current=current, target=target, label=label)
     now = timezone.now()
     with transaction.atomic():
@@ -55,5 +57,5 @@ def transition_to(
             )
         event = event_model._default_manager.create(from_status=current, to_status=target, at=now, **event_fields)
     obj.refresh_from_db()
-    obj._last_event = event
+    obj._last_event = event  # type: ignore[attr-defined]  # read by workflow_step
     return obj

@@ -5,6 +5,7 @@ CELERY_BROKER_URL) set. With no DATABASE_URL the app uses a SpatiaLite file unde
 var/; with no broker, Celery runs tasks in-process (eager).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -221,6 +222,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- cases ---
 # Attachments (photos, PDFs, image chips): JPEG / PNG / PDF only, checked by content, up to this size.
 CASES_ATTACHMENT_MAX_BYTES = env.int("CASES_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Images are fully decoded before they are accepted; more pixels than this is refused (decompression bombs).
+CASES_ATTACHMENT_MAX_PIXELS = env.int("CASES_ATTACHMENT_MAX_PIXELS", default=60_000_000)
 # Default deadlines when a request names none: lead verification and case rectification.
 CASES_VERIFICATION_DAYS = env.int("CASES_VERIFICATION_DAYS", default=5)
 CASES_VERIFICATION_DAY_KIND = env.str("CASES_VERIFICATION_DAY_KIND", default="working")
@@ -266,3 +269,52 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 BASEMAP_URL = env.str("BASEMAP_URL", default="")
 BASEMAP_ATTRIBUTION = env.str("BASEMAP_ATTRIBUTION", default="")
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("supervision.cases.web.web_context")
+
+# --- security: sign-in lockout, API throttles, tokens ---
+# Failed sign-ins are counted per (username, client IP) by django-axes, in the database
+# (an audit trail of attempts); after LOGIN_FAILURE_LIMIT failures the pair is locked out
+# for LOGIN_LOCKOUT_MINUTES, on the web login and the token endpoint alike (429).
+INSTALLED_APPS += ["axes", "pgtrigger"]  # pgtrigger: append-only tables in PostgreSQL (supervision/triggers.py)
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
+AUTHENTICATION_BACKENDS = ["config.auth.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
+AXES_VERBOSE = False
+# How many reverse proxies (nginx, a load balancer) append to X-Forwarded-For; 0 = trust none.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# A shared cache for the throttles (and anything else cached): Redis from CACHE_URL or
+# REDIS_URL, else the broker's Redis; the embedded demo, with none, keeps it in process memory.
+CACHE_URL = (
+    env.str("CACHE_URL", default="")
+    or env.str("REDIS_URL", default="")
+    or (_broker if _broker.startswith(("redis://", "rediss://")) else "")
+)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="supervision"),
+        }
+    }
+# Requests per period ("N/second|minute|hour|day"); `auth_token` counts sign-in attempts per address.
+API_THROTTLE_RATES = {
+    "anon": env.str("API_THROTTLE_ANON", default="600/minute"),
+    "user": env.str("API_THROTTLE_USER", default="6000/minute"),
+    "auth_token": env.str("API_THROTTLE_AUTH_TOKEN", default="20/minute"),
+}
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    # Token first: its "WWW-Authenticate: Token" makes an unauthenticated API request a 401.
+    "config.auth.ExpiringTokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.auth.AnonThrottle", "config.auth.UserThrottle"]
+# Throttles identify anonymous clients by address: X-Forwarded-For only as far as our own proxies
+# wrote it (DRF's default would believe whatever a client puts there).
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+# API tokens expire this many hours after they were issued; each sign-in issues a new one.
+API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=12.0)

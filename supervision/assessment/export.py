@@ -9,6 +9,8 @@ from decimal import Decimal
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from supervision.tables import csv_row, xlsx_row_append
+
 from .choices import IndicatorCode, ScorecardStatus
 from .officials import official_title
 from .selectors import officials_scores, ranking
@@ -130,8 +132,8 @@ def export_csv(*, plan_code: str, period_code: str, status: str = ScorecardStatu
     headers, table = score_table(plan_code=plan_code, period_code=period_code, status=status)
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(headers)
-    writer.writerows([["" if v is None else v for v in row] for row in table])
+    writer.writerow(csv_row(headers))
+    writer.writerows(csv_row(["" if v is None else v for v in row]) for row in table)
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -141,18 +143,18 @@ def export_xlsx(*, plan_code: str, period_code: str, status: str = ScorecardStat
     wb = Workbook()
     ws = wb.active
     ws.title = "考核结果"
-    ws.append(headers)
+    xlsx_row_append(ws, headers)
     for row in table:
-        ws.append(row)
+        xlsx_row_append(ws, row)
     rank = wb.create_sheet("排名")
-    rank.append(["排名", "行政区划代码", "行政区", "得分", "状态", "版本"])
+    xlsx_row_append(rank, ["排名", "行政区划代码", "行政区", "得分", "状态", "版本"])
     for row in table:
-        rank.append([row[0], row[1], row[2], row[9], row[7], row[6]])
+        xlsx_row_append(rank, [row[0], row[1], row[2], row[9], row[7], row[6]])
     oh, ot = officials_table(plan_code=plan_code, period_code=period_code, status=status)
     off = wb.create_sheet("领导干部")
-    off.append(oh)
+    xlsx_row_append(off, oh)
     for row in ot:
-        off.append(row)
+        xlsx_row_append(off, row)
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

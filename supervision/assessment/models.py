@@ -1,3 +1,4 @@
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -5,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from supervision.cases.models import AppendOnlyModel
+from supervision.triggers import append_only, frozen_after
 from supervision.zoning.models import AdministrativeDivision, BottomLineTarget, ZoningPlan
 
 from .choices import IndicatorCode, OfficialRole, PeriodKind, ScorecardStatus, Subject, TrackingStatus
@@ -196,6 +198,27 @@ class Scorecard(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["plan", "period_code", "status"], name="scorecard_period_status_idx")]
+        # A published card is the record: its score and what it was computed from never change
+        # (a correction is a new version); only its status moves on (published → superseded).
+        triggers = frozen_after(
+            name="scorecard",
+            flag=~pgtrigger.Q(old__status=ScorecardStatus.DRAFT),
+            fields=[
+                "plan",
+                "division",
+                "scheme",
+                "period_kind",
+                "period_code",
+                "period_start",
+                "period_end",
+                "version",
+                "score",
+                "corrects",
+                "correction_reason",
+                "computed_at",
+                "published_at",
+            ],
+        )
 
     def __str__(self) -> str:
         return f"{self.division.name} {self.period_code} v{self.version}（{self.get_status_display()}）"
@@ -241,6 +264,20 @@ class ScorecardIndicator(models.Model):
                 condition=Q(points__gte=0, points__lte=100), name="scorecard_indicator_points_range"
             ),
         ]
+        triggers = [
+            # The lines of a published (or superseded) card are frozen with it.
+            pgtrigger.Trigger(
+                name="scorecard_line_frozen",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                func=pgtrigger.Func(
+                    "IF EXISTS (SELECT 1 FROM assessment_scorecard WHERE id = OLD.scorecard_id"
+                    " AND status <> 'draft') THEN RAISE EXCEPTION"
+                    " 'pgtrigger: lines of published scorecard % are frozen', OLD.scorecard_id"
+                    " USING ERRCODE = 'restrict_violation'; END IF; RETURN COALESCE(NEW, OLD);"
+                ),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_code_display()} {self.points}"
@@ -263,6 +300,7 @@ class ScorecardEvent(AppendOnlyModel):
         verbose_name = _("考核结果记录")
         verbose_name_plural = _("考核结果记录")
         ordering = ["at", "id"]
+        triggers = append_only()
 
 
 class BottomLineStatus(models.Model):

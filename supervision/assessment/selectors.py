@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import cast
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from supervision.cases.permissions import is_city_wide, user_division_id
+from supervision.cases.permissions import is_city_wide, scoped_get, user_division_id
 from supervision.cases.selectors_assessment import cases_by_ids, leads_by_ids
 from supervision.errors import NotFound, ServiceError
 
@@ -45,10 +46,7 @@ def scorecards_list(
 
 
 def scorecard_get(*, user, pk: int) -> Scorecard:
-    card = scorecards_list(user=user).filter(pk=pk).first()
-    if card is None:
-        raise NotFound("Scorecard not found.", code="not_found")
-    return card
+    return scoped_get(scorecards_list(user=user), pk, label="Scorecard")
 
 
 def current_cards(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> QuerySet[Scorecard]:

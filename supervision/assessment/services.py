@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -225,10 +226,10 @@ def scores_compute(
             cards = Scorecard.objects.select_for_update().filter(plan=plan, division_id=div, period_code=period.code)
             draft = cards.filter(status=ScorecardStatus.DRAFT).first()
             if draft is None and cards.exists():
-                result.skipped.append(cards.order_by("-version").first())
+                result.skipped.append(cast(Scorecard, cards.order_by("-version").first()))
                 continue
             created = draft is None
-            if created:
+            if draft is None:
                 try:
                     with transaction.atomic():
                         draft = Scorecard.objects.create(

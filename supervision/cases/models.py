@@ -1,8 +1,10 @@
+import pgtrigger
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from supervision.triggers import append_only, frozen_after
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, ZoningPlan
 
 from .choices import (
@@ -217,6 +219,8 @@ class TransitionEvent(AppendOnlyModel):
     class Meta:
         abstract = True
         ordering = ["at", "id"]
+        # Inherited by subclasses that declare no Meta; the others list it themselves.
+        triggers = append_only()
 
 
 class LeadEvent(TransitionEvent):
@@ -231,6 +235,7 @@ class LeadEvent(TransitionEvent):
         verbose_name_plural = _("线索记录")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["lead", "at"], name="lead_event_lead_at_idx")]
+        triggers = append_only()
 
 
 class UserProfile(models.Model):
@@ -370,6 +375,7 @@ class CaseEvent(TransitionEvent):
             ),
         ]
         indexes = [models.Index(fields=["case", "at"], name="case_event_case_at_idx")]
+        triggers = append_only()
 
 
 class Notification(models.Model):
@@ -448,6 +454,12 @@ class InspectionPlan(models.Model):
                 condition=Q(status__in=InspectionPlanStatus.values), name="inspection_plan_status_known"
             ),
         ]
+        # The draw (seed, pools, result) is the published record of 双随机: fixed once drawn.
+        triggers = frozen_after(
+            name="draw",
+            flag=pgtrigger.Q(old__drawn_at__isnull=False),
+            fields=["seed", "target_pool", "inspector_pool", "draw_result", "algorithm", "drawn_at"],
+        )
 
     def __str__(self) -> str:
         return self.name

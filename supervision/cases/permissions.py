@@ -8,12 +8,17 @@ through `scope_queryset`, and services re-check with `ensure_in_scope`.
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from typing import TypeVar
+
+from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import permissions
 
-from supervision.errors import Forbidden, NotFound
+from supervision.errors import Forbidden, NotFound, ServiceError
 
 from .choices import Role
+
+M = TypeVar("M", bound=Model)
 
 OFFICER = Role.ENFORCEMENT_OFFICER.value
 INSPECTOR = Role.INSPECTOR.value
@@ -100,7 +105,7 @@ def require_role(user, action: str) -> None:
         )
 
 
-def scope_queryset(qs: QuerySet, user, *, division_field: str = "division") -> QuerySet:
+def scope_queryset(qs: QuerySet[M], user, *, division_field: str = "division") -> QuerySet[M]:
     """Limit qs to what the user's scope covers: everything, one division, or nothing."""
     if not user_roles(user) or not has_scope(user):
         return qs.none()
@@ -109,7 +114,7 @@ def scope_queryset(qs: QuerySet, user, *, division_field: str = "division") -> Q
     return qs.filter(**{f"{division_field}_id": user_division_id(user)})
 
 
-def scope_inspections(qs: QuerySet, user) -> QuerySet:
+def scope_inspections(qs: QuerySet[M], user) -> QuerySet[M]:
     """Inspections: the user's division, plus (for inspectors) those they are assigned to elsewhere."""
     if not user_roles(user) or not has_scope(user):
         return qs.none()
@@ -126,6 +131,28 @@ def ensure_in_scope(user, division_id: int | None, *, label: str) -> None:
         return
     if division_id != user_division_id(user):
         raise NotFound(f"{label} not found.", code="not_found")
+
+
+def scoped_get(queryset: QuerySet[M], pk: object, *, label: str, field: str | None = None) -> M:
+    """The object `pk` among `queryset` (already limited to the user's scope), else an error.
+
+    The one lookup for every object a request names by id. An id outside the scope and an id
+    that does not exist get the very same answer (status, code and message), so ids cannot be
+    enumerated: 404 `not_found` for the object in the URL (`field=None`), 400 `unknown_<field>`
+    for a reference in the request body.
+    """
+    obj = None
+    if isinstance(pk, int) and not isinstance(pk, bool) and 0 < pk < 2**63:
+        obj = queryset.filter(pk=pk).first()
+    if obj is not None:
+        return obj
+    if field is None:
+        raise NotFound(_("%(label)s %(id)s not found.") % {"label": label, "id": pk}, code="not_found")
+    raise ServiceError(
+        _("Unknown %(label)s %(id)s.") % {"label": label, "id": pk},
+        code=f"unknown_{field}",
+        problems=[_("%(field)s: no %(label)s %(id)s.") % {"field": field, "label": label, "id": pk}],
+    )
 
 
 class HasCaseRole(permissions.BasePermission):

@@ -59,3 +59,66 @@ def attachment_content_type(*, name: str, head: bytes, size: int, max_bytes: int
                 )
             return content_type
     raise ValidationError(f"'{name}' is not a JPEG, PNG or PDF file; only those are accepted.")
+
+
+def attachment_content_check(*, name: str, content: bytes, content_type: str, max_pixels: int) -> None:
+    """Check that the whole file is what its first bytes claim; ValidationError otherwise.
+
+    Images are fully decoded with Pillow (`verify()` for the structure and checksums, then
+    `load()` for every pixel), after refusing dimensions above `max_pixels` before any pixel
+    is decoded (a decompression bomb is a few kB that unpack to gigabytes). PDFs must parse
+    (pypdf: cross-reference table, trailer, at least one page).
+    """
+    if content_type in ("image/jpeg", "image/png"):
+        _image_check(name=name, content=content, content_type=content_type, max_pixels=max_pixels)
+    elif content_type == "application/pdf":
+        _pdf_check(name=name, content=content)
+
+
+def _image_check(*, name: str, content: bytes, content_type: str, max_pixels: int) -> None:
+    import io
+    import warnings
+
+    from PIL import Image
+
+    expected = {"image/jpeg": "JPEG", "image/png": "PNG"}[content_type]
+    unreadable = f"'{name}' is not a readable {expected} image (damaged or not an image)."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content), formats=[expected]) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise ValidationError(
+                        f"'{name}' is {width}×{height} pixels; images may have at most {max_pixels:,} pixels."
+                    )
+                image.verify()
+            # verify() leaves the image unusable: open it again and decode every pixel.
+            with Image.open(io.BytesIO(content), formats=[expected]) as image:
+                image.load()
+    except ValidationError:
+        raise
+    except Exception:  # Pillow raises OSError, SyntaxError, ValueError, struct.error … for bad data
+        raise ValidationError(unreadable) from None
+
+
+def _pdf_check(*, name: str, content: bytes) -> None:
+    import io
+    import logging
+
+    from pypdf import PdfReader
+
+    unreadable = f"'{name}' is not a readable PDF document (damaged or not a PDF)."
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # pypdf warns on every repairable flaw; we only want yes or no
+    try:
+        reader = PdfReader(io.BytesIO(content), strict=False)
+        if len(reader.pages) < 1:
+            raise ValidationError(f"'{name}' is a PDF without pages.")
+    except ValidationError:
+        raise
+    except Exception:  # pypdf raises PdfReadError, but also KeyError, ValueError … on broken files
+        raise ValidationError(unreadable) from None
+    finally:
+        logger.setLevel(level)

@@ -65,7 +65,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import rasterio
@@ -568,7 +568,7 @@ def _tiff_block_end(path: str) -> int | None:
         head = fh.read(16)
         if len(head) < 16 or head[:2] not in (b"II", b"MM"):
             return None
-        bo = "<" if head[:2] == b"II" else ">"
+        bo: Literal["<", ">"] = "<" if head[:2] == b"II" else ">"
         magic = struct.unpack(bo + "H", head[2:4])[0]
         if magic == 42:
             big, ifd = False, struct.unpack(bo + "I", head[4:8])[0]
@@ -683,7 +683,7 @@ def raster_inspect(path: str | os.PathLike[str], *, kind: str) -> RasterInfo:
             width=ds.width,
             height=ds.height,
             crs_wkt=ds.crs.to_wkt(),
-            transform=tuple(transform)[:6],  # type: ignore[arg-type]
+            transform=tuple(transform)[:6],
             dtype=dtype,
             nodata=nodata,
             bounds=_bounds_of(transform, 0, 0, ds.height, ds.width),
@@ -1041,7 +1041,7 @@ def _window_scan_ds(
     # -- join with the units: rasterize only units whose class can use a class present here
     present_bits = sum(1 << c for c in labelled if counts.get(c))
     unit_rows = _i64((), 3)
-    unit_area = np.zeros(0, dtype=np.float64)
+    unit_area: np.ndarray = np.zeros(0, dtype=np.float64)
     pair_pixels = None
     transform = ds.transform
     info_bounds = _bounds_of(transform, window.row_off, window.col_off, window.row_off + h, window.col_off + w)
@@ -1050,7 +1050,7 @@ def _window_scan_ds(
         nc = cands.size
         # unit index (1-based into cands) at every labelled pixel. GDAL burns uint8
         # several times faster than wider types, so burn in batches of 255 units.
-        u_at = np.zeros(st.ids.size, dtype=np.int64)
+        u_at: np.ndarray = np.zeros(st.ids.size, dtype=np.int64)
         win_transform = ds.window_transform(win)
         for b0 in range(0, nc, 255):
             batch = cands[b0 : b0 + 255]
@@ -1521,7 +1521,7 @@ def _worker_vectorise(jobs: list[tuple[Patch, int]]) -> list[PatchShape]:
 def _shapes_of(
     path: str, jobs: Sequence[tuple[Patch, UnitShape]], rules: ScanRules, info: RasterInfo
 ) -> list[PatchShape]:
-    ready = {i: _shape_of(None, path, p, rules, u, info) for i, (p, u) in enumerate(jobs) if u.unit_id in p.geometries}  # type: ignore[arg-type]
+    ready = {i: _shape_of(None, path, p, rules, u, info) for i, (p, u) in enumerate(jobs) if u.unit_id in p.geometries}
     todo = [i for i in range(len(jobs)) if i not in ready]
     with rasterio.Env():
         for k in range(0, len(todo), 64):  # reopen now and then: bounds GDAL's block cache
@@ -1598,7 +1598,7 @@ def scan_raster(
             for p in merged.patches:
                 for uid in p.units:
                     if uid in p.geometries:
-                        shapes.append(_shape_of(None, path, p, rules, by_id[uid], info))  # type: ignore[arg-type]
+                        shapes.append(_shape_of(None, path, p, rules, by_id[uid], info))
                     else:
                         shapes.append(done[(p.patch_key, uid)])
     return merged, shapes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
@@ -43,7 +44,7 @@ def plan_bounds_lonlat(*, plan: ZoningPlan) -> tuple[float, float, float, float]
     if extent is None:
         return None
     if _storage_is_geographic():
-        return tuple(extent)  # type: ignore[return-value]
+        return tuple(extent)
     box = Polygon.from_bbox(extent)
     box.srid = settings.STORAGE_SRID
     return box.transform(4326, clone=True).extent
@@ -81,7 +82,7 @@ def target_nearest(*, geom: GEOSGeometry, max_distance_m: float) -> tuple[Enforc
         .order_by("distance", "id")
     )
     for target in candidates[:20]:
-        d = target.distance
+        d: Any = target.distance  # a Distance (PostGIS) or plain metres
         metres = float(getattr(d, "m", d) or 0.0)
         if metres <= max_distance_m:
             return target, metres

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from supervision.tables import TableError, cell_text, table_read
+from supervision.tables import TableError, cell_text, csv_cell_restore, csv_row, table_read, xlsx_row_append
 
 from .access_rules import Clause
 from .choices import AccessAction, AccessLevel, AppliesTo, Dimension
@@ -202,6 +202,9 @@ def access_file_read(path: str) -> AccessTable:
         header, rows = table_read(path)
     except TableError as exc:
         raise AccessFileError(str(exc)) from None
+    if path.lower().endswith(".csv"):
+        # Our CSV exports neutralise formula-like cells with a leading "'": take it off again.
+        rows = [[csv_cell_restore(c) for c in row] for row in rows]
     return access_table_parse(header, rows)
 
 
@@ -227,7 +230,7 @@ def access_file_write(clauses: Iterable[Clause], *, fmt: str, stream: BinaryIO) 
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows(csv_row(r) for r in rows)
         stream.write(text.getvalue().encode("utf-8-sig"))
     elif fmt == "xlsx":
         from openpyxl import Workbook
@@ -235,11 +238,9 @@ def access_file_write(clauses: Iterable[Clause], *, fmt: str, stream: BinaryIO) 
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = "生态环境准入清单"
-        for r, values in enumerate([header, *rows], start=1):
-            for c, value in enumerate(values, start=1):
-                cell = sheet.cell(row=r, column=c, value=value)
-                # Everything is text: a clause starting with '=' is not a formula, '220102' not a number.
-                cell.data_type = "s"
+        # Everything is text: a clause starting with '=' is not a formula, '220102' not a number.
+        for values in [header, *rows]:
+            xlsx_row_append(sheet, values)
         workbook.save(stream)
     else:
         raise AccessFileError(f"unknown format '{fmt}'; use csv or xlsx")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, Intersection, Length, Transform
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from supervision.errors import ServiceError
 
@@ -114,7 +115,7 @@ def geometry_transformed(geometry: GEOSGeometry, srid: int) -> GEOSGeometry:
         cache = _transforms.cache = {}
     key = (geometry.srid, srid)
     if key not in cache:
-        cache[key] = CoordTransform(SpatialReference(geometry.srid), SpatialReference(srid))
+        cache[key] = CoordTransform(SpatialReference(cast(int, geometry.srid)), SpatialReference(srid))
     out = geometry.transform(cache[key], clone=True)
     out.srid = srid
     return out
@@ -144,7 +145,7 @@ def units_at_point(*, plan: ZoningPlan, point: Point) -> list[ControlUnit]:
     the index probe does, and this is the hottest read (map clicks, siting, scans).
     """
     if point.srid != settings.STORAGE_SRID:
-        point = point.transform(settings.STORAGE_SRID, clone=True)
+        point = cast(Point, point.transform(settings.STORAGE_SRID, clone=True))
     if connection.vendor != "postgresql":
         return list(
             ControlUnit.objects.filter(plan=plan, geom__intersects=point)
@@ -152,7 +153,8 @@ def units_at_point(*, plan: ZoningPlan, point: Point) -> list[ControlUnit]:
             .defer("geom", "attributes")
             .order_by("code")
         )
-    units = list(ControlUnit.objects.raw(_POINT_SQL, [plan.pk, bytes(point.ewkb)]))
+    # Raw rows carry the joined division columns as extra attributes.
+    units: list[Any] = list(ControlUnit.objects.raw(_POINT_SQL, [plan.pk, bytes(point.ewkb)]))
     for unit in units:
         unit.division = AdministrativeDivision(
             id=unit.division_id, adcode=unit.division_adcode, name=unit.division_name, level=unit.division_level
@@ -176,25 +178,28 @@ def geometry_lookup(*, plan: ZoningPlan, geometry: GEOSGeometry) -> LookupResult
         units = units.annotate(overlap=Area(overlap_geom))
     elif dim == 1:
         units = units.annotate(overlap=Length(overlap_geom))
-    units = list(units)
+    unit_list = list(units)
     site_area = site_length = 0.0
     if dim:
         geometry_area = geometry_transformed(geometry, settings.AREA_SRID)
         site_area, site_length = (geometry_area.area, 0.0) if dim == 2 else (0.0, geometry_area.length)
     results = []
-    for unit in units:
+    for unit in unit_list:
         value = _measure(getattr(unit, "overlap", 0.0))
         if dim == 2:
             results.append(UnitOverlap(unit, value, 0.0, value / site_area if site_area else 0.0))
         elif dim == 1:
             results.append(UnitOverlap(unit, 0.0, value, value / site_length if site_length else 0.0))
         else:
-            results.append(UnitOverlap(unit, 0.0, 0.0, 1.0 / len(units)))
+            results.append(UnitOverlap(unit, 0.0, 0.0, 1.0 / len(unit_list)))
     overlays = Overlay.objects.filter(plan=plan, geom__intersects=geometry).order_by("kind", "code")
     if dim == 2:
         overlays = overlays.annotate(overlap=Area(overlap_geom))
-    overlays = [OverlayOverlap(o, _measure(o.overlap) if dim == 2 else 0.0) for o in overlays]
-    return LookupResult(geometry.geom_type, site_area, site_length, results, overlays)
+    overlaps = [
+        OverlayOverlap(o, _measure(o.overlap) if dim == 2 else 0.0)  # type: ignore[attr-defined]  # annotated
+        for o in overlays
+    ]
+    return LookupResult(geometry.geom_type, site_area, site_length, results, overlaps)
 
 
 def _measure(value) -> float:
@@ -211,7 +216,7 @@ def plans_visible():
     return ZoningPlan.objects.annotate(unit_count=Count("units")).order_by("code")
 
 
-def units_filtered(*, plan_code: str | None = None) -> QuerySet[ControlUnit]:  # noqa: F821
+def units_filtered(*, plan_code: str | None = None) -> QuerySet[ControlUnit]:
     qs = ControlUnit.objects.select_related("plan", "division")
     if plan_code:
         qs = qs.filter(plan__code=plan_code)
@@ -240,7 +245,7 @@ CLAUSE_FIELDS = (
 def requirements_as_clauses(queryset) -> list[Clause]:
     """Requirement rows as plain clauses (one query, no model instances)."""
     return [
-        Clause(*values[:6], tuple(values[6] or ()), *values[7:])  # type: ignore[arg-type]
+        Clause(*values[:6], tuple(values[6] or ()), *values[7:])  # type: ignore[call-arg]
         for values in queryset.values_list(*CLAUSE_FIELDS)
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -389,6 +390,7 @@ class _AccessScopes:
 
     def codes(self, level: str) -> set[str]:
         if level not in self._codes:
+            qs: Iterable[str]
             if level == AccessLevel.OVERLAY:
                 qs = Overlay.objects.filter(plan=self.plan).values_list("code", flat=True)
             elif level == AccessLevel.DIVISION:
@@ -408,13 +410,14 @@ class _AccessScopes:
 
     def unknown_message(self, clause: Clause) -> str:
         code, plan = clause.scope_code, self.plan.code
-        return {
+        messages: dict[str, str] = {
             AccessLevel.PLAN: f"'{code}' is not this plan; 总体 clauses carry the plan's code '{plan}' "
             f"(or its region {self.plan.region_adcode})",
             AccessLevel.OVERLAY: f"no overlay (basin, red line …) '{code}' in plan {plan}",
             AccessLevel.DIVISION: f"no division '{code}' with units in plan {plan}",
             AccessLevel.UNIT: f"no unit '{code}' in plan {plan}",
-        }[clause.level]
+        }
+        return messages[clause.level]
 
     def units(self, clause: Clause) -> frozenset[int] | None:
         """Ids of the units a scope covers; None for the whole plan."""

@@ -17,9 +17,30 @@ from supervision.cases.validators import credit_code_check_char
 from tests.factories import DivisionFactory, PlanFactory, UnitFactory, square
 
 TZ = timezone.get_default_timezone()
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
-PDF = b"%PDF-1.4\n" + b"\x00" * 64
+
+
+def _image(fmt: str) -> bytes:
+    """A small real image: attachments are decoded in full, so magic bytes alone do not pass."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 3), (30, 120, 60)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+PNG = _image("PNG")
+JPEG = _image("JPEG")
+PDF = _pdf()
 
 
 def at(*args) -> datetime:

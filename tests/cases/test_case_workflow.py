@@ -9,7 +9,7 @@ from supervision.cases.models import Case, CaseEvent
 from supervision.cases.services import cases as svc
 from supervision.cases.services import leads as lead_svc
 from supervision.errors import ServiceError
-from tests.cases.conftest import raw_file
+from tests.cases.conftest import PDF, raw_file
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_rectification_cycle_with_return_and_acceptance(open_case, users, scene)
     assert case.events.last().attachments.count() == 1
     case = svc.case_return(case=case, actor=officer, note="仍有残留")
     assert case.status == "returned"
-    case = svc.case_submit_rectification(case=case, actor=officer, files=[raw_file("report.pdf", b"%PDF-1.7 x")])
+    case = svc.case_submit_rectification(case=case, actor=officer, files=[raw_file("report.pdf", PDF)])
     case = svc.case_accept(case=case, actor=officer, comment="验收通过")
     assert case.status == "accepted" and case.accepted_at
     path = list(case.events.values_list("from_status", "to_status"))

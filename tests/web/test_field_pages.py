@@ -10,7 +10,7 @@ from django.test import Client
 
 from tests.web.conftest import PASSWORD
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+from tests.cases.conftest import PNG  # noqa: E402  (a real, decodable PNG)
 
 
 def served(url: str) -> bool:

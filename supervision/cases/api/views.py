@@ -501,11 +501,11 @@ class ChecklistItemRecordView(CaseAppView):
     @extend_schema(request=s.ItemRecordInput, responses=s.ChecklistItemSerializer)
     def post(self, request, pk, item_id):
         inspection = inspection_services.inspection_get_for(actor=request.user, inspection_id=pk)
-        item = ChecklistItem.objects.filter(inspection=inspection, pk=item_id).select_related("inspection").first()
-        if item is None:
-            from supervision.errors import NotFound
-
-            raise NotFound(f"Checklist item {item_id} not found.", code="not_found")
+        item = perms.scoped_get(
+            ChecklistItem.objects.filter(inspection=inspection).select_related("inspection"),
+            item_id,
+            label="Checklist item",
+        )
         data = s.ItemRecordInput(data=request.data)
         data.is_valid(raise_exception=True)
         item = inspection_services.checklist_item_record(item=item, actor=request.user, **data.validated_data)
@@ -535,9 +535,7 @@ class NotificationReadView(APIView):
 
     @extend_schema(request=None, responses=s.NotificationSerializer)
     def post(self, request, pk):
-        from django.shortcuts import get_object_or_404
-
-        n = get_object_or_404(selectors.notifications_for(user=request.user), pk=pk)
+        n = perms.scoped_get(selectors.notifications_for(user=request.user), pk, label="Notification")
         return Response(s.NotificationSerializer(notification_mark_read(notification=n)).data)
 
 

@@ -13,7 +13,7 @@ from supervision.errors import ServiceError
 
 from ..choices import EvidenceKind
 from ..models import Case, CaseEvent, Evidence, Lead, LeadEvent
-from ..validators import attachment_content_type
+from ..validators import attachment_content_check, attachment_content_type
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ def attachments_check(*, files: Sequence[File]) -> list[CheckedFile]:
         content = f.read()
         try:
             content_type = attachment_content_type(name=name, head=content[:16], size=len(content), max_bytes=max_bytes)
+            # The first bytes only say what the file claims to be; decode it all to be sure.
+            attachment_content_check(
+                name=name, content=content, content_type=content_type, max_pixels=settings.CASES_ATTACHMENT_MAX_PIXELS
+            )
         except ValidationError as exc:
             problems.extend(exc.messages)
             continue

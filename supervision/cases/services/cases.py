@@ -9,17 +9,18 @@ level of overdue cases, once per level, and tells the next level up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.conf import settings
 from django.core.files.base import File
 from django.db import connection, transaction
 from django.utils import timezone
 
-from supervision.errors import NotFound, ServiceError
+from supervision.errors import ServiceError
 
 from .. import permissions as perms
 from ..choices import (
@@ -73,10 +74,7 @@ def _guard(actor, action: str, case: Case) -> None:
 
 
 def case_get_for(*, actor, case_id: int) -> Case:
-    case = perms.scope_queryset(Case.objects.all(), actor).filter(pk=case_id).first()
-    if case is None:
-        raise NotFound(f"Case {case_id} not found.", code="not_found")
-    return case
+    return perms.scoped_get(perms.scope_queryset(Case.objects.all(), actor), case_id, label="Case")
 
 
 def case_open(*, lead: Lead, actor, title: str, now: datetime | None = None) -> Case:
@@ -105,13 +103,16 @@ def case_open(*, lead: Lead, actor, title: str, now: datetime | None = None) -> 
     return case
 
 
-def _target(target_id: int | None) -> EnforcementTarget | None:
+def _target(actor, target_id: int | None) -> EnforcementTarget | None:
+    """The responsible target named by the request, looked up within the actor's scope."""
     if target_id is None:
         return None
-    target = EnforcementTarget.objects.filter(pk=target_id).first()
-    if target is None:
-        raise ServiceError(f"Unknown enforcement target {target_id}.", code="unknown_target")
-    return target
+    return perms.scoped_get(
+        perms.scope_queryset(EnforcementTarget.objects.all(), actor),
+        target_id,
+        label="enforcement target",
+        field="target",
+    )
 
 
 def case_order_rectification(
@@ -131,7 +132,7 @@ def case_order_rectification(
     now = now or timezone.now()
     if not (requirements or "").strip():
         raise ServiceError("Rectification requirements are required.", code="requirements_required")
-    target = _target(target_id) or case.target
+    target = _target(actor, target_id) or case.target
     if target is None:
         raise ServiceError("Name the responsible enforcement target (target).", code="target_required")
     due_at, kind = deadline_resolve(now=now, days=days, day_kind=day_kind, on=due_on)
@@ -421,8 +422,9 @@ def _escalate_batch_sql(*, level, threshold, now, batch_size, recipients) -> tup
 
 def _escalate_batch_orm(*, level, threshold, now, batch_size, recipients) -> tuple[int, int]:
     """The same for other databases (the SpatiaLite demo), through the ORM."""
-    rows = list(
-        Case.objects.filter(
+    # rectification_due_at is never NULL here (filtered on it).
+    rows: list[tuple[int, str, int, str, str, datetime]] = list(
+        Case.objects.filter(  # type: ignore[arg-type]
             status__in=CASE_RECTIFYING_STATUSES,
             rectification_due_at__lt=threshold,
             escalation_level__lt=level,
@@ -493,7 +495,8 @@ def deadlines_remind(*, now: datetime | None = None) -> ReminderResult:
     cases = Case.objects.filter(status__in=CASE_RECTIFYING_STATUSES, rectification_due_at__lte=soon).values_list(
         "id", "number", "title", "division_id", "rectification_due_at"
     )
-    for cid, number, title, div, due in cases.iterator(chunk_size=2000):
+    case_rows = cast("Iterator[tuple[int, str, str, int, datetime]]", cases.iterator(chunk_size=2000))
+    for cid, number, title, div, due in case_rows:
         when = f"{timezone.localtime(due):%Y-%m-%d %H:%M}"
         if due >= now:
             result.due_soon += 1
@@ -518,7 +521,8 @@ def deadlines_remind(*, now: datetime | None = None) -> ReminderResult:
     leads = Lead.objects.filter(status__in=LEAD_VERIFYING_STATUSES, verification_due_at__lte=soon).values_list(
         "id", "title", "division_id", "verification_due_at"
     )
-    for lid, title, div, due in leads.iterator(chunk_size=2000):
+    lead_rows = cast("Iterator[tuple[int, str, int, datetime]]", leads.iterator(chunk_size=2000))
+    for lid, title, div, due in lead_rows:
         when = f"{timezone.localtime(due):%Y-%m-%d %H:%M}"
         if due >= now:
             result.due_soon += 1

@@ -6,13 +6,13 @@ from collections.abc import Mapping, Sequence
 
 from django.db import models, transaction
 
-from supervision.workflow import transition_to
+from supervision.workflow import M, transition_to
 
 from .attachments import CheckedFile, attachments_store
 
 
 def workflow_step(
-    obj: models.Model,
+    obj: M,
     *,
     owner: str,
     target: str,
@@ -24,7 +24,7 @@ def workflow_step(
     fields: dict | None = None,
     data: dict | None = None,
     files: Sequence[CheckedFile] = (),
-) -> models.Model:
+) -> M:
     """Compare-and-set obj's status, append one event (FK `owner`), store the files on that event.
 
     `owner` is the name of the event's foreign key and of the Evidence column ("lead" or
@@ -46,5 +46,5 @@ def workflow_step(
             label=label,
         )
         if files:
-            attachments_store(files=files, actor=actor, **{owner: obj, f"{owner}_event": obj._last_event})
+            attachments_store(files=files, actor=actor, **{owner: obj, f"{owner}_event": obj._last_event})  # type: ignore[attr-defined]
     return obj

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from supervision.errors import Forbidden, NotFound, ServiceError
+from supervision.errors import Forbidden, ServiceError
 from supervision.workflow import transition_to
 from supervision.zoning.choices import Dimension
 from supervision.zoning.industries import IndustryCodeError, industry_matches
@@ -103,10 +103,9 @@ def inspection_plan_get_for(*, actor, plan_id: int) -> InspectionPlan:
     qs = InspectionPlan.objects.all()
     if not perms.is_city_wide(actor):
         qs = qs.filter(Q(division_id=perms.user_division_id(actor)) | Q(inspections__inspectors=actor)).distinct()
-    plan = qs.filter(pk=plan_id).first() if perms.user_roles(actor) and perms.has_scope(actor) else None
-    if plan is None:
-        raise NotFound(f"Inspection plan {plan_id} not found.", code="not_found")
-    return plan
+    if not (perms.user_roles(actor) and perms.has_scope(actor)):
+        qs = qs.none()
+    return perms.scoped_get(qs, plan_id, label="Inspection plan")
 
 
 def target_pool(*, inspection_plan: InspectionPlan) -> list[dict]:
@@ -114,7 +113,7 @@ def target_pool(*, inspection_plan: InspectionPlan) -> list[dict]:
     qs = EnforcementTarget.objects.all()
     if inspection_plan.division_id:
         qs = qs.filter(division_id=inspection_plan.division_id)
-    qs = (
+    rows = (
         qs.annotate(
             violations=Count("cases", filter=Q(cases__opened_at__date__lt=inspection_plan.period_start), distinct=True)
         )
@@ -122,7 +121,7 @@ def target_pool(*, inspection_plan: InspectionPlan) -> list[dict]:
         .order_by("id")
     )
     pool = []
-    for tid, adcode, unit_class, violations in qs:
+    for tid, adcode, unit_class, violations in rows:
         weight = UNIT_CLASS_WEIGHT.get(unit_class, NO_UNIT_WEIGHT) + VIOLATION_WEIGHT * min(
             violations, VIOLATIONS_COUNTED
         )
@@ -280,10 +279,7 @@ def checklist_generate(*, inspection: Inspection) -> list[ChecklistItem]:
 
 
 def inspection_get_for(*, actor, inspection_id: int) -> Inspection:
-    inspection = perms.scope_inspections(Inspection.objects.all(), actor).filter(pk=inspection_id).first()
-    if inspection is None:
-        raise NotFound(f"Inspection {inspection_id} not found.", code="not_found")
-    return inspection
+    return perms.scoped_get(perms.scope_inspections(Inspection.objects.all(), actor), inspection_id, label="Inspection")
 
 
 def _guard_record(actor, inspection: Inspection) -> None:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from supervision.errors import NotFound, ServiceError
+from supervision.errors import ServiceError
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, ZoningPlan
 
 from .. import permissions as perms
@@ -245,9 +245,12 @@ def lead_create(
         raise ServiceError("The location lies in no unit of the plan; name the responsible division.")
     target = None
     if target_id is not None:
-        target = EnforcementTarget.objects.filter(pk=target_id).first()
-        if target is None:
-            raise ServiceError(f"Unknown enforcement target {target_id}.", code="unknown_target")
+        target = perms.scoped_get(
+            perms.scope_queryset(EnforcementTarget.objects.all(), actor),
+            target_id,
+            label="enforcement target",
+            field="target",
+        )
     own = perms.user_division_id(actor)
     if not perms.is_city_wide(actor) and division.pk != own:
         raise ServiceError("You can file leads only for your own division.", code="wrong_division")
@@ -308,7 +311,7 @@ def lead_dispatch(
         },
         data={"division": division.adcode, "due_at": due_at.isoformat(), "day_kind": kind},
     )
-    event = lead._last_event
+    event = lead._last_event  # type: ignore[attr-defined]  # set by transition_to
     notify(
         specs=[
             NotificationSpec(
@@ -359,9 +362,7 @@ def lead_merge(*, lead: Lead, actor, into_id: int, comment: str = "") -> Lead:
     _guard(actor, "lead.merge", lead)
     if into_id == lead.pk:
         raise ServiceError("A lead cannot be merged into itself.", code="merge_self")
-    into = perms.scope_queryset(Lead.objects.all(), actor).filter(pk=into_id).first()
-    if into is None:
-        raise ServiceError(f"Unknown lead {into_id} to merge into.", code="unknown_lead")
+    into = perms.scoped_get(perms.scope_queryset(Lead.objects.all(), actor), into_id, label="lead", field="into")
     if into.status in (LeadStatus.DISMISSED, LeadStatus.MERGED):
         raise ServiceError(f"Lead {into_id} is {into.status}; merge into an open or confirmed lead.")
     with transaction.atomic():
@@ -426,7 +427,4 @@ def lead_attach(*, lead: Lead, actor, files: Sequence[File], caption: str = "") 
 
 
 def lead_get_for(*, actor, lead_id: int) -> Lead:
-    lead = perms.scope_queryset(Lead.objects.all(), actor).filter(pk=lead_id).first()
-    if lead is None:
-        raise NotFound(f"Lead {lead_id} not found.", code="not_found")
-    return lead
+    return perms.scoped_get(perms.scope_queryset(Lead.objects.all(), actor), lead_id, label="Lead")

@@ -12,6 +12,7 @@ upserted on their credit code, so a re-import updates instead of duplicating.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.contrib.gis.gdal import GDALException, SpatialReference
@@ -64,8 +65,8 @@ def _location(cells: dict[str, str], label: str, srid: int) -> tuple[Point | Non
         if srid != settings.STORAGE_SRID:
             geom.transform(settings.STORAGE_SRID)
         if geom.geom_type == "Point":
-            return geom, None, None
-        return geom.point_on_surface, geom, None
+            return cast(Point, geom), None, None
+        return geom.point_on_surface, cast(MultiPolygon, geom), None
     try:
         lon, lat = float(cells.get("lon", "")), float(cells.get("lat", ""))
     except ValueError:
@@ -94,8 +95,8 @@ def targets_import(*, path: str, plan: ZoningPlan, srid: int | None = None) -> T
     if "wkt" not in columns and not {"lon", "lat"} <= columns.keys():
         missing.append("lon/lat or wkt")
     if missing:
-        problem = f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(header)})"
-        raise ImportRefused(problem, problems=[problem])
+        refusal = f"{path}: missing column(s) {', '.join(missing)} (found: {', '.join(header)})"
+        raise ImportRefused(refusal, problems=[refusal])
 
     problems: list[str] = []
     records: list[dict] = []
@@ -133,6 +134,7 @@ def targets_import(*, path: str, plan: ZoningPlan, srid: int | None = None) -> T
         if problem:
             problems.append(problem)
             continue
+        location = cast(Point, location)  # _location gives a point whenever it reports no problem
         unit = (
             ControlUnit.objects.filter(plan=plan, geom__intersects=location)
             .select_related("division")

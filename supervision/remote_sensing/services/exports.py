@@ -15,6 +15,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 
 from supervision.cases.models import Lead
 from supervision.errors import ServiceError
+from supervision.tables import csv_cell
 from supervision.zoning.models import ZoningPlan
 
 EXPORT_FORMATS = ("geojson", "csv")
@@ -58,5 +59,5 @@ def leads_export(*, plan: ZoningPlan, fmt: str) -> str:
     for lead in qs.annotate(geom_wgs84=Transform("geom", 4326)).iterator(chunk_size=500):
         row = _properties(lead)
         row["wkt"] = lead.geom_wgs84.wkt
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: "" if v is None else csv_cell(v) for k, v in row.items()})
     return out.getvalue()

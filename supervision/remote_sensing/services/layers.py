@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
@@ -511,7 +511,9 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
             )
         info = raster.RasterInfo.from_dict(layer.info)
         rules = raster.ScanRules.from_dict(layer.rules)
-        merged = raster.patches_merge([raster.WindowResult.from_dict(r.result) for r in rows], info=info, rules=rules)
+        merged = raster.patches_merge(
+            [raster.WindowResult.from_dict(cast("dict[str, Any]", r.result)) for r in rows], info=info, rules=rules
+        )
         del rows
         if not merged.complete:
             raise ServiceError("The window results do not cover the whole raster.")

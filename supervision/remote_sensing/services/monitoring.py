@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from django.conf import settings
@@ -174,7 +175,8 @@ def stations_import(*, path: str, srid: int | None = None) -> ImportReport:
     with transaction.atomic():
         for code, name, medium, point, grade in parsed:
             _, created = MonitoringStation.objects.update_or_create(
-                code=code, defaults={"name": name, "medium": medium, "location": point, "target_grade": grade}
+                code=code,
+                defaults={"name": name, "medium": cast(str, medium), "location": point, "target_grade": grade},
             )
             report.created += created
             report.updated += not created
@@ -366,8 +368,12 @@ def _exceedances(plan: ZoningPlan, start: date, end: date, report: EvaluationRep
                 }
             failing[r.parameter].append({"date": r.observed_on.isoformat(), "value": r.value})
         for parameter, days in failing.items():
-            lim = limits[parameter]
-            worst = max(d["value"] for d in days) if not lim.get("higher_is_better") else min(d["value"] for d in days)
+            limit_row = limits[parameter]
+            worst = (
+                max(d["value"] for d in days)
+                if not limit_row.get("higher_is_better")
+                else min(d["value"] for d in days)
+            )
             result = lead_raise(
                 source=LeadSource.MONITORING,
                 source_key=f"mon:exceed:{station.code}:{parameter}:{start}:{end}",
@@ -377,8 +383,8 @@ def _exceedances(plan: ZoningPlan, start: date, end: date, report: EvaluationRep
                 title=f"{station.name} {parameter} 超标 {len(days)} 天（{start}至{end}）"[:200],
                 reason=(
                     f"重点管控单元 {unit.code} 内监测站点 {station.code} 的 {parameter} 在 {start} 至 {end} 间有 "
-                    f"{len(days)} 天超过 {lim['standard']} {lim['grade']} 类/级限值 {lim['limit']} {lim['unit']}，"
-                    f"最差 {worst} {lim['unit']}。"
+                    f"{len(days)} 天超过 {limit_row['standard']} {limit_row['grade']} 类/级限值 {limit_row['limit']} {limit_row['unit']}，"
+                    f"最差 {worst} {limit_row['unit']}。"
                 ),
                 evidence={
                     "rule": "exceedance",
@@ -387,7 +393,7 @@ def _exceedances(plan: ZoningPlan, start: date, end: date, report: EvaluationRep
                     "medium": station.medium,
                     "parameter": parameter,
                     "period": [start.isoformat(), end.isoformat()],
-                    **lim,
+                    **limit_row,
                     "exceedances": days,
                     "worst": worst,
                     "unit_code": unit.code,

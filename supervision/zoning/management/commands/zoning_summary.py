@@ -2,6 +2,7 @@ import csv
 import json
 
 from supervision.commands import ServiceCommand
+from supervision.tables import csv_row
 from supervision.zoning.selectors import SUMMARY_COLUMNS, zoning_summary
 from supervision.zoning.services import plan_get
 
@@ -22,7 +23,7 @@ class Command(ServiceCommand):
             writer = csv.writer(self.stdout, lineterminator="\n")
             writer.writerow(SUMMARY_COLUMNS)
             for row in rows:
-                writer.writerow([row[k] for k in SUMMARY_COLUMNS])
+                writer.writerow(csv_row(row[k] for k in SUMMARY_COLUMNS))
         else:
             headers = ["区县", "代码", "优先个数", "优先%", "重点个数", "重点%", "一般个数", "一般%", "面积km²"]
             lines = [headers] + [[str(row[k]) for k in SUMMARY_COLUMNS] for row in rows]
