@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from supervision.errors import ImportRefused, NotFound, ServiceError
@@ -55,9 +56,11 @@ def indicator_parse(text: str) -> str | None:
     t = (text or "").strip()
     if t in BottomLineIndicator.values:
         return t
-    for value, label in BottomLineIndicator.choices:
-        if t == str(label):
-            return value
+    # Files carry the Chinese names whatever the reader's language: compare with the msgids.
+    with translation.override(None):
+        for value, label in BottomLineIndicator.choices:
+            if t == str(label):
+                return value
     return None
 
 

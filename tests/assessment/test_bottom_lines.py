@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point
 from django.core.management import call_command
+from django.utils import translation
 from openpyxl import load_workbook
 
 from supervision.assessment import services
@@ -23,6 +24,13 @@ from supervision.remote_sensing.models import MonitoringReading, MonitoringStati
 from supervision.zoning.bottom_lines import bottom_lines_import, statistics_import
 from supervision.zoning.models import BottomLineTarget, ResourceStatistic
 from tests.factories import DivisionFactory, PlanFactory, UnitFactory
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Refusals are asserted in English (the zh-hans catalogue translates them by default)."""
+    with translation.override("en"):
+        yield
 
 D = Decimal
 HEADER = "范围编码,指标,目标年份,目标值,单位,点位或断面\n"
