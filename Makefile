@@ -45,19 +45,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-# Front-end libraries from the npm registry (package-lock.json), copied into static/vendor/:
-# every asset is served by the app itself (intranets have no CDN).
+# Front-end libraries from the npm registry (package-lock.json), copied into static/vendor/
+# (with the source maps they name) by scripts/vendor_assets.sh, which the Dockerfile runs too.
 VENDOR := static/vendor
-$(VENDOR)/.installed: package.json package-lock.json
+$(VENDOR)/.installed: package.json package-lock.json scripts/vendor_assets.sh
 	@command -v npm >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
-	@npm ci --no-audit --no-fund --loglevel=error
-	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/echarts $(VENDOR)/htmx $(VENDOR)/ol
-	@cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
-	@cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
-	@cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
-	@cp node_modules/ol/dist/ol.js node_modules/ol/ol.css $(VENDOR)/ol/
-	@touch $@
+	@[ ! -L $(VENDOR) ] || rm $(VENDOR)
+	@sh scripts/vendor_assets.sh
 
 assets: $(VENDOR)/.installed
 
