@@ -173,7 +173,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 # Publishing must fail fast when Redis is down: a request that queues a task waits at most
 # a few seconds (connect timeout, one retry), logs the failure and still answers; the sweep
-# (`tasks_requeue`, below) sends the task again once the broker is back.
+# (beat `change-layers-requeue`, `manage.py requeue_queued`) sends the task again once the broker is back.
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 2 * 60 * 60,
