@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.cases.conftest import make_lead, scene, users  # noqa: F401 - the cases scene, for requests that notify
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "Fault-tests-only_7yQw2LmZ9xKc4VbN8pRt3HsJd6Fg1AeUo5Ii0"
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from rest_framework.authtoken.models import Token
 
+from supervision.cases.models import Notification
+from supervision.cases.services.notifications import notifications_send_email
 from supervision.cases.services.users import user_upsert
 from supervision.remote_sensing.choices import LayerStatus
 from supervision.remote_sensing.models import ChangeLayer
@@ -114,3 +116,31 @@ def test_sweep_refuses_a_negative_delay(private_redis, app_server_factory):
     result = server.manage("requeue_queued", "--older-than-minutes", "-1")
     assert result.returncode == 1
     assert result.stderr.strip() == "--older-than-minutes must be 0 or more."
+
+
+def test_redis_down_dispatch_answers_and_its_notification_email_waits_for_the_sweep(
+    private_redis, app_server_factory, make_lead, users, mailoutbox
+):
+    lead = make_lead()
+    token = Token.objects.create(user=users["admin"]).key
+    server = app_server_factory(broker_url=private_redis.url)
+    private_redis.stop()
+    status, content, elapsed = server.request(
+        "POST",
+        f"/api/v1/leads/{lead.pk}/dispatch/",
+        token=token,
+        body=json.dumps({"days": 5, "day_kind": "working"}).encode(),
+        content_type="application/json",
+    )
+    # Committed (status and notification rows), answered at once; the email task was not sent.
+    assert status == 200, content[-2000:]
+    assert elapsed < 10, elapsed
+    lead.refresh_from_db()
+    assert lead.status == "dispatched"
+    pending = Notification.objects.filter(lead=lead, recipient=users["officer"], emailed_at__isnull=True)
+    assert pending.count() == 1
+    # The beat entry `cases-notification-emails` runs this: the pending email goes out then.
+    private_redis.start()
+    assert notifications_send_email() == 1
+    assert [m.to for m in mailoutbox] == [["officer@example.test"]]
+    assert not pending.exists()
