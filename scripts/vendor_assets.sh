@@ -3,9 +3,10 @@
 # every asset is served by the app itself (intranets have no CDN). One script for the
 # Makefile (`make assets`) and the Dockerfile's Node stage, so the two cannot drift.
 #
-# Source maps are copied with the scripts that name them (`//# sourceMappingURL=...`):
-# the production manifest storage rewrites those references and refuses a missing file.
-# Usage: scripts/vendor_assets.sh [--no-install]   (run from anywhere; works on the repo root)
+# Each script comes with the source map it names (`//# sourceMappingURL=...`): the
+# production manifest storage rewrites those references and refuses a missing file, so
+# `collectstatic` (and every page after it) would fail without them.
+# Usage: scripts/vendor_assets.sh [--no-install]   (from anywhere; works on the repo root)
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -15,18 +16,40 @@ fi
 
 VENDOR=static/vendor
 NM=node_modules
+
+# vendor DEST FILE...: copy files (directories too) into static/vendor/DEST, each with the
+# source map it names, taken from beside it in the npm package.
+vendor() {
+    dest="$VENDOR/$1"
+    shift
+    mkdir -p "$dest"
+    for src in "$@"; do
+        cp -r "$src" "$dest/"
+        [ -f "$src" ] || continue
+        for ref in $(sed -n 's|.*[#@] sourceMappingURL=\([^ *"]*\).*|\1|p' "$src"); do
+            case "$ref" in data:*) continue ;; esac
+            cp "$(dirname "$src")/$ref" "$dest/"
+        done
+    done
+}
+
 rm -rf "$VENDOR"
-mkdir -p "$VENDOR/leaflet" "$VENDOR/echarts" "$VENDOR/htmx" "$VENDOR/ol"
-cp -r "$NM/leaflet/dist/leaflet.js" "$NM/leaflet/dist/leaflet.js.map" "$NM/leaflet/dist/leaflet.css" \
-    "$NM/leaflet/dist/images" "$VENDOR/leaflet/"
-cp "$NM/echarts/dist/echarts.min.js" "$VENDOR/echarts/"
-cp "$NM/htmx.org/dist/htmx.min.js" "$VENDOR/htmx/"
-cp "$NM/ol/dist/ol.js" "$NM/ol/dist/ol.js.map" "$NM/ol/ol.css" "$VENDOR/ol/"
+vendor leaflet "$NM/leaflet/dist/leaflet.js" "$NM/leaflet/dist/leaflet.css" "$NM/leaflet/dist/images"
+vendor echarts "$NM/echarts/dist/echarts.min.js"
+vendor htmx "$NM/htmx.org/dist/htmx.min.js"
+vendor ol "$NM/ol/dist/ol.js" "$NM/ol/ol.css"
+# Workbox for the field app's service worker: workbox-sw loads its modules from
+# modulePathPrefix (/static/vendor/workbox/), never from a CDN.
+vendor workbox "$NM/workbox-sw/build/workbox-sw.js" "$NM/workbox-window/build/workbox-window.prod.umd.js"
+for m in core routing strategies precaching expiration cacheable-response; do
+    vendor workbox "$NM/workbox-$m/build/workbox-$m.prod.js" "$NM/workbox-$m/build/workbox-$m.dev.js"
+done
 
 # Every file a vendored script or stylesheet refers to must exist next to it.
 missing=0
 for f in $(find "$VENDOR" -name '*.js' -o -name '*.css'); do
-    for ref in $(sed -n 's|.*[#@] sourceMappingURL=\([^ *]*\).*|\1|p' "$f"); do
+    for ref in $(sed -n 's|.*[#@] sourceMappingURL=\([^ *"]*\).*|\1|p' "$f"); do
+        case "$ref" in data:*) continue ;; esac
         if [ ! -f "$(dirname "$f")/$ref" ]; then
             echo "vendor_assets: $f refers to $ref, which is missing" >&2
             missing=1
