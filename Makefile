@@ -48,24 +48,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-dev.lock
 
 venv: $(VENV)/.installed
 
-# Front-end libraries from the npm registry (package-lock.json), copied into static/vendor/:
-# every asset is served by the app itself (intranets have no CDN).
+# Front-end libraries from the npm registry (package-lock.json), copied into static/vendor/
+# (with the source maps they name) by scripts/vendor_assets.sh, which the Dockerfile runs too.
 VENDOR := static/vendor
-$(VENDOR)/.installed: package.json package-lock.json
+$(VENDOR)/.installed: package.json package-lock.json scripts/vendor_assets.sh
 	@command -v npm >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
-	@npm ci --no-audit --no-fund --loglevel=error
-	@rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/echarts $(VENDOR)/htmx $(VENDOR)/ol $(VENDOR)/workbox
-	@cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
-	@cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
-	@cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
-	@cp node_modules/ol/dist/ol.js node_modules/ol/ol.css $(VENDOR)/ol/
-	@# Workbox for the field app's service worker: workbox-sw loads its modules from
-	@# modulePathPrefix (/static/vendor/workbox/), never from a CDN.
-	@cp node_modules/workbox-sw/build/workbox-sw.js node_modules/workbox-window/build/workbox-window.prod.umd.js $(VENDOR)/workbox/
-	@for m in core routing strategies precaching expiration cacheable-response; do \
-		cp node_modules/workbox-$$m/build/workbox-$$m.prod.js node_modules/workbox-$$m/build/workbox-$$m.dev.js $(VENDOR)/workbox/; done
-	@touch $@
+	@[ ! -L $(VENDOR) ] || rm $(VENDOR)
+	@sh scripts/vendor_assets.sh
 
 assets: $(VENDOR)/.installed
 

@@ -34,3 +34,9 @@ class Conflict(ServiceError):
 
 class ImportRefused(ServiceError):
     """A whole file refused: one problem per line, nothing written."""
+
+
+class ServiceUnavailable(ServiceError):
+    """A service the request needs (the task queue) cannot be reached now; try again later."""
+
+    status_code = 503

@@ -25,6 +25,10 @@ def env_secret(name: str, default: str = "") -> str:
 
 
 DEBUG = env.bool("DEBUG", default=False)
+# Keys that are public (this repository, its examples): production refuses every one of them.
+DEVELOPMENT_SECRET_KEYS = frozenset(
+    {"dev-only-insecure-key-change-me", "test-only-key", "replace-with-50-random-characters", "build-only"}
+)
 SECRET_KEY = env_secret("SECRET_KEY", "dev-only-insecure-key-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -101,6 +105,9 @@ if DATABASES["default"]["ENGINE"].endswith("spatialite"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # A persistent connection the server dropped (restart, failover, pg_terminate_backend)
+    # is tested before each request reuses it, and replaced instead of failing the request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,7 +173,30 @@ CELERY_TIMEZONE = TIME_ZONE
 # Soft limit below the hard one; the broker's visibility timeout above the longest task.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Publishing must fail fast when Redis is down: a request that queues a task waits at most
+# a few seconds (connect timeout, one retry), logs the failure and still answers; the sweep
+# (beat `change-layers-requeue`, `manage.py requeue_queued`) sends the task again once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 2 * 60 * 60,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": 10.0,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# The Redis result backend connects too when a task is sent: same short timeouts.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CELERY_BROKER_CONNECTION_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = 10.0
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+}
+# Queued work whose task never reached a worker (broker down when it was sent) is sent
+# again by this sweep after TASKS_REQUEUE_AFTER_MINUTES; sending twice is harmless.
+TASKS_REQUEUE_AFTER_MINUTES = env.int("TASKS_REQUEUE_AFTER_MINUTES", default=10)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {"supervision.remote_sensing.tasks.*": {"queue": env.str("RASTER_QUEUE", default="celery")}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -213,6 +243,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "supervision.remote_sensing.tasks.change_layer_inbox",
         "schedule": env.float("CHANGE_LAYER_INBOX_SECONDS", default=300.0),
     },
+    # The sweep of queued-but-not-started scans (`manage.py requeue_queued` by hand).
+    "change-layers-requeue": {
+        "task": "supervision.remote_sensing.tasks.change_layers_requeue",
+        "schedule": env.float("TASKS_REQUEUE_SECONDS", default=300.0),
+    },
     "monitoring-evaluate": {
         "task": "supervision.remote_sensing.tasks.monitoring_evaluate_all",
         "schedule": env.float("MONITORING_EVALUATE_SECONDS", default=24 * 3600.0),
@@ -244,6 +279,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "cases-escalate-overdue": {"task": "supervision.cases.tasks.escalate_overdue", "schedule": 15 * 60},
     "cases-deadline-reminders": {"task": "supervision.cases.tasks.deadline_reminders", "schedule": 60 * 60},
+    # Emails whose send task was lost (broker down after the notifications committed).
+    "cases-notification-emails": {"task": "supervision.cases.tasks.send_notification_emails", "schedule": 15 * 60},
 }
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from . import permissions as perms
 from .choices import CASE_RECTIFYING_STATUSES, LEAD_VERIFYING_STATUSES, InspectionPlanStatus
-from .models import Case, EnforcementTarget, Inspection, InspectionPlan, Lead, Notification
+from .models import Case, EnforcementTarget, Evidence, Inspection, InspectionPlan, Lead, Notification
 
 
 def lead_overdue_q(now: datetime) -> Q:
@@ -41,6 +41,13 @@ def cases_for(*, user, now: datetime | None = None) -> QuerySet[Case]:
         .select_related("division", "unit", "plan", "target")
         .annotate(overdue=_flag(case_overdue_q(now)))
     )
+
+
+def evidence_for(*, user) -> QuerySet[Evidence]:
+    """Attachments (photos, PDFs, image chips) of the leads and cases the user may see: the same scope."""
+    leads = perms.scope_queryset(Lead.objects.all(), user).values("pk")
+    cases = perms.scope_queryset(Case.objects.all(), user).values("pk")
+    return Evidence.objects.filter(Q(lead__in=leads) | Q(case__in=cases))
 
 
 def targets_for(*, user) -> QuerySet[EnforcementTarget]:

@@ -20,7 +20,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON, PointOnSurface, Tr
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +46,8 @@ from .choices import (
     LeadStatus,
     Role,
 )
-from .models import ChecklistItem, Evidence
+from .downloads import evidence_file_response, evidence_get_for
+from .models import ChecklistItem
 from .services import cases as case_services
 from .services import inspections as inspection_services
 from .services import leads as lead_services
@@ -423,17 +424,11 @@ def _evidence_rows(evidence: dict) -> list[tuple[str, str]]:
 @case_page
 @require_GET
 def evidence_file(request, pk: int):
-    """An attachment, served only to users whose scope covers its lead or case."""
-    ev = Evidence.objects.filter(pk=pk).select_related("lead", "case").first()
-    if ev is None:
-        raise Http404
-    owner = ev.lead or ev.case
-    if owner is None:
-        raise Http404
-    scoped = selectors.leads_for(user=request.user) if ev.lead_id else selectors.cases_for(user=request.user)
-    if not scoped.filter(pk=owner.pk).exists():
-        raise Http404
-    return FileResponse(ev.file.open("rb"), content_type=ev.content_type)
+    """An attachment, served only to users whose scope covers its lead or case (as the API's download)."""
+    try:
+        return evidence_file_response(evidence_get_for(user=request.user, evidence_id=pk))
+    except NotFound:
+        raise Http404 from None
 
 
 @case_page

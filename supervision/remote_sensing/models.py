@@ -92,6 +92,9 @@ class ChangeLayer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Last attempt to send the scan task (queueing and every requeue sweep): a layer still
+    # queued long after it was never picked up (broker down, message lost) and is sent again.
+    task_sent_at = models.DateTimeField(_("扫描任务发送时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("遥感变化图层")

@@ -50,3 +50,9 @@ def change_layer_inbox() -> list[int]:
 def monitoring_evaluate_all() -> int:
     """Beat: evaluate the last complete period of every plan in force; returns leads raised."""
     return monitoring.monitoring_evaluate_all()
+
+
+@shared_task(name="supervision.remote_sensing.tasks.change_layers_requeue", acks_late=True)
+def change_layers_requeue() -> list[int]:
+    """Beat: send the scan task again for layers left queued (broker down when it was sent)."""
+    return layers.layers_requeue()

@@ -172,6 +172,9 @@ def spec(ctx, name):
     if name == "case-attachments":
         case = case_in(mk, u, "opened")
         return ("post", f"/api/v1/cases/{case.pk}/attachments/", {"files": [upload()]}, "multipart", own, hidden, 201)
+    if name == "attachment-download":
+        evidence = case_in(mk, u, "rectification_submitted").evidence_files.get()
+        return "get", f"/api/v1/attachments/{evidence.pk}/download/", None, None, READERS - hidden, hidden, 200
     if name == "target-list":
         return "get", "/api/v1/targets/", None, None, READERS, set(), 200
     if name == "target-detail":
@@ -274,6 +277,7 @@ ENDPOINTS = [
     "case-transfer-to-police",
     "case-publish",
     "case-attachments",
+    "attachment-download",
     "target-list",
     "target-detail",
     "inspection-plan-list",

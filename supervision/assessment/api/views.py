@@ -1,7 +1,7 @@
 """Assessment API (/api/v1/assessment/): schemes, scorecards, ranking, drill-down, compute, publish, correct, export."""
 
-from django.db import transaction
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import PageNumberPagination
@@ -9,6 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from supervision.cases.permissions import is_city_wide, user_division_id
+from supervision.errors import ServiceUnavailable
+from supervision.queueing import task_send
 
 from .. import export, selectors, services
 from ..bottom_lines import bottom_lines_track
@@ -166,11 +168,14 @@ class ComputeView(APIView):
         if v["run_async"]:
             from ..tasks import scores_compute_task
 
-            holder = {}
-            transaction.on_commit(
-                lambda: holder.update(task=scores_compute_task.delay(plan.pk, period.code, scheme.pk, request.user.pk))
-            )
-            task = holder.get("task")
+            # Nothing is written before the task runs: with the broker down, say so (503)
+            # after a short wait instead of hanging or failing with a 500.
+            task = task_send(scores_compute_task, plan.pk, period.code, scheme.pk, request.user.pk)
+            if task is None:
+                raise ServiceUnavailable(
+                    _("The task queue is unavailable; compute again later or without run_async."),
+                    code="broker_unavailable",
+                )
             return Response(
                 {"queued": True, "task_id": getattr(task, "id", None), "plan": plan.code, "period": period.code},
                 status=status.HTTP_202_ACCEPTED,

@@ -4,6 +4,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.gis.gdal import GDALException, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -76,7 +78,8 @@ class DeadlineInputMixin(serializers.Serializer):
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
-    url = serializers.FileField(source="file", read_only=True)
+    # The signed-in, scoped download route (production serves no /media/).
+    url = serializers.SerializerMethodField()
     uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
 
     class Meta:
@@ -93,6 +96,12 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "lead_event",
             "case_event",
         ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, obj) -> str:
+        url = reverse("attachment-download", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
 
 
 class LeadEventSerializer(serializers.ModelSerializer):

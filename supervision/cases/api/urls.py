@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views as v
+from .downloads import EvidenceDownloadView
 
 urlpatterns = [
     path("me/", v.MeView.as_view(), name="cases-me"),
@@ -12,6 +13,7 @@ urlpatterns = [
     path("leads/<int:pk>/merge/", v.LeadMergeView.as_view(), name="lead-merge"),
     path("leads/<int:pk>/confirm/", v.LeadConfirmView.as_view(), name="lead-confirm"),
     path("leads/<int:pk>/attachments/", v.LeadAttachView.as_view(), name="lead-attachments"),
+    path("attachments/<int:pk>/download/", EvidenceDownloadView.as_view(), name="attachment-download"),
     path("cases/", v.CaseListView.as_view(), name="case-list"),
     path("cases/<int:pk>/", v.CaseDetailView.as_view(), name="case-detail"),
     path(

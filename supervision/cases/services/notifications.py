@@ -19,6 +19,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 
+from supervision.queueing import task_send
+
 from ..choices import Role
 from ..models import Notification
 
@@ -98,7 +100,9 @@ def notify(*, specs: Iterable[NotificationSpec], now: datetime | None = None) ->
 def _queue_email() -> None:
     from ..tasks import send_notification_emails
 
-    send_notification_emails.delay()
+    # A broker outage is logged, not raised: the rows are committed and the beat entry
+    # `cases-notification-emails` emails whatever is still unsent.
+    task_send(send_notification_emails)
 
 
 def notifications_send_email(*, now: datetime | None = None, limit: int = 2000) -> int:

@@ -16,19 +16,20 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from supervision.cases.choices import EvidenceKind, LeadSource
 from supervision.cases.services.leads import EvidenceFile, lead_raise
 from supervision.errors import Conflict, NotFound, ServiceError
+from supervision.queueing import task_send, task_send_on_commit
 from supervision.workflow import transition_to
 from supervision.zoning.choices import UnitClass
 from supervision.zoning.models import ControlUnit, ZoningPlan
@@ -286,10 +287,42 @@ def layer_scan(*, layer: ChangeLayer) -> ChangeLayer:
     layer.refresh_from_db()
     if layer.status == LayerStatus.RUNNING:
         raise Conflict(f"Change layer #{layer.pk} is already being scanned.", code="conflict")
+    now = timezone.now()
     if layer.status in (LayerStatus.DONE, LayerStatus.FAILED):
-        layer = _transition(layer, LayerStatus.QUEUED, comment="re-scan")
-    transaction.on_commit(lambda: change_layer_scan.delay(layer.pk))
+        layer = _transition(layer, LayerStatus.QUEUED, comment="re-scan", task_sent_at=now)
+    else:
+        ChangeLayer.objects.filter(pk=layer.pk).update(task_sent_at=now)
+        layer.task_sent_at = now
+    # Sent after commit; a broker outage is logged, the layer stays queued and
+    # `layers_requeue` sends it again (the task starts a queued layer only once).
+    task_send_on_commit(change_layer_scan, layer.pk)
     return layer
+
+
+def layers_requeue(*, older_than: timedelta | None = None, now: datetime | None = None) -> list[int]:
+    """Send the scan task again for layers queued with no send attempt for `older_than`; their ids.
+
+    The sweep for work whose task never reached a worker (broker down when it was sent, a
+    message lost). Each layer is claimed by a compare-and-set on `task_sent_at`, so two
+    sweeps at once send it once, and a second run within `older_than` sends nothing; a
+    duplicate message would be harmless anyway (`layer_scan_start` starts a layer once).
+    """
+    from ..tasks import change_layer_scan
+
+    now = now or timezone.now()
+    cutoff = now - (older_than if older_than is not None else timedelta(minutes=settings.TASKS_REQUEUE_AFTER_MINUTES))
+    stale = Q(task_sent_at__isnull=True) | Q(task_sent_at__lte=cutoff)
+    sent = []
+    for layer_id in (
+        ChangeLayer.objects.filter(stale, status=LayerStatus.QUEUED).order_by("pk").values_list("pk", flat=True)
+    ):
+        claimed = ChangeLayer.objects.filter(stale, pk=layer_id, status=LayerStatus.QUEUED).update(task_sent_at=now)
+        if not claimed:  # another sweep took it, or a worker started it meanwhile
+            continue
+        logger.info("change layer %s still queued since before %s: scan task sent again", layer_id, cutoff)
+        if task_send(change_layer_scan, layer_id) is not None:
+            sent.append(layer_id)
+    return sent
 
 
 def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | None:
