@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from axes.backends import AxesStandaloneBackend
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 from rest_framework import exceptions, throttling
 from rest_framework.authentication import TokenAuthentication
 
@@ -70,6 +72,8 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
     return response
 
 
+logger = logging.getLogger(__name__)
+
 # --- throttles ----------------------------------------------------------------------------------
 
 
@@ -80,6 +84,15 @@ class _SettingsRate:
 
     def get_rate(self):
         return settings.API_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view):
+        # The counts live in Redis; with Redis down a request is let through (logged) rather than
+        # answered 500: the throttle guards capacity, the change the request makes is the user's.
+        try:
+            return super().allow_request(request, view)  # type: ignore[misc]
+        except (OSError, RedisError) as exc:
+            logger.warning("throttle %s skipped: cache unavailable (%s)", self.scope, exc)
+            return True
 
 
 class AnonThrottle(_SettingsRate, throttling.AnonRateThrottle):

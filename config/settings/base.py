@@ -336,6 +336,8 @@ if CACHE_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="supervision"),
+            # Short timeouts: a request never waits long on a Redis that is down (throttles fail open).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 # Requests per period ("N/second|minute|hour|day"); `auth_token` counts sign-in attempts per address.

@@ -373,7 +373,7 @@ def test_other_division_gets_404_not_403_and_changes_nothing(users, make_lead, c
             else client.get(f"/api/v1/leads/{lead.pk}/")
         )
         assert response.status_code == 404
-        assert "not found" in response.json()["detail"].lower()
+        assert response.json()["code"] == "not_found"
     lead.refresh_from_db()
     assert lead.status == "new" and lead.events.count() == 1
 
