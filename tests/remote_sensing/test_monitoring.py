@@ -165,7 +165,11 @@ def test_readings_are_converted_to_the_canonical_unit_or_the_file_is_refused(sta
     )
     assert readings_import(path=path).created == 3
     got = {r.parameter: (r.value, r.unit, r.hours) for r in MonitoringReading.objects.all()}
-    assert got == {"CO": (1.2, "mg/m³", 24), "PM2.5": (pytest.approx(35.0), "µg/m³", None), "NH3-N": (0.5, "mg/L", None)}
+    assert got == {
+        "CO": (1.2, "mg/m³", 24),
+        "PM2.5": (pytest.approx(35.0), "µg/m³", None),
+        "NH3-N": (0.5, "mg/L", None),
+    }
     bad = _write(
         tmp_path / "bad_units.csv",
         "station,parameter,date,value,unit,hours\n"
@@ -214,7 +218,7 @@ def test_decline_leads_compare_with_the_same_period_a_year_before(units, station
     rows += [("A-GEN", "SO2", d, 20) for d in _days(date(2024, 6, 1), 30)]  # no data last year
     rows += [("A-KEY", "PM2.5", d, v) for d, v in zip(_days(date(2024, 5, 2), 60), [10] * 30 + [30] * 30, strict=False)]
     readings_import(path=_readings(tmp_path, rows))
-    report = monitoring_evaluate(plan=units["plan"], period_end=END, period_days=30)
+    report = monitoring_evaluate(plan=units["plan"], period_end=END, period_days=30, decline_period_days=30)
     assert report.decline_leads == 1 and report.required_valid_days == 27
     assert report.previous_period == (date(2023, 6, 1), date(2023, 6, 30))
     outcomes = {(r["station"], r["parameter"]): r["outcome"] for r in report.comparisons}
@@ -239,7 +243,7 @@ def test_decline_leads_compare_with_the_same_period_a_year_before(units, station
         "mon-test",
         "--period-end",
         "2024-06-30",
-        "--period-days",
+        "--decline-period-days",
         "30",
         "--margin-pct",
         "8",

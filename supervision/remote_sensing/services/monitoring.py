@@ -42,7 +42,7 @@ from ..choices import Averaging, Medium
 from ..geo import storage_to_crs
 from ..models import GridLayer, MonitoringReading, MonitoringStation, ScanRuleSet, UnitZonalStat
 from ..selectors import stations_in_units
-from .layers import file_sha256, scan_rules_get
+from .layers import file_sha256
 
 _MEDIUM_ALIASES = {
     "air": Medium.AIR,
@@ -368,8 +368,9 @@ class EvaluationReport:
     """What one run found and did; `comparisons` says per station why a decline was or was not judged."""
 
     plan: str
-    period: tuple[date, date]
-    previous_period: tuple[date, date] | None = None
+    period: tuple[date, date]  # the exceedance window
+    decline_period: tuple[date, date] | None = None  # the decline window ...
+    previous_period: tuple[date, date] | None = None  # ... and the same days a year before
     dry_run: bool = False
     exceedance_leads: int = 0  # leads raised or extended by exceedance findings in this run
     decline_leads: int = 0  # the same for decline findings
@@ -825,43 +826,43 @@ def monitoring_evaluate(
     plan: ZoningPlan,
     period_end: date,
     period_days: int | None = None,
+    decline_period_days: int | None = None,
     margin_pct: float | None = None,
     dry_run: bool = False,
 ) -> EvaluationReport:
-    """Exceedance episodes (stations in key units) and year-on-year declines (general units) for one period.
+    """Exceedance episodes (stations in key units) and year-on-year declines (general units) up to `period_end`.
 
-    The period is the `period_days` days ending on `period_end`; a decline compares it with
-    the same days a year before, and only when both periods are complete enough
-    (`MONITORING_MIN_VALID_DAYS_PER_30`); the report says per station when it could not.
-    Only a plan in force raises leads; `dry_run=True` writes nothing and reports what
-    would be raised (on any plan). Safe to re-run: a recorded finding changes nothing.
+    Exceedances: every day of the `period_days` days ending on `period_end` (late data is
+    caught up). Declines: the `decline_period_days` days ending on `period_end` (a season by
+    default) against the same days a year before, only when both periods are complete
+    enough (`MONITORING_MIN_VALID_DAYS_PER_30`); the report says per station when it could
+    not compare. Only a plan in force raises leads; `dry_run=True` writes nothing and reports
+    what would be raised (on any plan). Safe to re-run: a recorded finding changes nothing.
     """
     days = period_days or settings.MONITORING_PERIOD_DAYS
-    if days < 1 or days > 366:
-        raise ServiceError(
-            _("The period must be 1 to 366 days long, not %(days)d.") % {"days": days}, code="bad_period"
-        )
+    decline_days = decline_period_days or settings.MONITORING_DECLINE_PERIOD_DAYS
+    for n in (days, decline_days):
+        if n < 1 or n > 366:
+            raise ServiceError(_("A period must be 1 to 366 days long, not %(days)d.") % {"days": n}, code="bad_period")
     if margin_pct is not None and margin_pct < 0:
         raise ServiceError(_("The decline margin cannot be negative."), code="bad_margin")
     in_force = plan_in_force_check(plan=plan, purpose=_("Monitoring evaluation"), dry_run=dry_run)
     write = in_force and not dry_run
-    rules = (
-        scan_rules_get(plan=plan)
-        if write
-        else (ScanRuleSet.objects.filter(plan=plan).first() or ScanRuleSet(plan=plan))
-    )
+    rules = ScanRuleSet.objects.filter(plan=plan).first() or ScanRuleSet(plan=plan)
     gap = rules.episode_gap_days if rules.episode_gap_days is not None else settings.MONITORING_EPISODE_GAP_DAYS
     start = period_end - timedelta(days=days - 1)
-    previous = (_year_before(start), _year_before(period_end))
+    decline = (period_end - timedelta(days=decline_days - 1), period_end)
+    previous = (_year_before(decline[0]), _year_before(period_end))
     report = EvaluationReport(
         plan=plan.code,
         period=(start, period_end),
+        decline_period=decline,
         previous_period=previous,
         dry_run=not write,
-        required_valid_days=_required_days(days),
+        required_valid_days=_required_days(decline_days),
     )
     findings = _exceedance_findings(plan, start, period_end, report)
-    findings += _station_decline_findings(plan, ((start, period_end), previous), rules, margin_pct, report)
+    findings += _station_decline_findings(plan, (decline, previous), rules, margin_pct, report)
     findings += _grid_decline_findings(plan, start, period_end, rules, margin_pct, report)
     with transaction.atomic():
         _episodes_apply(plan=plan, findings=findings, gap=gap, write=write, report=report)

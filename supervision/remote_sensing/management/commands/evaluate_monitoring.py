@@ -16,7 +16,14 @@ class Command(ServiceCommand):
     def add_arguments(self, parser):
         parser.add_argument("--plan", required=True)
         parser.add_argument("--period-end", type=date.fromisoformat, help="last day of the period (default: yesterday)")
-        parser.add_argument("--period-days", type=int, help="period length (default MONITORING_PERIOD_DAYS)")
+        parser.add_argument(
+            "--period-days", type=int, help="days looked at for exceedances (default MONITORING_PERIOD_DAYS)"
+        )
+        parser.add_argument(
+            "--decline-period-days",
+            type=int,
+            help="days compared with the same days a year before (default MONITORING_DECLINE_PERIOD_DAYS)",
+        )
         parser.add_argument(
             "--margin-pct", type=float, help="decline margin in percent for every parameter (default: the plan's rules)"
         )
@@ -29,6 +36,7 @@ class Command(ServiceCommand):
             plan=plan_for_code(code=opts["plan"]),
             period_end=opts["period_end"] or timezone.localdate() - timedelta(days=1),
             period_days=opts["period_days"],
+            decline_period_days=opts["decline_period_days"],
             margin_pct=opts["margin_pct"],
             dry_run=opts["dry_run"],
         )
@@ -49,9 +57,9 @@ class Command(ServiceCommand):
                 + f": {action['title']} ({action['findings']} new finding(s))"
             )
         start, end = report.period
-        pstart, pend = report.previous_period
+        (dstart, dend), (pstart, pend) = report.decline_period, report.previous_period
         self.stdout.write(
-            f"plan {report.plan} {start}..{end} (compared with {pstart}..{pend}): "
+            f"plan {report.plan} exceedances {start}..{end}, declines {dstart}..{dend} against {pstart}..{pend}: "
             f"{report.exceedance_leads} exceedance and {report.decline_leads} decline episodes, "
             f"{report.created} new leads, {report.extended} extended"
             + (" (dry run: nothing written)" if report.dry_run else "")
