@@ -208,6 +208,9 @@ MONITORING_DECLINE_MARGIN_PCT = env.float("MONITORING_DECLINE_MARGIN_PCT", defau
 # Findings of one station (or unit), parameter and rule separated by at most this many days
 # without a finding are one episode, and so one lead (a plan's rule set may override it).
 MONITORING_EPISODE_GAP_DAYS = env.int("MONITORING_EPISODE_GAP_DAYS", default=2)
+# Surface water is sampled, not measured daily: failing samples up to this many days apart
+# (a monthly programme's next sample, with slack) are one episode.
+MONITORING_WATER_EPISODE_GAP_DAYS = env.int("MONITORING_WATER_EPISODE_GAP_DAYS", default=45)
 # Year-on-year decline compares a season (the 90 days ending on the evaluated day) with the
 # same days a year before: a month's mean swings too much with the weather alone.
 MONITORING_DECLINE_PERIOD_DAYS = env.int("MONITORING_DECLINE_PERIOD_DAYS", default=90)

@@ -20,12 +20,21 @@ from django.core.management import call_command
 
 from supervision.cases.models import Lead, LeadDetection
 from supervision.remote_sensing.models import MonitoringReading, MonitoringStation
+from supervision.remote_sensing.series import Seasonal, daily_series, replaced, scaled
 from supervision.remote_sensing.services.monitoring import monitoring_evaluate
 from tests.factories import PlanFactory, UnitFactory, square
 
-from .series import Seasonal, daily_series, replaced, scaled
-
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are checked in English (the msgids); the Chinese catalogue is tested on its own."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
 
 FIRST, DAYS = date(2024, 1, 1), 731  # 2024 (leap year) and 2025
 EPISODE_1 = [date(2025, 1, 14) + timedelta(days=i) for i in range(5)]

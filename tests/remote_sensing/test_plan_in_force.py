@@ -21,6 +21,15 @@ from .conftest import plant, scene_for, three_units
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are checked in English (the msgids); the Chinese catalogue is tested on its own."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _raster(plan, tmp_path, name="draft.tif"):
     scene = scene_for("EPSG:32651")
     three_units(plan, scene)
@@ -68,9 +77,12 @@ def test_upload_api_and_inbox_refuse_a_draft_plan(plan, tmp_path, media, admin_c
     settings.CHANGE_LAYER_INBOX = str(inbox)
     (inbox / "d.tif").write_bytes(open(path, "rb").read())
     (inbox / "d.json").write_text(json.dumps({"plan": plan.code, "kind": "landcover"}), encoding="utf-8")
+    from django.utils import translation
+
     from supervision.remote_sensing.services.inbox import inbox_collect
 
-    assert inbox_collect() == []
+    with translation.override("en"):  # the API request above activated the Chinese of its Accept-Language
+        assert inbox_collect() == []
     assert "not effective" in (inbox / "failed" / "d.tif.error.txt").read_text(encoding="utf-8")
     assert ChangeLayer.objects.count() == 0
 

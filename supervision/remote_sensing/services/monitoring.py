@@ -726,7 +726,7 @@ def _detected_at(day: date) -> datetime:
 
 
 def _episodes_apply(
-    *, plan: ZoningPlan, findings: list[_Finding], gap: int, write: bool, report: EvaluationReport
+    *, plan: ZoningPlan, findings: list[_Finding], gaps: dict[str, int], write: bool, report: EvaluationReport
 ) -> None:
     """Group the new findings into episodes and raise or extend one lead per episode."""
     known = set(
@@ -755,6 +755,7 @@ def _episodes_apply(
                 evidence=lead.evidence,
             )
         touched: list[_Episode] = []
+        gap = gaps[by_episode[name][0].context["medium"]]
         for f in sorted(by_episode[name], key=lambda f: (f.start, f.end)):
             joins = (
                 current is not None
@@ -849,7 +850,14 @@ def monitoring_evaluate(
     in_force = plan_in_force_check(plan=plan, purpose=_("Monitoring evaluation"), dry_run=dry_run)
     write = in_force and not dry_run
     rules = ScanRuleSet.objects.filter(plan=plan).first() or ScanRuleSet(plan=plan)
-    gap = rules.episode_gap_days if rules.episode_gap_days is not None else settings.MONITORING_EPISODE_GAP_DAYS
+    # Daily air data: the plan's gap or the setting; water is sampled (monthly, or every ten
+    # days), so two failing samples in a row are one episode whatever the days between.
+    gaps = {
+        Medium.AIR: rules.episode_gap_days
+        if rules.episode_gap_days is not None
+        else settings.MONITORING_EPISODE_GAP_DAYS,
+        Medium.WATER: settings.MONITORING_WATER_EPISODE_GAP_DAYS,
+    }
     start = period_end - timedelta(days=days - 1)
     decline = (period_end - timedelta(days=decline_days - 1), period_end)
     previous = (_year_before(decline[0]), _year_before(period_end))
@@ -865,7 +873,7 @@ def monitoring_evaluate(
     findings += _station_decline_findings(plan, (decline, previous), rules, margin_pct, report)
     findings += _grid_decline_findings(plan, start, period_end, rules, margin_pct, report)
     with transaction.atomic():
-        _episodes_apply(plan=plan, findings=findings, gap=gap, write=write, report=report)
+        _episodes_apply(plan=plan, findings=findings, gaps=gaps, write=write, report=report)
     return report
 
 

@@ -1,4 +1,4 @@
-"""Deterministic, realistic daily air-quality series for evaluation tests and benchmarks.
+"""Deterministic, realistic daily air-quality series for the demo, tests and benchmarks (pure: no Django).
 
 A series is a seasonal cycle (a cosine peaking in the heating season, as PM2.5 does in
 north-east China) times log-normal day-to-day noise with AR(1) persistence (polluted days
