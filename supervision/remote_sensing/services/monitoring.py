@@ -433,21 +433,21 @@ def _worse_pct(parameter: str, medium: str, previous: float, current: float) -> 
     return change / previous * 100.0
 
 
-def _readings(station_ids: list[int], ranges: list[tuple[date, date]]) -> dict[tuple, list[tuple]]:
-    """(station, parameter, averaging) → [(day, value, hours)] over the ranges, in one query."""
+def _readings(station_ids: list[int], ranges: list[tuple[date, date]]) -> dict[int, dict[tuple, list[tuple]]]:
+    """station → (parameter, averaging) → [(day, value, hours)] over the ranges, in one query."""
     if not station_ids:
         return {}
     q = Q()
     for a, b in ranges:
         q |= Q(observed_on__range=(a, b))
-    out: dict[tuple, list[tuple]] = defaultdict(list)
+    out: dict[int, dict[tuple, list[tuple]]] = defaultdict(lambda: defaultdict(list))
     rows = (
         MonitoringReading.objects.filter(q, station_id__in=station_ids)
         .order_by("observed_on")
         .values_list("station_id", "parameter", "averaging", "observed_on", "value", "hours")
     )
     for sid, parameter, averaging, day, value, hours in rows:
-        out[(sid, parameter, averaging)].append((day, value, hours))
+        out[sid][(parameter, averaging)].append((day, value, hours))
     return out
 
 
@@ -457,9 +457,7 @@ def _exceedance_findings(plan: ZoningPlan, start: date, end: date, report: Evalu
     findings: list[_Finding] = []
     invalid = 0
     for station, unit in pairs:
-        for (sid, parameter, averaging), values in sorted(series.items()):
-            if sid != station.pk:
-                continue
+        for (parameter, averaging), values in sorted(series.get(station.pk, {}).items()):
             lim = _limit_of(station, parameter, averaging)
             if lim is None:
                 continue
@@ -518,9 +516,7 @@ def _station_decline_findings(
     findings: list[_Finding] = []
     for station, unit in pairs:
         need = need_air if station.medium == Medium.AIR else 1  # water: at least one sample each period
-        for (sid, parameter, averaging), values in sorted(series.items()):
-            if sid != station.pk:
-                continue
+        for (parameter, averaging), values in sorted(series.get(station.pk, {}).items()):
             cur = [v for d, v, h in values if start <= d <= end and _valid(averaging, h)]
             prev = [v for d, v, h in values if pstart <= d <= pend and _valid(averaging, h)]
             if not cur:
