@@ -273,6 +273,9 @@ def test_monitoring_runs_only_on_the_plan_in_force_or_as_a_dry_run(units, statio
     report = monitoring_evaluate(plan=units["plan"], period_end=END, period_days=30, dry_run=True)
     assert report.dry_run and report.created == 1 and Lead.objects.count() == 0
     assert report.actions[0]["action"] == "raise" and report.actions[0]["rule"] == "exceedance"
+    with pytest.raises(SystemExit) as refused:
+        call_command("evaluate_monitoring", "--plan", "mon-test", "--period-end", "2024-06-30")
+    assert refused.value.code == 1 and "runs only on the plan in force" in capsys.readouterr().err
     call_command("evaluate_monitoring", "--plan", "mon-test", "--period-end", "2024-06-30", "--dry-run")
     out = capsys.readouterr().out
     assert "would raise exceedance lead" in out and "dry run: nothing written" in out
