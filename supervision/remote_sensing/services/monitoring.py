@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -349,7 +349,7 @@ class _Finding:
     end: date
     record: dict  # what the lead's evidence keeps of this finding
     unit: ControlUnit
-    geom: object
+    geom: GEOSGeometry
     context: dict  # fixed facts of the episode (station, limits, basis, margin ...)
 
 
@@ -566,7 +566,7 @@ def _station_decline_findings(
                 margin_pct=margin,
             )
             row["outcome"] = "decline" if worse is not None and worse >= margin else "no_decline"
-            if row["outcome"] != "decline":
+            if worse is None or row["outcome"] != "decline":
                 continue
             episode = f"mon:decline:station:{station.code}:{parameter}:{averaging}"
             findings.append(
@@ -622,7 +622,7 @@ def _grid_decline_findings(
         ).select_related("unit", "unit__division")
         for stat in stats:
             prev = before.get(stat.unit_id)
-            if prev is None:
+            if prev is None or prev.mean is None or stat.mean is None:  # filtered out above; for the type checker
                 continue
             worse = _worse_pct(grid.parameter, Medium.AIR, prev.mean, stat.mean)
             if worse is None or worse < margin:
@@ -740,15 +740,15 @@ def _episodes_apply(
     ).order_by("id"):
         latest[lead.evidence["episode"]] = lead
     for name in sorted(by_episode):
-        lead = latest.get(name)
-        current = None
-        if lead is not None and lead.evidence.get("first_day"):
+        last_lead = latest.get(name)
+        current: _Episode | None = None
+        if last_lead is not None and last_lead.evidence.get("first_day"):
             current = _Episode(
-                lead_id=lead.pk,
-                is_open=lead.status in LEAD_OPEN_STATUSES,
-                first=date.fromisoformat(lead.evidence["first_day"]),
-                last=date.fromisoformat(lead.evidence["last_day"]),
-                evidence=lead.evidence,
+                lead_id=last_lead.pk,
+                is_open=last_lead.status in LEAD_OPEN_STATUSES,
+                first=date.fromisoformat(last_lead.evidence["first_day"]),
+                last=date.fromisoformat(last_lead.evidence["last_day"]),
+                evidence=last_lead.evidence,
             )
         touched: list[_Episode] = []
         gap = gaps[by_episode[name][0].context["medium"]]
@@ -759,7 +759,7 @@ def _episodes_apply(
                 and (f.start - current.last).days <= gap + 1
                 and (current.first - f.end).days <= gap + 1
             )
-            if not joins:
+            if current is None or not joins:
                 current = _Episode(lead_id=None, is_open=True, first=f.start, last=f.end, evidence={})
             current.first, current.last = min(current.first, f.start), max(current.last, f.end)
             current.new.append(f)
@@ -848,7 +848,7 @@ def monitoring_evaluate(
     rules = ScanRuleSet.objects.filter(plan=plan).first() or ScanRuleSet(plan=plan)
     # Daily air data: the plan's gap or the setting; water is sampled (monthly, or every ten
     # days), so two failing samples in a row are one episode whatever the days between.
-    gaps = {
+    gaps: dict[str, int] = {
         Medium.AIR: rules.episode_gap_days
         if rules.episode_gap_days is not None
         else settings.MONITORING_EPISODE_GAP_DAYS,
