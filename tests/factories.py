@@ -4,7 +4,7 @@ import factory
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
-from supervision.zoning.choices import DivisionLevel, UnitClass
+from supervision.zoning.choices import DivisionLevel, PlanStatus, UnitClass
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, Overlay, ZoningPlan
 
 
@@ -32,6 +32,8 @@ class PlanFactory(factory.django.DjangoModelFactory):
     code = "cc-test"
     name = "长春市测试方案"
     region_adcode = "220100"
+    # Scans, monitoring and siting run only on the plan in force; tests of drafts say so.
+    status = PlanStatus.EFFECTIVE
 
 
 class UnitFactory(factory.django.DjangoModelFactory):

@@ -237,6 +237,18 @@ LEAD_TARGET_MAX_DISTANCE_M = env.float("LEAD_TARGET_MAX_DISTANCE_M", default=200
 # (percent worse than the previous period) when a plan has no rule set of its own.
 MONITORING_PERIOD_DAYS = env.int("MONITORING_PERIOD_DAYS", default=30)
 MONITORING_DECLINE_MARGIN_PCT = env.float("MONITORING_DECLINE_MARGIN_PCT", default=10.0)
+# Findings of one station (or unit), parameter and rule separated by at most this many days
+# without a finding are one episode, and so one lead (a plan's rule set may override it).
+MONITORING_EPISODE_GAP_DAYS = env.int("MONITORING_EPISODE_GAP_DAYS", default=2)
+# Surface water is sampled, not measured daily: failing samples up to this many days apart
+# (a monthly programme's next sample, with slack) are one episode.
+MONITORING_WATER_EPISODE_GAP_DAYS = env.int("MONITORING_WATER_EPISODE_GAP_DAYS", default=45)
+# Year-on-year decline compares a season (the 90 days ending on the evaluated day) with the
+# same days a year before: a month's mean swings too much with the weather alone.
+MONITORING_DECLINE_PERIOD_DAYS = env.int("MONITORING_DECLINE_PERIOD_DAYS", default=90)
+# HJ 663-2013 completeness for a year-on-year comparison: valid daily values per 30 days
+# (27, as for a monthly mean), scaled to the period length; both periods must meet it.
+MONITORING_MIN_VALID_DAYS_PER_30 = env.int("MONITORING_MIN_VALID_DAYS_PER_30", default=27)
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "change-layer-inbox": {

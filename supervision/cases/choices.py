@@ -4,7 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 class LeadSource(models.TextChoices):
     REMOTE_SENSING = "remote_sensing", _("卫星遥感")
-    MONITORING = "monitoring", _("在线监测")
+    # Ambient stations and gridded layers (环境质量监测) are not enterprise online
+    # monitoring: in Chinese practice 在线监测 means pollution-source CEMS (HJ 212).
+    AMBIENT = "ambient", _("环境质量监测")
+    CEMS = "cems", _("在线监测")
     COMPLAINT = "complaint", _("信访举报")
     HOTLINE = "hotline_12369", _("12369热线")
     INSPECTION = "inspection", _("日常检查")
@@ -61,7 +64,7 @@ LEAD_MANUAL_SOURCES = (
     LeadSource.HOTLINE,
     LeadSource.INSPECTION,
     LeadSource.HIGHER_INSPECTION,
-    LeadSource.MONITORING,
+    LeadSource.AMBIENT,
 )
 
 

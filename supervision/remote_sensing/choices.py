@@ -48,6 +48,20 @@ DEFAULT_LEGEND: dict[str, str] = {
     "4": "挖损/裸土",
 }
 # Which change classes raise leads in which unit class.
-DEFAULT_CLASSES_BY_UNIT_CLASS: dict[str, list[int]] = {"priority": [1, 2, 4], "key": [2, 4], "general": []}
+# Water-body change (3: filled ponds, diverted channels) in a priority unit is as suspect as
+# vegetation loss, so it raises leads there too (migration 0002 adds it to existing rule sets).
+DEFAULT_CLASSES_BY_UNIT_CLASS: dict[str, list[int]] = {"priority": [1, 2, 3, 4], "key": [2, 4], "general": []}
 DEFAULT_MIN_AREA_M2 = 1000.0
 DEFAULT_NDVI_THRESHOLD = -0.2
+# Year-on-year decline margins (percent worse than the same period a year before) per
+# parameter; parameters not named use the plan's `decline_margin_pct`. Monthly means of
+# particulates and NO2 move ±10-15 % year on year with the weather alone, SO2 and CO (low
+# concentrations near the detection limit) more, so their margins are wider.
+DEFAULT_DECLINE_MARGINS: dict[str, float] = {
+    "PM2.5": 20.0,
+    "PM10": 20.0,
+    "NO2": 20.0,
+    "O3": 15.0,
+    "SO2": 30.0,
+    "CO": 30.0,
+}

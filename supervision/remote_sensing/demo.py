@@ -172,6 +172,7 @@ def _write_raster(path: Path, transform, width: int, height: int, sites) -> None
 
 
 def _monitoring(plan: ZoningPlan) -> list[str]:
+    from .series import Seasonal, daily_series, scaled
     from .services.monitoring import monitoring_evaluate, readings_import, stations_import
 
     key = list(ControlUnit.objects.filter(plan=plan, unit_class="key").order_by("code")[:3])
@@ -193,25 +194,30 @@ def _monitoring(plan: ZoningPlan) -> list[str]:
         for code, name, medium, unit, grade in stations:
             p = unit.geom.point_on_surface
             w.writerow([code, name, medium, f"{p.x:.6f}", f"{p.y:.6f}", grade])
-    start = PERIOD_END - timedelta(days=59)
+    # 15 months of daily air data and 10-daily water samples, so declines compare with a year before.
+    start = PERIOD_END - timedelta(days=459)
+    g1 = daily_series(start=start, days=460, shape=Seasonal(mean=36, amplitude=0.4, noise_sd=0.2), seed=7)
+    g1 = scaled(g1, PERIOD_END - timedelta(days=75), PERIOD_END, 1.45)  # a real worsening this summer
+    k1 = daily_series(start=start, days=460, shape=Seasonal(mean=30, amplitude=0.3, noise_sd=0.15), seed=8)
     with rd_path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["station", "parameter", "date", "value"])
-        for i in range(60):
-            day = start + timedelta(days=i)
-            recent = i >= 30
-            w.writerow(["DEMO-AIR-K1", "PM2.5", day, 88 if recent and i % 9 == 0 else 42 + i % 5])
-            w.writerow(["DEMO-AIR-K2", "O3", day, 172 if recent and i % 13 == 0 else 120 + i % 7])
-            w.writerow(["DEMO-AIR-G1", "PM2.5", day, (45 if recent else 37) + i % 3])
+        w.writerow(["station", "parameter", "date", "value", "unit"])
+        for i, ((day, g1_value), (_day, k1_value)) in enumerate(zip(g1, k1, strict=True)):
+            recent = day > PERIOD_END - timedelta(days=30)
+            episode = PERIOD_END - timedelta(days=20) <= day <= PERIOD_END - timedelta(days=17)
+            w.writerow(["DEMO-AIR-K1", "PM2.5", day, 88 + i % 7 if episode else min(k1_value, 70), "µg/m³"])
+            w.writerow(["DEMO-AIR-K2", "O3", day, 172 if recent and i % 13 == 0 else 120 + i % 7, "µg/m³"])
+            w.writerow(["DEMO-AIR-G1", "PM2.5", day, g1_value, "µg/m³"])
             if i % 10 == 0:
-                w.writerow(["DEMO-WAT-K3", "NH3-N", day, 1.35 if recent else 0.8])
-                w.writerow(["DEMO-WAT-G2", "COD", day, 19.5 if recent else 16.0])
+                w.writerow(["DEMO-WAT-K3", "NH3-N", day, 1.35 if recent else 0.8, "mg/L"])
+                late = day > PERIOD_END - timedelta(days=90)
+                w.writerow(["DEMO-WAT-G2", "COD", day, 19.5 if late else 16.0, "mg/L"])
     stations_import(path=str(st_path))
     readings_import(path=str(rd_path))
-    report = monitoring_evaluate(plan=plan, period_end=PERIOD_END, period_days=30)
+    report = monitoring_evaluate(plan=plan, period_end=PERIOD_END)
     return [
         f"remote_sensing: {len(stations)} monitoring stations, readings to {PERIOD_END}; "
-        f"{report.exceedance_leads} exceedance and {report.decline_leads} decline leads"
+        f"{report.exceedance_leads} exceedance episodes and {report.decline_leads} year-on-year declines (环境质量监测 leads)"
     ]
 
 

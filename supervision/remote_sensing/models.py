@@ -7,6 +7,7 @@ from supervision.zoning.models import AdministrativeDivision, ControlUnit, Zonin
 
 from .choices import (
     DEFAULT_CLASSES_BY_UNIT_CLASS,
+    DEFAULT_DECLINE_MARGINS,
     DEFAULT_LEGEND,
     DEFAULT_MIN_AREA_M2,
     DEFAULT_NDVI_THRESHOLD,
@@ -30,6 +31,10 @@ def _default_margin() -> float:
     return float(settings.MONITORING_DECLINE_MARGIN_PCT)
 
 
+def _default_margins() -> dict:
+    return dict(DEFAULT_DECLINE_MARGINS)
+
+
 class ScanRuleSet(models.Model):
     """A plan's change legend and lead rules: which classes raise leads in which unit class."""
 
@@ -39,6 +44,10 @@ class ScanRuleSet(models.Model):
     min_area_m2 = models.FloatField(_("最小图斑面积（平方米）"), default=DEFAULT_MIN_AREA_M2)
     ndvi_threshold = models.FloatField(_("NDVI 下降阈值"), default=DEFAULT_NDVI_THRESHOLD)
     decline_margin_pct = models.FloatField(_("质量下降判定幅度（%）"), default=_default_margin)
+    # Per-parameter margins (percent) that override `decline_margin_pct`, e.g. {"PM2.5": 20}.
+    decline_margins = models.JSONField(_("各指标质量下降判定幅度（%）"), default=_default_margins, blank=True)
+    # Days without a finding that may separate two findings of one episode (null: the setting).
+    episode_gap_days = models.PositiveSmallIntegerField(_("同一过程允许间隔天数"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -47,6 +56,7 @@ class ScanRuleSet(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(min_area_m2__gte=0), name="scan_rules_min_area_non_negative"),
             models.CheckConstraint(condition=Q(decline_margin_pct__gte=0), name="scan_rules_margin_non_negative"),
+            models.CheckConstraint(condition=Q(episode_gap_days__lte=366), name="scan_rules_episode_gap_at_most_year"),
         ]
 
     def __str__(self) -> str:
@@ -195,8 +205,11 @@ class MonitoringReading(models.Model):
     parameter = models.CharField(_("指标"), max_length=16)
     observed_on = models.DateField(_("日期"))
     averaging = models.CharField(_("统计方式"), max_length=8, choices=Averaging.choices)
+    # In the parameter's canonical unit (standards.CANONICAL_UNITS); converted on import.
     value = models.FloatField(_("数值"))
     unit = models.CharField(_("单位"), max_length=16, blank=True)
+    # Valid hourly values behind a daily value (HJ 663-2013: a 24 h mean needs 20); null: not reported.
+    hours = models.PositiveSmallIntegerField(_("有效小时数"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("监测数据")
@@ -208,6 +221,7 @@ class MonitoringReading(models.Model):
             ),
             models.CheckConstraint(condition=Q(value__gte=0), name="reading_value_non_negative"),
             models.CheckConstraint(condition=Q(averaging__in=Averaging.values), name="reading_averaging_known"),
+            models.CheckConstraint(condition=Q(hours__lte=24), name="reading_hours_at_most_24"),
         ]
         indexes = [models.Index(fields=["parameter", "observed_on"], name="reading_param_day_idx")]
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.db.models.functions import Distance, Transform
 from django.contrib.gis.geos import GEOSGeometry, Polygon
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from supervision.cases.models import EnforcementTarget, Lead
 from supervision.errors import NotFound
@@ -117,15 +117,17 @@ def leads_filtered(
 
 
 def stations_in_units(*, plan: ZoningPlan, unit_class: str) -> list[tuple[MonitoringStation, ControlUnit]]:
-    """Each station lying in a unit of this class, with that unit (first by code on a shared edge)."""
-    out = []
-    for station in MonitoringStation.objects.order_by("code"):
-        unit = (
-            ControlUnit.objects.filter(plan=plan, unit_class=unit_class, geom__intersects=station.location)
-            .select_related("division")
-            .order_by("code")
-            .first()
-        )
-        if unit is not None:
-            out.append((station, unit))
-    return out
+    """Each station lying in a unit of this class, with that unit (first by code on a shared edge).
+
+    Two queries whatever the number of stations: the unit is a correlated subquery.
+    """
+    unit_ids = ControlUnit.objects.filter(
+        plan=plan, unit_class=unit_class, geom__intersects=OuterRef("location")
+    ).order_by("code")
+    stations = list(
+        MonitoringStation.objects.annotate(unit_id=Subquery(unit_ids.values("pk")[:1]))
+        .filter(unit_id__isnull=False)
+        .order_by("code")
+    )
+    units = ControlUnit.objects.select_related("division").in_bulk({s.unit_id for s in stations})
+    return [(s, units[s.unit_id]) for s in stations]

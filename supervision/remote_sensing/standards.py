@@ -34,6 +34,10 @@ INFERIOR_V = 6  # 劣V类
 #: Water parameters where a *higher* value is better (limit is a minimum).
 HIGHER_IS_BETTER = frozenset({"DO"})
 
+#: HJ 663-2013 validity of a daily value: valid hourly values behind a 24-hour mean, valid
+#: 8-hour means behind a daily maximum 8-hour mean (O3). Water samples are single values.
+MIN_VALID_HOURS = {"24h": 20, "max8h": 14}
+
 #: Averaging used by :func:`air_limit` when none is given.
 DEFAULT_AIR_AVERAGING = {"O3": "max8h"}  # everything else: "24h"
 
@@ -55,6 +59,10 @@ _ALIASES = {
 
 class StandardsError(ValueError):
     """Unknown parameter / grade / averaging, or an invalid value."""
+
+
+class UnitError(StandardsError):
+    """A unit that is unknown, or not a concentration unit of the parameter's medium."""
 
 
 @dataclass(frozen=True)
@@ -199,3 +207,87 @@ def exceeds(parameter: str, value, medium: str, target, averaging: str | None = 
             raise StandardsError("GB 3838-2002 limits have no averaging period")
         return water_class(parameter, value) > ROMAN[_grade(target)]
     raise StandardsError(f"unknown medium {medium!r}; use 'air' or 'water'")
+
+
+# --- Units and physically possible values ---------------------------------------------------
+#
+# Every reading is stored in its parameter's canonical unit, the unit of its limits in
+# standards.csv: µg/m³ for air (CO: mg/m³), mg/L for water. A reading in another known unit of
+# the same kind is converted; an unknown unit is refused (never guessed).
+
+#: Unit spellings met in exports, normalised (lower case, no spaces) → (kind, factor to mg).
+#: Mass concentrations in air are per m³, in water per L; the factor scales to milligrams.
+_UNIT_SPELLINGS: dict[str, tuple[str, float]] = {}
+for _spellings, _kind, _factor in (
+    (
+        ("µg/m³", "μg/m³", "ug/m³", "µg/m3", "μg/m3", "ug/m3", "ug/m^3", "ugm-3", "微克/立方米", "微克每立方米"),
+        "air",
+        1e-3,
+    ),
+    (("mg/m³", "mg/m3", "mg/m^3", "mgm-3", "毫克/立方米", "毫克每立方米"), "air", 1.0),
+    (("mg/l", "mg/升", "毫克/升", "毫克每升"), "water", 1.0),
+    (("µg/l", "μg/l", "ug/l", "µg/升", "微克/升", "微克每升"), "water", 1e-3),
+):
+    for _s in _spellings:
+        _UNIT_SPELLINGS[_s.lower()] = (_kind, _factor)
+
+#: Upper bounds no ambient reading can reach, in the canonical unit (values above are
+#: instrument or transcription errors, e.g. µg/m³ sent as mg/m³ for CO). The worst daily
+#: PM2.5 ever published in China is about 1,000 µg/m³ and sandstorm PM10 about 9,000 µg/m³.
+PLAUSIBLE_MAX: dict[str, float] = {
+    "PM2.5": 2000.0,
+    "PM10": 10000.0,
+    "SO2": 5000.0,
+    "NO2": 2000.0,
+    "O3": 1200.0,
+    "CO": 150.0,
+    "DO": 20.0,
+    "CODMn": 500.0,
+    "COD": 2000.0,
+    "BOD5": 1000.0,
+    "NH3-N": 500.0,
+    "TP": 100.0,
+    "TP_lake": 100.0,
+    "TN_lake": 500.0,
+}
+
+
+def canonical_unit(parameter: str, medium: str) -> str:
+    """The unit readings of ``parameter`` are stored in (the unit of its limits)."""
+    p = _canonical_parameter(parameter, medium)
+    return next(lim.unit for lim in load_standards() if lim.medium == medium and lim.parameter == p)
+
+
+def _unit_factor(unit: str) -> tuple[str, float]:
+    key = unit.strip().replace(" ", "").lower()
+    if key not in _UNIT_SPELLINGS:
+        raise UnitError(f"unknown unit {unit!r}; known: µg/m³, mg/m³ (air), mg/L, µg/L (water)")
+    return _UNIT_SPELLINGS[key]
+
+
+def reading_normalise(parameter: str, medium: str, value, unit: str = "") -> tuple[float, str]:
+    """``value`` in ``unit`` converted to the parameter's canonical unit, checked to be possible.
+
+    An empty ``unit`` means the canonical one. Raises :class:`StandardsError` for an unknown
+    unit, a unit of the wrong medium (mg/L for an air pollutant), a negative value or one
+    above :data:`PLAUSIBLE_MAX`.
+    """
+    p = _canonical_parameter(parameter, medium)
+    target = canonical_unit(p, medium)
+    v = float(value)
+    if v != v or v in (float("inf"), float("-inf")):
+        raise StandardsError(f"value {value!r} is not a number")
+    if unit and unit.strip():
+        kind, factor = _unit_factor(unit)
+        if kind != medium:
+            raise UnitError(f"unit {unit!r} is not a {medium} concentration unit (expected {target})")
+        _, target_factor = _unit_factor(target)
+        v = v * factor / target_factor
+    if v < 0:
+        raise StandardsError(f"{p} cannot be negative ({value} {unit or target})")
+    ceiling = PLAUSIBLE_MAX.get(p)
+    if ceiling is not None and v > ceiling:
+        raise StandardsError(
+            f"{p} {v:g} {target} is not physically possible (at most {ceiling:g} {target}); check the unit"
+        )
+    return v, target

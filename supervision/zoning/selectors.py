@@ -13,11 +13,12 @@ from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from supervision.errors import ServiceError
 
 from .access_rules import Clause, clause_applies, clauses_sorted, verdict_decide
-from .choices import AccessLevel, OverlayKind, ProjectType, UnitClass
+from .choices import AccessLevel, OverlayKind, PlanStatus, ProjectType, UnitClass
 from .industries import IndustryCodeError, industry_normalise, load_industries
 from .models import AccessRequirement, AdministrativeDivision, ControlUnit, Overlay, ZoningPlan
 
@@ -362,7 +363,11 @@ def project_industry(code: str) -> str:
 
 
 def siting_evaluate(*, plan: ZoningPlan, geometry: GEOSGeometry, industry_code: str, project_type: str) -> SitingResult:
-    """Which units the site touches, which clauses apply at each layer, and the verdict with its deciding clauses."""
+    """Which units the site touches, which clauses apply at each layer, and the verdict with its deciding clauses.
+
+    Only the plan in force gives a verdict (`plan_in_force_check`).
+    """
+    plan_in_force_check(plan=plan, purpose=_("Siting assessment"))
     industry = project_industry(industry_code)
     if project_type not in ProjectType.values:
         raise ServiceError(f"project_type: '{project_type}' is not one of {', '.join(ProjectType.values)}.")
@@ -399,3 +404,30 @@ def siting_evaluate(*, plan: ZoningPlan, geometry: GEOSGeometry, industry_code: 
         deciding=deciding,
         site_area_m2=round(lookup.site_area_m2, 2),
     )
+
+
+# --- Plans in force (scans, monitoring and siting read only the effective version) ---------
+
+
+def plan_in_force_check(*, plan: ZoningPlan, purpose: str, dry_run: bool = False) -> bool:
+    """True when `plan` is in force (effective); otherwise refuse, unless this is an explicit dry run.
+
+    The one rule for scans, monitoring and siting: they raise leads or give verdicts only on
+    the effective version of a plan. A draft, filed or superseded plan is refused with code
+    `plan_not_in_force`; with `dry_run=True` the caller goes on without writing anything and
+    this returns False, so it can report what would have been raised.
+    """
+    if plan.status == PlanStatus.EFFECTIVE:
+        return True
+    if dry_run:
+        return False
+    raise ServiceError(
+        _("%(purpose)s runs only on the plan in force; plan %(plan)s is %(status)s, not effective.")
+        % {"plan": plan.code, "status": PlanStatus(plan.status).label, "purpose": purpose},
+        code="plan_not_in_force",
+    )
+
+
+def plans_in_force():
+    """The effective plans: what periodic jobs (monitoring evaluation) run on."""
+    return ZoningPlan.objects.filter(status=PlanStatus.EFFECTIVE).order_by("code")

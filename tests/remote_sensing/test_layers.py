@@ -103,7 +103,7 @@ def test_registration_records_checksum_info_and_default_rules(plan, scene, tmp_p
     rules = (
         ScanRuleSet.objects.get(plan=plan) if ScanRuleSet.objects.exists() else layer_services.scan_rules_get(plan=plan)
     )
-    assert rules.classes_by_unit_class == {"priority": [1, 2, 4], "key": [2, 4], "general": []}
+    assert rules.classes_by_unit_class == {"priority": [1, 2, 3, 4], "key": [2, 4], "general": []}
     assert rules.min_area_m2 == 1000 and rules.ndvi_threshold == -0.2
     assert rules.legend["2"] == "新增建设"
 

@@ -41,14 +41,14 @@ def _pairs(plan):
 def test_planted_patches_raise_leads_by_unit_class_and_change_class(
     plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks, crs
 ):
-    """Priority units: 1, 2, 4; key units: 2, 4; general: none — in UTM, CGCS2000 GK and lon/lat rasters."""
+    """Priority units: 1, 2, 3, 4; key units: 2, 4; general: none — in UTM, CGCS2000 GK and lon/lat rasters."""
     scene = scene_for(crs)
     three_units(plan, scene)
     path = scene.write(tmp_path / "change.tif", _every_class_everywhere(scene))
     layer = _scan(path, plan, capture=django_capture_on_commit_callbacks)
     assert layer.status == LayerStatus.DONE, layer.error
-    assert _pairs(plan) == [("key", 2), ("key", 4), ("priority", 1), ("priority", 2), ("priority", 4)]
-    assert layer.leads_created == 5 and layer.patches_qualifying == 5
+    assert _pairs(plan) == [("key", 2), ("key", 4), ("priority", 1), ("priority", 2), ("priority", 3), ("priority", 4)]
+    assert layer.leads_created == 6 and layer.patches_qualifying == 6
     assert layer.windows_total == 9 and layer.windows_done == 9 and layer.progress == 100
     for lead in Lead.objects.filter(plan=plan):
         assert lead.source == "remote_sensing"
@@ -153,9 +153,9 @@ def test_rescan_of_the_same_file_adds_nothing(plan, tmp_path, media, small_windo
     for _ in range(2):
         again = _scan(path, plan, capture=django_capture_on_commit_callbacks)
         assert again.pk == first.pk and again.status == LayerStatus.DONE
-        assert (again.leads_created, again.leads_repeated, again.leads_unchanged) == (0, 0, 5)
+        assert (again.leads_created, again.leads_repeated, again.leads_unchanged) == (0, 0, 6)
     assert list(Lead.objects.values_list("id", "detections")) == leads_before
-    assert LeadDetection.objects.count() == 5 and Evidence.objects.count() == 5
+    assert LeadDetection.objects.count() == 6 and Evidence.objects.count() == 6
     assert ChangeLayer.objects.count() == 1
 
 
@@ -248,10 +248,10 @@ def test_cli_scans_and_prints_a_summary(tmp_path, media, small_windows, capsys):
     args = [path, "--plan", plan.code, "--kind", "landcover", "--wait", "--timeout", "60"]
     call_command("scan_change_layer", *args)
     out = capsys.readouterr().out
-    assert "done" in out and "5 new" in out
+    assert "done" in out and "6 new" in out
     call_command("scan_change_layer", *args)
     out = capsys.readouterr().out
-    assert "scanning it again" in out and "0 new" in out and "5 already recorded" in out
+    assert "scanning it again" in out and "0 new" in out and "6 already recorded" in out
 
 
 def test_before_and_after_imagery_chips_are_attached(

@@ -177,6 +177,39 @@ def lead_raise(
         return LeadRaiseResult(existing.lead, created=False, detection_added=False)
 
 
+def lead_episode_extend(
+    *,
+    lead_id: int,
+    detections: Sequence[tuple[str, datetime, dict]],
+    title: str,
+    reason: str,
+    evidence: dict,
+) -> bool:
+    """Add the new observations of an episode (monitoring: more exceedance days) to its open lead.
+
+    `detections` are (source_key, detected_at, evidence) of observations never recorded; the
+    lead's detection count, last-seen time, title, reason and evidence move on in one
+    statement. Returns False, writing nothing, when the lead is no longer open: a concluded
+    lead is never reopened by new data (the caller raises a new lead instead).
+    """
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+        if lead is None or lead.status not in LEAD_OPEN_STATUSES or not detections:
+            return False
+        LeadDetection.objects.bulk_create(
+            LeadDetection(lead=lead, source_key=key, detected_at=at, evidence=ev) for key, at, ev in detections
+        )
+        Lead.objects.filter(pk=lead.pk).update(
+            detections=F("detections") + len(detections),
+            last_detected_at=max(lead.last_detected_at, *(at for _key, at, _ev in detections)),
+            title=title[:200],
+            reason=reason,
+            evidence=evidence,
+            updated_at=timezone.now(),
+        )
+    return True
+
+
 # --- Lifecycle ---------------------------------------------------------------------------
 
 

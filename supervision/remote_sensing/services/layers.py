@@ -25,6 +25,7 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.cases.choices import EvidenceKind, LeadSource
 from supervision.cases.services.leads import EvidenceFile, lead_raise
@@ -33,6 +34,7 @@ from supervision.queueing import task_send, task_send_on_commit
 from supervision.workflow import transition_to
 from supervision.zoning.choices import UnitClass
 from supervision.zoning.models import ControlUnit, ZoningPlan
+from supervision.zoning.selectors import plan_in_force_check
 
 from .. import raster
 from ..choices import LAYER_TRANSITIONS, LayerKind, LayerStatus, WindowStatus
@@ -65,7 +67,7 @@ class MergeOutcome:
 
 def scan_rules_get(*, plan: ZoningPlan) -> ScanRuleSet:
     """The plan's rule set, created with the defaults the first time it is needed."""
-    rules, _ = ScanRuleSet.objects.get_or_create(plan=plan)
+    rules, _created = ScanRuleSet.objects.get_or_create(plan=plan)
     return rules
 
 
@@ -151,6 +153,7 @@ def layer_register(
     does not overlap the plan. The same file (by SHA-256) registered again for the same
     plan returns the existing layer (`created=False`).
     """
+    plan_in_force_check(plan=plan, purpose=_("A change-layer scan"))
     if kind not in LayerKind.values:
         raise ServiceError(f"Unknown layer kind '{kind}'; expected one of {', '.join(LayerKind.values)}.")
     if threshold is not None and kind != LayerKind.NDVI_DIFF:
@@ -215,6 +218,7 @@ def layer_upload(*, plan: ZoningPlan, fileobj, name: str, kind: str, **fields: A
 
     The size limit is CHANGE_LAYER_MAX_UPLOAD_MB; a refused file is removed again.
     """
+    plan_in_force_check(plan=plan, purpose=_("A change-layer scan"))
     limit = settings.CHANGE_LAYER_MAX_UPLOAD_MB * 1024 * 1024
     target_dir = Path(settings.CHANGE_LAYER_DIR)
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -285,6 +289,7 @@ def layer_scan(*, layer: ChangeLayer) -> ChangeLayer:
     from ..tasks import change_layer_scan
 
     layer.refresh_from_db()
+    plan_in_force_check(plan=layer.plan, purpose=_("A change-layer scan"))
     if layer.status == LayerStatus.RUNNING:
         raise Conflict(f"Change layer #{layer.pk} is already being scanned.", code="conflict")
     now = timezone.now()

@@ -1,13 +1,13 @@
 """Monitoring: stations, readings and gridded layers, and the two rules that raise leads.
 
-* Exceedance (key control units): a station in a key unit whose readings in the period
-  fail its standard (GB 3095-2012 grade, daily / max-8h; GB 3838-2002 class objective)
-  raises one lead per station, parameter and period, listing the days and values.
-* Decline (general control units): the period mean of a station in a general unit, or
-  the zonal mean of a gridded layer over a general unit, worse than the previous
-  period's by at least the plan's margin (percent) raises one lead per unit/station,
-  parameter and period, with both means as evidence.
-Both upsert on natural keys through `lead_raise`, so running the job twice adds nothing.
+* Exceedance (key control units): each day a station in a key unit fails its standard
+  (GB 3095-2012 grade, daily / max-8h; GB 3838-2002 class objective) is a finding.
+* Decline (general control units): a period's mean at a station in a general unit, or a
+  grid's zonal mean over a general unit, worse than the SAME period a year before (同比)
+  by at least the parameter's margin is a finding; both periods must be complete enough.
+Findings of one station (or unit), parameter and rule within the episode gap are one
+episode and so one lead (`ambient` source, 环境质量监测): new findings extend the open lead.
+Every finding has a natural key, so running a day twice changes nothing.
 """
 
 from __future__ import annotations
@@ -24,23 +24,26 @@ from typing import cast
 
 import numpy as np
 from django.conf import settings
-from django.contrib.gis.geos import Point
+from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import transaction
-from django.db.models import Avg, Count
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from supervision.cases.choices import LeadSource
-from supervision.cases.services.leads import lead_raise
+from supervision.cases.choices import LEAD_OPEN_STATUSES, LeadSource
+from supervision.cases.models import Lead, LeadDetection
+from supervision.cases.services.leads import lead_episode_extend, lead_raise
 from supervision.errors import ImportRefused, ServiceError
-from supervision.zoning.choices import PlanStatus, UnitClass
+from supervision.zoning.choices import UnitClass
 from supervision.zoning.models import ControlUnit, ZoningPlan
+from supervision.zoning.selectors import plan_in_force_check, plans_in_force
 
 from .. import standards
 from ..choices import Averaging, Medium
 from ..geo import storage_to_crs
-from ..models import GridLayer, MonitoringReading, MonitoringStation, UnitZonalStat
+from ..models import GridLayer, MonitoringReading, MonitoringStation, ScanRuleSet, UnitZonalStat
 from ..selectors import stations_in_units
-from .layers import file_sha256, scan_rules_get
+from .layers import file_sha256
 
 _MEDIUM_ALIASES = {
     "air": Medium.AIR,
@@ -66,6 +69,7 @@ _READING_COLUMNS = {
     "value": ("value", "数值", "浓度"),
     "averaging": ("averaging", "统计方式"),
     "unit": ("unit", "单位"),
+    "hours": ("hours", "valid_hours", "有效小时数"),
 }
 
 
@@ -73,16 +77,6 @@ _READING_COLUMNS = {
 class ImportReport:
     created: int = 0
     updated: int = 0
-
-
-@dataclass
-class EvaluationReport:
-    plan: str
-    period: tuple[date, date]
-    exceedance_leads: int = 0
-    decline_leads: int = 0
-    created: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ CSV helpers
@@ -190,16 +184,22 @@ def _default_averaging(medium: str, parameter: str) -> str:
 
 
 def readings_import(*, path: str) -> ImportReport:
-    """Upsert readings from CSV: station, parameter, date, value[, averaging, unit].
+    """Upsert readings from CSV: station, parameter, date, value[, averaging, unit, hours].
 
-    Parameters are checked against the shipped standards; the whole file is refused on
-    any unknown station, parameter, bad date or value.
+    Every reading is checked before anything is written; the whole file is refused (one
+    problem per row and column) on an unknown station or parameter, a bad date, an unknown
+    unit or one of the wrong medium, a negative or physically impossible value
+    (`standards.PLAUSIBLE_MAX`), or valid hours outside 0-24. Values in another known unit
+    are converted to the parameter's canonical unit (µg/m³, CO mg/m³; water mg/L); an empty
+    unit means the canonical one. `hours` is the number of valid hourly values behind a
+    daily value (HJ 663-2013); evaluation ignores a 24 h value with fewer than 20.
     """
     header, rows = _read_csv(path)
     cols = _columns(header, _READING_COLUMNS, ("station", "parameter", "date", "value"), path)
     stations = {s.code: s for s in MonitoringStation.objects.all()}
     problems: list[str] = []
     parsed: dict[tuple, tuple] = {}
+    unit_col, hours_col = cols.get("unit", "unit"), cols.get("hours", "hours")
     for i, row in enumerate(rows, start=2):
         station = stations.get(row.get(cols["station"], ""))
         if station is None:
@@ -215,10 +215,25 @@ def readings_import(*, path: str) -> ImportReport:
         except ValueError:
             problems.append(f"row {i}, column {cols['date']}: '{row.get(cols['date'])}' is not a date (YYYY-MM-DD)")
             continue
-        value = _float(row.get(cols["value"], ""))
-        if value is None or value < 0:
-            problems.append(f"row {i}, column {cols['value']}: '{row.get(cols['value'])}' is not a non-negative number")
+        raw = _float(row.get(cols["value"], ""))
+        if raw is None:
+            problems.append(f"row {i}, column {cols['value']}: '{row.get(cols['value'])}' is not a number")
             continue
+        try:
+            value, unit = standards.reading_normalise(parameter, station.medium, raw, row.get(unit_col, ""))
+        except standards.UnitError as exc:
+            problems.append(f"row {i}, column {unit_col}: {exc}")
+            continue
+        except standards.StandardsError as exc:
+            problems.append(f"row {i}, column {cols['value']}: {exc}")
+            continue
+        hours = None
+        if row.get(hours_col, ""):
+            text = row[hours_col]
+            if not text.isdigit() or not 0 <= int(text) <= 24:
+                problems.append(f"row {i}, column {hours_col}: '{text}' is not a number of hours from 0 to 24")
+                continue
+            hours = int(text)
         averaging = row.get(cols.get("averaging", ""), "") or _default_averaging(station.medium, parameter)
         if averaging not in Averaging.values:
             problems.append(f"row {i}, column {cols['averaging']}: '{averaging}' is not one of {Averaging.values}")
@@ -226,18 +241,23 @@ def readings_import(*, path: str) -> ImportReport:
         key = (station.pk, parameter, day, averaging)
         if key in parsed:
             problems.append(f"row {i}: {station.code} {parameter} {day} {averaging} appears twice")
-        parsed[key] = (station, parameter, day, averaging, value, row.get(cols.get("unit", ""), ""))
+        parsed[key] = (station, parameter, day, averaging, value, unit, hours)
     if problems:
-        raise ImportRefused(f"{path}: refused, {len(problems)} problem(s); nothing was written.", problems=problems)
+        raise ImportRefused(
+            _("%(path)s: refused, %(count)d problem(s); nothing was written.")
+            % {"path": os.path.basename(path), "count": len(problems)},
+            problems=problems,
+            code="readings_refused",
+        )
     report = ImportReport()
     with transaction.atomic():
-        for station, parameter, day, averaging, value, unit in parsed.values():
-            _, created = MonitoringReading.objects.update_or_create(
+        for station, parameter, day, averaging, value, unit, hours in parsed.values():
+            _obj, created = MonitoringReading.objects.update_or_create(
                 station=station,
                 parameter=parameter,
                 observed_on=day,
                 averaging=averaging,
-                defaults={"value": value, "unit": unit},
+                defaults={"value": value, "unit": unit, "hours": hours},
             )
             report.created += created
             report.updated += not created
@@ -312,6 +332,76 @@ def grid_import(*, plan: ZoningPlan, path: str, parameter: str, period_start: da
 
 
 # ------------------------------------------------------------------ evaluation
+#
+# A run looks at one period (the window) and turns what it sees into findings: an
+# exceedance day of a station, or a window whose mean is clearly worse than the same window
+# a year before (a station's, or a grid's zonal mean over a unit). Each finding has a
+# natural key (a re-run finds it recorded and changes nothing) and belongs to an episode
+# (station or unit, parameter, rule). Findings within `gap` days of each other are one
+# episode: the first raises a lead, the next ones are added to that lead while it is open.
+# A finding after the gap, or after the lead was concluded, starts a new episode and lead.
+
+
+@dataclass
+class _Finding:
+    rule: str  # "exceedance" | "decline"
+    episode: str  # the episode's natural key (station or unit, parameter, averaging)
+    key: str  # this finding's natural key (one LeadDetection)
+    start: date  # the days the finding covers: an exceedance day, or a compared window
+    end: date
+    record: dict  # what the lead's evidence keeps of this finding
+    unit: ControlUnit
+    geom: GEOSGeometry
+    context: dict  # fixed facts of the episode (station, limits, basis, margin ...)
+
+
+@dataclass
+class _Episode:
+    lead_id: int | None
+    is_open: bool
+    first: date
+    last: date
+    evidence: dict
+    new: list[_Finding] = field(default_factory=list)
+
+
+@dataclass
+class EvaluationReport:
+    """What one run found and did; `comparisons` says per station why a decline was or was not judged."""
+
+    plan: str
+    period: tuple[date, date]  # the exceedance window
+    decline_period: tuple[date, date] | None = None  # the decline window ...
+    previous_period: tuple[date, date] | None = None  # ... and the same days a year before
+    dry_run: bool = False
+    exceedance_leads: int = 0  # leads raised or extended by exceedance findings in this run
+    decline_leads: int = 0  # the same for decline findings
+    created: int = 0
+    extended: int = 0
+    required_valid_days: int = 0
+    notes: list[str] = field(default_factory=list)
+    comparisons: list[dict] = field(default_factory=list)
+    actions: list[dict] = field(default_factory=list)
+
+
+def _year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _required_days(period_days: int) -> int:
+    """HJ 663-2013 style completeness of a period: 27 valid days per 30, scaled (at least 1)."""
+    return max(1, math.ceil(period_days * settings.MONITORING_MIN_VALID_DAYS_PER_30 / 30))
+
+
+def _valid(averaging: str, hours: int | None) -> bool:
+    """A daily value counts only when enough hourly values stand behind it (HJ 663-2013)."""
+    if hours is None:
+        return True
+    need = standards.MIN_VALID_HOURS.get(averaging)
+    return need is None or hours >= need
 
 
 def _air_limit(parameter: str, grade: str, averaging: str) -> standards.Limit | None:
@@ -319,6 +409,21 @@ def _air_limit(parameter: str, grade: str, averaging: str) -> standards.Limit | 
         return standards.air_limit(parameter, grade, averaging)
     except standards.StandardsError:
         return None
+
+
+def _limit_of(station: MonitoringStation, parameter: str, averaging: str) -> standards.Limit | None:
+    if station.medium == Medium.AIR:
+        return _air_limit(parameter, station.target_grade, averaging)
+    try:
+        return next(lim for lim in standards.water_limits(parameter) if lim.grade == station.target_grade)
+    except (standards.StandardsError, StopIteration):
+        return None
+
+
+def _fails(station: MonitoringStation, parameter: str, value: float, lim: standards.Limit) -> bool:
+    if station.medium == Medium.AIR:
+        return value > lim.limit
+    return standards.water_class(parameter, value) > standards.ROMAN[station.target_grade]
 
 
 def _worse_pct(parameter: str, medium: str, previous: float, current: float) -> float | None:
@@ -330,234 +435,450 @@ def _worse_pct(parameter: str, medium: str, previous: float, current: float) -> 
     return change / previous * 100.0
 
 
-def _exceedances(plan: ZoningPlan, start: date, end: date, report: EvaluationReport) -> None:
-    for station, unit in stations_in_units(plan=plan, unit_class=UnitClass.KEY):
-        readings = MonitoringReading.objects.filter(station=station, observed_on__range=(start, end)).order_by(
-            "parameter", "observed_on"
+def _readings(station_ids: list[int], ranges: list[tuple[date, date]]) -> dict[int, dict[tuple, list[tuple]]]:
+    """station → (parameter, averaging) → [(day, value, hours)] over the ranges, in one query."""
+    if not station_ids:
+        return {}
+    q = Q()
+    for a, b in ranges:
+        q |= Q(observed_on__range=(a, b))
+    out: dict[int, dict[tuple, list[tuple]]] = defaultdict(lambda: defaultdict(list))
+    rows = (
+        MonitoringReading.objects.filter(q, station_id__in=station_ids)
+        .order_by("observed_on")
+        .values_list("station_id", "parameter", "averaging", "observed_on", "value", "hours")
+    )
+    for sid, parameter, averaging, day, value, hours in rows:
+        out[sid][(parameter, averaging)].append((day, value, hours))
+    return out
+
+
+def _exceedance_findings(plan: ZoningPlan, start: date, end: date, report: EvaluationReport) -> list[_Finding]:
+    pairs = stations_in_units(plan=plan, unit_class=UnitClass.KEY)
+    series = _readings([s.pk for s, _u in pairs], [(start, end)])
+    findings: list[_Finding] = []
+    invalid = 0
+    for station, unit in pairs:
+        for (parameter, averaging), values in sorted(series.get(station.pk, {}).items()):
+            lim = _limit_of(station, parameter, averaging)
+            if lim is None:
+                continue
+            episode = f"mon:exceedance:station:{station.code}:{parameter}:{averaging}"
+            context = {
+                "station": station.code,
+                "station_name": station.name,
+                "medium": station.medium,
+                "parameter": parameter,
+                "standard": lim.standard,
+                "grade": lim.grade,
+                "limit": lim.limit,
+                "unit": lim.unit,
+                "averaging": lim.averaging,
+                "higher_is_better": lim.higher_is_better,
+                "unit_code": unit.code,
+            }
+            for day, value, hours in values:
+                if not _valid(averaging, hours):
+                    invalid += 1
+                    continue
+                if _fails(station, parameter, value, lim):
+                    findings.append(
+                        _Finding(
+                            rule="exceedance",
+                            episode=episode,
+                            key=f"{episode}:{day.isoformat()}",
+                            start=day,
+                            end=day,
+                            record={"date": day.isoformat(), "value": value},
+                            unit=unit,
+                            geom=station.location,
+                            context=context,
+                        )
+                    )
+    if invalid:
+        report.notes.append(
+            _("%(count)d daily value(s) in key units ignored: too few valid hours (HJ 663-2013).") % {"count": invalid}
         )
-        failing: dict[str, list] = defaultdict(list)
-        limits: dict[str, dict] = {}
-        for r in readings:
-            if station.medium == Medium.AIR:
-                lim = _air_limit(r.parameter, station.target_grade, r.averaging)
-                if lim is None or r.value <= lim.limit:
-                    continue
-                limits[r.parameter] = {
-                    "standard": lim.standard,
-                    "grade": lim.grade,
-                    "limit": lim.limit,
-                    "unit": lim.unit,
-                    "averaging": lim.averaging,
-                }
-            else:
-                try:
-                    klass = standards.water_class(r.parameter, r.value)
-                except standards.StandardsError:
-                    continue
-                if klass <= standards.ROMAN[station.target_grade]:
-                    continue
-                lims = standards.water_limits(r.parameter)
-                target = next(lim for lim in lims if lim.grade == station.target_grade)
-                limits[r.parameter] = {
-                    "standard": target.standard,
-                    "grade": target.grade,
-                    "limit": target.limit,
-                    "unit": target.unit,
-                    "averaging": target.averaging,
-                    "higher_is_better": target.higher_is_better,
-                }
-            failing[r.parameter].append({"date": r.observed_on.isoformat(), "value": r.value})
-        for parameter, days in failing.items():
-            limit_row = limits[parameter]
-            worst = (
-                max(d["value"] for d in days)
-                if not limit_row.get("higher_is_better")
-                else min(d["value"] for d in days)
-            )
-            result = lead_raise(
-                source=LeadSource.MONITORING,
-                source_key=f"mon:exceed:{station.code}:{parameter}:{start}:{end}",
-                plan=plan,
-                unit=unit,
-                geom=station.location,
-                title=f"{station.name} {parameter} 超标 {len(days)} 天（{start}至{end}）"[:200],
-                reason=(
-                    f"重点管控单元 {unit.code} 内监测站点 {station.code} 的 {parameter} 在 {start} 至 {end} 间有 "
-                    f"{len(days)} 天超过 {limit_row['standard']} {limit_row['grade']} 类/级限值 {limit_row['limit']} {limit_row['unit']}，"
-                    f"最差 {worst} {limit_row['unit']}。"
-                ),
-                evidence={
-                    "rule": "exceedance",
-                    "station": station.code,
-                    "station_name": station.name,
-                    "medium": station.medium,
-                    "parameter": parameter,
-                    "period": [start.isoformat(), end.isoformat()],
-                    **limit_row,
-                    "exceedances": days,
-                    "worst": worst,
-                    "unit_code": unit.code,
-                },
-                detected_at=timezone.make_aware(datetime.combine(end, time(23, 59))),
-            )
-            report.exceedance_leads += 1
-            report.created += result.created
+    return findings
 
 
-def _decline_lead(
-    *,
-    plan,
-    unit,
-    geom,
-    key,
-    basis: str,
-    parameter: str,
-    medium: str,
-    current,
-    previous,
-    periods,
-    margin_pct: float,
-    report: EvaluationReport,
-    extra: dict,
-) -> None:
+def _margin(rules, parameter: str, override: float | None) -> float:
+    if override is not None:
+        return override
+    return float((rules.decline_margins or {}).get(parameter, rules.decline_margin_pct))
+
+
+def _station_decline_findings(
+    plan: ZoningPlan, periods, rules, margin_override: float | None, report: EvaluationReport
+) -> list[_Finding]:
     (start, end), (pstart, pend) = periods
-    worse = _worse_pct(parameter, medium, previous["mean"], current["mean"])
-    if worse is None or worse < margin_pct:
+    pairs = stations_in_units(plan=plan, unit_class=UnitClass.GENERAL)
+    series = _readings([s.pk for s, _u in pairs], [(start, end), (pstart, pend)])
+    need_air = report.required_valid_days
+    findings: list[_Finding] = []
+    for station, unit in pairs:
+        need = need_air if station.medium == Medium.AIR else 1  # water: at least one sample each period
+        for (parameter, averaging), values in sorted(series.get(station.pk, {}).items()):
+            cur = [v for d, v, h in values if start <= d <= end and _valid(averaging, h)]
+            prev = [v for d, v, h in values if pstart <= d <= pend and _valid(averaging, h)]
+            if not cur:
+                continue
+            row = {
+                "station": station.code,
+                "unit_code": unit.code,
+                "parameter": parameter,
+                "averaging": averaging,
+                "valid_days": len(cur),
+                "previous_valid_days": len(prev),
+                "required_valid_days": need,
+            }
+            report.comparisons.append(row)
+            if not prev:
+                row["outcome"] = "no_last_year"
+                report.notes.append(
+                    _(
+                        "%(station)s %(parameter)s: no decline judged, no data for the same period last year (%(from)s..%(to)s)."
+                    )
+                    % {"station": station.code, "parameter": parameter, "from": pstart, "to": pend}
+                )
+                continue
+            if len(cur) < need or len(prev) < need:
+                row["outcome"] = "incomplete"
+                report.notes.append(
+                    _(
+                        "%(station)s %(parameter)s: no decline judged, too few valid values "
+                        "(this period %(cur)d, last year %(prev)d, %(need)d required in each)."
+                    )
+                    % {
+                        "station": station.code,
+                        "parameter": parameter,
+                        "cur": len(cur),
+                        "prev": len(prev),
+                        "need": need,
+                    }
+                )
+                continue
+            mean, previous = sum(cur) / len(cur), sum(prev) / len(prev)
+            margin = _margin(rules, parameter, margin_override)
+            worse = _worse_pct(parameter, station.medium, previous, mean)
+            row.update(
+                mean=round(mean, 4),
+                previous_mean=round(previous, 4),
+                worse_pct=None if worse is None else round(worse, 2),
+                margin_pct=margin,
+            )
+            row["outcome"] = "decline" if worse is not None and worse >= margin else "no_decline"
+            if worse is None or row["outcome"] != "decline":
+                continue
+            episode = f"mon:decline:station:{station.code}:{parameter}:{averaging}"
+            findings.append(
+                _Finding(
+                    rule="decline",
+                    episode=episode,
+                    key=f"{episode}:{start.isoformat()}:{end.isoformat()}",
+                    start=start,
+                    end=end,
+                    record={
+                        "period": [start.isoformat(), end.isoformat()],
+                        "previous_period": [pstart.isoformat(), pend.isoformat()],
+                        "mean": round(mean, 4),
+                        "previous_mean": round(previous, 4),
+                        "samples": len(cur),
+                        "previous_samples": len(prev),
+                        "worse_pct": round(worse, 2),
+                    },
+                    unit=unit,
+                    geom=station.location,
+                    context={
+                        "basis": f"站点 {station.code} ",
+                        "station": station.code,
+                        "station_name": station.name,
+                        "parameter": parameter,
+                        "medium": station.medium,
+                        "margin_pct": margin,
+                        "unit_code": unit.code,
+                    },
+                )
+            )
+    return findings
+
+
+def _grid_decline_findings(
+    plan: ZoningPlan, start: date, end: date, rules, margin_override: float | None, report: EvaluationReport
+) -> list[_Finding]:
+    findings: list[_Finding] = []
+    current = GridLayer.objects.filter(plan=plan, period_end__range=(start, end)).order_by("parameter", "period_end")
+    for grid in current:
+        ps, pe = _year_before(grid.period_start), _year_before(grid.period_end)
+        previous = GridLayer.objects.filter(plan=plan, parameter=grid.parameter, period_start=ps, period_end=pe).first()
+        if previous is None:
+            report.notes.append(
+                _("%(parameter)s grid %(from)s..%(to)s: no decline judged, no grid for the same period last year.")
+                % {"parameter": grid.parameter, "from": grid.period_start, "to": grid.period_end}
+            )
+            continue
+        margin = _margin(rules, grid.parameter, margin_override)
+        before = {s.unit_id: s for s in previous.stats.filter(mean__isnull=False, valid_pixels__gt=0)}
+        stats = grid.stats.filter(
+            mean__isnull=False, valid_pixels__gt=0, unit__unit_class=UnitClass.GENERAL
+        ).select_related("unit", "unit__division")
+        for stat in stats:
+            prev = before.get(stat.unit_id)
+            if prev is None or prev.mean is None or stat.mean is None:  # filtered out above; for the type checker
+                continue
+            worse = _worse_pct(grid.parameter, Medium.AIR, prev.mean, stat.mean)
+            if worse is None or worse < margin:
+                continue
+            episode = f"mon:decline:grid:{stat.unit.code}:{grid.parameter}"
+            findings.append(
+                _Finding(
+                    rule="decline",
+                    episode=episode,
+                    key=f"{episode}:{grid.period_start.isoformat()}:{grid.period_end.isoformat()}",
+                    start=grid.period_start,
+                    end=grid.period_end,
+                    record={
+                        "period": [grid.period_start.isoformat(), grid.period_end.isoformat()],
+                        "previous_period": [ps.isoformat(), pe.isoformat()],
+                        "mean": round(stat.mean, 4),
+                        "previous_mean": round(prev.mean, 4),
+                        "samples": stat.valid_pixels,
+                        "previous_samples": prev.valid_pixels,
+                        "worse_pct": round(worse, 2),
+                        "grid_layer": grid.pk,
+                        "previous_grid_layer": previous.pk,
+                    },
+                    unit=stat.unit,
+                    geom=stat.unit.geom,
+                    context={
+                        "basis": "网格（面均值）",
+                        "parameter": grid.parameter,
+                        "medium": Medium.AIR,
+                        "margin_pct": margin,
+                        "unit_code": stat.unit.code,
+                    },
+                )
+            )
+    return findings
+
+
+def _evidence(finding: _Finding, episode: _Episode) -> dict:
+    """The lead's evidence after this episode's findings: the fixed context plus every finding so far."""
+    ctx = finding.context
+    if finding.rule == "exceedance":
+        days = {d["date"]: d for d in episode.evidence.get("exceedances", [])}
+        days.update({f.record["date"]: f.record for f in episode.new})
+        rows = [days[k] for k in sorted(days)]
+        values = [d["value"] for d in rows]
+        worst = min(values) if ctx["higher_is_better"] else max(values)
+        extra = {"exceedances": rows, "days": len(rows), "worst": worst}
+    else:
+        found = {tuple(d["period"]): d for d in episode.evidence.get("findings", [])}
+        found.update({tuple(f.record["period"]): f.record for f in episode.new})
+        rows = [found[k] for k in sorted(found)]
+        worst_row = max(rows, key=lambda r: r["worse_pct"])
+        extra = {
+            "comparison": "year_on_year",
+            "findings": rows,
+            "days": (episode.last - episode.first).days + 1,
+            # The worst comparison of the episode stands for it (title and reason).
+            **{k: worst_row[k] for k in ("previous_period", "mean", "previous_mean", "samples", "previous_samples")},
+            "worse_pct": worst_row["worse_pct"],
+            "worst": worst_row["worse_pct"],
+        }
+    return {
+        "rule": finding.rule,
+        "episode": finding.episode,
+        **ctx,
+        "period": [episode.first.isoformat(), episode.last.isoformat()],
+        "first_day": episode.first.isoformat(),
+        "last_day": episode.last.isoformat(),
+        **extra,
+    }
+
+
+def _title_reason(finding: _Finding, ev: dict, unit: ControlUnit) -> tuple[str, str]:
+    p, first, last = ev["parameter"], ev["first_day"], ev["last_day"]
+    if finding.rule == "exceedance":
+        title = f"{ev['station_name']} {p} 超标 {ev['days']} 天（{first}至{last}）"
+        reason = (
+            f"重点管控单元 {unit.code} 内环境质量监测站点 {ev['station']} 的 {p} 在 {first} 至 {last} 的超标过程中有 "
+            f"{ev['days']} 天超过 {ev['standard']} {ev['grade']} 类/级限值 {ev['limit']} {ev['unit']}，"
+            f"最差 {ev['worst']} {ev['unit']}。"
+        )
+        return title, reason
+    verb = "下降" if p in standards.HIGHER_IS_BETTER and ev["medium"] == Medium.WATER else "上升"
+    worst = max(ev["findings"], key=lambda r: r["worse_pct"])
+    title = f"{unit.name} {p} 同比{verb} {worst['worse_pct']:.1f}%（{first}至{last}）"
+    reason = (
+        f"一般管控单元 {unit.code} 的 {p} {ev['basis']}均值 {worst['mean']:.3g}（{worst['period'][0]}至"
+        f"{worst['period'][1]}）比去年同期 {worst['previous_mean']:.3g}（{worst['previous_period'][0]}至"
+        f"{worst['previous_period'][1]}）差 {worst['worse_pct']:.1f}%，超过判定幅度 {ev['margin_pct']:g}%，"
+        f"环境质量同比明显下降（本过程 {len(ev['findings'])} 次判定）。"
+    )
+    return title, reason
+
+
+def _detected_at(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(23, 59)))
+
+
+def _episodes_apply(
+    *, plan: ZoningPlan, findings: list[_Finding], gaps: dict[str, int], write: bool, report: EvaluationReport
+) -> None:
+    """Group the new findings into episodes and raise or extend one lead per episode."""
+    known = set(
+        LeadDetection.objects.filter(source_key__in=[f.key for f in findings]).values_list("source_key", flat=True)
+    )
+    new = [f for f in findings if f.key not in known]
+    if not new:
+        return
+    by_episode: dict[str, list[_Finding]] = defaultdict(list)
+    for f in new:
+        by_episode[f.episode].append(f)
+    latest: dict[str, Lead] = {}
+    for lead in Lead.objects.filter(
+        plan=plan, source=LeadSource.AMBIENT, evidence__episode__in=list(by_episode)
+    ).order_by("id"):
+        latest[lead.evidence["episode"]] = lead
+    for name in sorted(by_episode):
+        last_lead = latest.get(name)
+        current: _Episode | None = None
+        if last_lead is not None and last_lead.evidence.get("first_day"):
+            current = _Episode(
+                lead_id=last_lead.pk,
+                is_open=last_lead.status in LEAD_OPEN_STATUSES,
+                first=date.fromisoformat(last_lead.evidence["first_day"]),
+                last=date.fromisoformat(last_lead.evidence["last_day"]),
+                evidence=last_lead.evidence,
+            )
+        touched: list[_Episode] = []
+        gap = gaps[by_episode[name][0].context["medium"]]
+        for f in sorted(by_episode[name], key=lambda f: (f.start, f.end)):
+            joins = (
+                current is not None
+                and current.is_open
+                and (f.start - current.last).days <= gap + 1
+                and (current.first - f.end).days <= gap + 1
+            )
+            if current is None or not joins:
+                current = _Episode(lead_id=None, is_open=True, first=f.start, last=f.end, evidence={})
+            current.first, current.last = min(current.first, f.start), max(current.last, f.end)
+            current.new.append(f)
+            if not any(t is current for t in touched):
+                touched.append(current)
+        for ep in touched:
+            _episode_write(plan=plan, episode=ep, write=write, report=report)
+
+
+def _episode_write(*, plan: ZoningPlan, episode: _Episode, write: bool, report: EvaluationReport) -> None:
+    first = episode.new[0]
+    unit = first.unit
+    evidence = _evidence(first, episode)
+    title, reason = _title_reason(first, evidence, unit)
+    action = {
+        "action": "extend" if episode.lead_id else "raise",
+        "rule": first.rule,
+        "episode": first.episode,
+        "lead": episode.lead_id,
+        "findings": len(episode.new),
+        "period": evidence["period"],
+        "title": title[:200],
+    }
+    report.actions.append(action)
+    if first.rule == "exceedance":
+        report.exceedance_leads += 1
+    else:
+        report.decline_leads += 1
+    detections = [(f.key, _detected_at(f.end), f.record) for f in episode.new]
+    if episode.lead_id is not None:
+        if write and lead_episode_extend(
+            lead_id=episode.lead_id, detections=detections, title=title, reason=reason, evidence=evidence
+        ):
+            report.extended += 1
+        elif not write:
+            report.extended += 1
+        return
+    report.created += 1
+    if not write:
         return
     result = lead_raise(
-        source=LeadSource.MONITORING,
-        source_key=key,
+        source=LeadSource.AMBIENT,
+        source_key=detections[0][0],
         plan=plan,
         unit=unit,
-        geom=geom,
-        title=f"{unit.name} {parameter} 均值较上期上升 {worse:.1f}%"[:200]
-        if parameter not in standards.HIGHER_IS_BETTER
-        else f"{unit.name} {parameter} 均值较上期下降 {worse:.1f}%"[:200],
-        reason=(
-            f"一般管控单元 {unit.code} 的 {parameter} {basis}均值 {current['mean']:.3g}（{start}至{end}）"
-            f"比上期 {previous['mean']:.3g}（{pstart}至{pend}）差 {worse:.1f}%，超过判定幅度 {margin_pct:g}%，"
-            f"环境质量明显下降。"
-        ),
-        evidence={
-            "rule": "decline",
-            "basis": basis,
-            "parameter": parameter,
-            "medium": medium,
-            "period": [start.isoformat(), end.isoformat()],
-            "previous_period": [pstart.isoformat(), pend.isoformat()],
-            "mean": round(current["mean"], 4),
-            "previous_mean": round(previous["mean"], 4),
-            "samples": current["n"],
-            "previous_samples": previous["n"],
-            "worse_pct": round(worse, 2),
-            "margin_pct": margin_pct,
-            "unit_code": unit.code,
-            **extra,
-        },
-        detected_at=timezone.make_aware(datetime.combine(end, time(23, 59))),
+        geom=first.geom,
+        title=title[:200],
+        reason=reason,
+        evidence=evidence,
+        detected_at=detections[0][1],
     )
-    report.decline_leads += 1
-    report.created += result.created
-
-
-def _station_means(station, start: date, end: date) -> dict[str, dict]:
-    rows = (
-        MonitoringReading.objects.filter(station=station, observed_on__range=(start, end))
-        .values("parameter")
-        .annotate(mean=Avg("value"), n=Count("id"))
-    )
-    return {r["parameter"]: {"mean": r["mean"], "n": r["n"]} for r in rows}
-
-
-def _declines(plan, periods, margin_pct: float, report: EvaluationReport) -> None:
-    (start, end), (pstart, pend) = periods
-    for station, unit in stations_in_units(plan=plan, unit_class=UnitClass.GENERAL):
-        current, previous = _station_means(station, start, end), _station_means(station, pstart, pend)
-        for parameter in sorted(set(current) & set(previous)):
-            _decline_lead(
-                plan=plan,
-                unit=unit,
-                geom=station.location,
-                key=f"mon:decline:station:{station.code}:{parameter}:{start}:{end}",
-                basis=f"站点 {station.code} ",
-                parameter=parameter,
-                medium=station.medium,
-                current=current[parameter],
-                previous=previous[parameter],
-                periods=periods,
-                margin_pct=margin_pct,
-                report=report,
-                extra={"station": station.code, "station_name": station.name},
-            )
-    # Gridded layers: the latest grid ending in this period against the one before it.
-    for parameter in (
-        GridLayer.objects.filter(plan=plan).order_by("parameter").values_list("parameter", flat=True).distinct()
-    ):
-        current_grid = (
-            GridLayer.objects.filter(plan=plan, parameter=parameter, period_end__range=(start, end))
-            .order_by("-period_end")
-            .first()
+    action["lead"] = result.lead.pk
+    if len(detections) > 1:
+        lead_episode_extend(
+            lead_id=result.lead.pk, detections=detections[1:], title=title, reason=reason, evidence=evidence
         )
-        if current_grid is None:
-            continue
-        previous_grid = (
-            GridLayer.objects.filter(plan=plan, parameter=parameter, period_end__lt=current_grid.period_start)
-            .order_by("-period_end")
-            .first()
-        )
-        if previous_grid is None:
-            report.notes.append(f"{parameter}: grid {current_grid} has no earlier grid to compare with")
-            continue
-        before = {s.unit_id: s for s in previous_grid.stats.filter(mean__isnull=False)}
-        grid_periods = (
-            (current_grid.period_start, current_grid.period_end),
-            (previous_grid.period_start, previous_grid.period_end),
-        )
-        for stat in current_grid.stats.filter(mean__isnull=False, unit__unit_class=UnitClass.GENERAL).select_related(
-            "unit", "unit__division"
-        ):
-            prev = before.get(stat.unit_id)
-            if prev is None:
-                continue
-            _decline_lead(
-                plan=plan,
-                unit=stat.unit,
-                geom=stat.unit.geom,
-                key=f"mon:decline:grid:{stat.unit.code}:{parameter}:{current_grid.period_start}:{current_grid.period_end}",
-                basis="网格（面均值）",
-                parameter=parameter,
-                medium=Medium.AIR,
-                current={"mean": stat.mean, "n": stat.valid_pixels},
-                previous={"mean": prev.mean, "n": prev.valid_pixels},
-                periods=grid_periods,
-                margin_pct=margin_pct,
-                report=report,
-                extra={"grid_layer": current_grid.pk, "previous_grid_layer": previous_grid.pk},
-            )
 
 
 def monitoring_evaluate(
-    *, plan: ZoningPlan, period_end: date, period_days: int | None = None, margin_pct: float | None = None
+    *,
+    plan: ZoningPlan,
+    period_end: date,
+    period_days: int | None = None,
+    decline_period_days: int | None = None,
+    margin_pct: float | None = None,
+    dry_run: bool = False,
 ) -> EvaluationReport:
-    """Raise exceedance leads (key units) and decline leads (general units) for one period."""
+    """Exceedance episodes (stations in key units) and year-on-year declines (general units) up to `period_end`.
+
+    Exceedances: every day of the `period_days` days ending on `period_end` (late data is
+    caught up). Declines: the `decline_period_days` days ending on `period_end` (a season by
+    default) against the same days a year before, only when both periods are complete
+    enough (`MONITORING_MIN_VALID_DAYS_PER_30`); the report says per station when it could
+    not compare. Only a plan in force raises leads; `dry_run=True` writes nothing and reports
+    what would be raised (on any plan). Safe to re-run: a recorded finding changes nothing.
+    """
     days = period_days or settings.MONITORING_PERIOD_DAYS
-    if days < 1:
-        raise ServiceError(f"period days must be at least 1, got {days}.")
-    margin = margin_pct if margin_pct is not None else scan_rules_get(plan=plan).decline_margin_pct
+    decline_days = decline_period_days or settings.MONITORING_DECLINE_PERIOD_DAYS
+    for n in (days, decline_days):
+        if n < 1 or n > 366:
+            raise ServiceError(_("A period must be 1 to 366 days long, not %(days)d.") % {"days": n}, code="bad_period")
+    if margin_pct is not None and margin_pct < 0:
+        raise ServiceError(_("The decline margin cannot be negative."), code="bad_margin")
+    in_force = plan_in_force_check(plan=plan, purpose=_("Monitoring evaluation"), dry_run=dry_run)
+    write = in_force and not dry_run
+    rules = ScanRuleSet.objects.filter(plan=plan).first() or ScanRuleSet(plan=plan)
+    # Daily air data: the plan's gap or the setting; water is sampled (monthly, or every ten
+    # days), so two failing samples in a row are one episode whatever the days between.
+    gaps: dict[str, int] = {
+        Medium.AIR: rules.episode_gap_days
+        if rules.episode_gap_days is not None
+        else settings.MONITORING_EPISODE_GAP_DAYS,
+        Medium.WATER: settings.MONITORING_WATER_EPISODE_GAP_DAYS,
+    }
     start = period_end - timedelta(days=days - 1)
-    pend = start - timedelta(days=1)
-    pstart = pend - timedelta(days=days - 1)
-    report = EvaluationReport(plan=plan.code, period=(start, period_end))
+    decline = (period_end - timedelta(days=decline_days - 1), period_end)
+    previous = (_year_before(decline[0]), _year_before(period_end))
+    report = EvaluationReport(
+        plan=plan.code,
+        period=(start, period_end),
+        decline_period=decline,
+        previous_period=previous,
+        dry_run=not write,
+        required_valid_days=_required_days(decline_days),
+    )
+    findings = _exceedance_findings(plan, start, period_end, report)
+    findings += _station_decline_findings(plan, (decline, previous), rules, margin_pct, report)
+    findings += _grid_decline_findings(plan, start, period_end, rules, margin_pct, report)
     with transaction.atomic():
-        _exceedances(plan, start, period_end, report)
-        _declines(plan, ((start, period_end), (pstart, pend)), margin, report)
+        _episodes_apply(plan=plan, findings=findings, gaps=gaps, write=write, report=report)
     return report
 
 
 def monitoring_evaluate_all(*, today: date | None = None) -> int:
-    """The periodic job: the period ending yesterday, for every plan that is not superseded."""
+    """The periodic job: the period ending yesterday, for every plan in force; returns new leads."""
     period_end = (today or timezone.localdate()) - timedelta(days=1)
     created = 0
-    for plan in ZoningPlan.objects.exclude(status=PlanStatus.SUPERSEDED).filter(units__isnull=False).distinct():
+    for plan in plans_in_force().filter(units__isnull=False).distinct():
         created += monitoring_evaluate(plan=plan, period_end=period_end).created
     return created
