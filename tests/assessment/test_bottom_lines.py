@@ -279,6 +279,8 @@ def test_beat_task_tracks_effective_plans_and_runs_twice_safely(plan, tmp_path, 
     _user(django_user_model, "assessor", "assessor")
     bottom_lines_import(path=_csv(tmp_path, HEADER + "220104,PM2.5年均浓度,2030,1,µg/m³,\n"), plan_code=plan.code)
     _daily(_station("AIR-1", plan.A), date.today() - timedelta(days=400), 400, 30.0)
+    plan.status = "draft"
+    plan.save()
     assert bottom_lines_track_all.delay().get() == []  # a draft plan is not tracked
     plan.status = "effective"
     plan.save()
