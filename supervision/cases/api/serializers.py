@@ -2,11 +2,10 @@ import json
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.gis.gdal import GDALException, SpatialReference
-from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from supervision.api_input import INT32_MAX, BoundedDateTimeField, GeoJSONGeometryField, GeometrySridMixin, SridField
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
 from ..choices import (
@@ -39,20 +38,6 @@ class GeoJSONOutField(serializers.Field):
         if value.srid != settings.API_SRID:
             value = value.transform(settings.API_SRID, clone=True)
         return json.loads(value.geojson)
-
-
-@extend_schema_field({"type": "object", "description": "GeoJSON geometry (or its JSON text), coordinates in `srid`"})
-class GeoJSONInField(serializers.Field):
-    def to_internal_value(self, data):
-        if not isinstance(data, str | dict):
-            raise serializers.ValidationError("Expected a GeoJSON geometry object.")
-        try:
-            geom = GEOSGeometry(data if isinstance(data, str) else json.dumps(data))
-        except (GEOSException, GDALException, ValueError, TypeError):
-            raise serializers.ValidationError("Not a valid GeoJSON geometry.") from None
-        if geom.empty or not geom.valid:
-            raise serializers.ValidationError("The geometry is empty or invalid.")
-        return geom
 
 
 class DivisionField(serializers.SlugRelatedField):
@@ -414,24 +399,18 @@ class FilesInput(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), required=False, default=list)
 
 
-class LeadCreateInput(FilesInput):
+class LeadCreateInput(GeometrySridMixin, FilesInput):
     source = serializers.ChoiceField(choices=[(s.value, s.label) for s in LEAD_MANUAL_SOURCES])
     plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    location = GeoJSONInField()
-    srid = serializers.IntegerField(required=False, default=settings.API_SRID)
+    location = GeoJSONGeometryField()
+    srid = SridField()
     division = DivisionField(required=False, allow_null=True, default=None)
-    target = serializers.IntegerField(required=False, allow_null=True, default=None)
-    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    target = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=INT32_MAX)
+    received_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
 
-    def validate(self, attrs):
-        try:
-            SpatialReference(attrs["srid"])
-        except (GDALException, ValueError):
-            raise serializers.ValidationError({"srid": f"{attrs['srid']} is not a known EPSG code."}) from None
-        attrs["location"].srid = attrs["srid"]
-        return attrs
+    geometry_fields = ("location",)
 
 
 class CommentInput(FilesInput):
@@ -452,7 +431,7 @@ class DismissInput(FilesInput):
 
 
 class MergeInput(serializers.Serializer):
-    into = serializers.IntegerField()
+    into = serializers.IntegerField(min_value=1, max_value=INT32_MAX)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -469,7 +448,7 @@ class OrderRectificationInput(DeadlineInputMixin):
     requirements = serializers.CharField(
         allow_blank=True, error_messages={"required": "Rectification requirements are required."}
     )
-    target = serializers.IntegerField(required=False, allow_null=True, default=None)
+    target = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=INT32_MAX)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -498,7 +477,7 @@ class InspectionPlanCreateInput(serializers.Serializer):
     division = DivisionField(required=False, allow_null=True, default=None)
     period_start = serializers.DateField()
     period_end = serializers.DateField()
-    target_count = serializers.IntegerField(min_value=1)
+    target_count = serializers.IntegerField(min_value=1, max_value=10_000)
     inspectors_per_target = serializers.IntegerField(min_value=1, max_value=10, default=2)
     avoidance = serializers.BooleanField(default=True)
     seed = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=2**62)

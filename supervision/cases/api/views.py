@@ -4,12 +4,14 @@ validate the input serializer (400), call one service, answer with an output ser
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
+
+from supervision.api_input import BoundedJSONParser
 
 from .. import permissions as perms
 from .. import selectors
@@ -21,7 +23,7 @@ from ..services import leads as lead_services
 from ..services.notifications import notification_mark_read
 from . import serializers as s
 
-PARSERS = [JSONParser, MultiPartParser, FormParser]
+PARSERS = [BoundedJSONParser, MultiPartParser, FormParser]
 
 
 class LeadGeoJsonPagination(GeoJsonPagination):
