@@ -19,6 +19,7 @@ def exception_handler(exc, context):
         body = {"detail": exc.message, "code": exc.code}
         if exc.problems:
             body["problems"] = exc.problems
+        body.update(getattr(exc, "extra", None) or {})
         return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": "; ".join(exc.messages), "code": "invalid"}, status=400)
