@@ -17,6 +17,12 @@ class ApiLimitsMiddleware:
             refusal = self.refusal(request)
             if refusal is not None:
                 return refusal
+            response = self.get_response(request)
+            if response.status_code == 404 and not response.get("Content-Type", "").startswith("application/"):
+                # No API route matched (Django's HTML page): answer in the API's own terms.
+                message = _("No such API resource: %(path)s") % {"path": request.path}
+                return JsonResponse({"detail": message, "code": "not_found"}, status=404)
+            return response
         return self.get_response(request)
 
     def refusal(self, request):

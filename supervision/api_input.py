@@ -7,6 +7,7 @@ that would otherwise become a 500).
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from functools import lru_cache
@@ -121,7 +122,7 @@ def geojson_parse(data: Any, *, field: str = "geometry") -> GEOSGeometry:
     if not isinstance(data, dict):
         raise serializers.ValidationError(_("Not a valid GeoJSON geometry: expected a GeoJSON geometry object."))
     kind = data.get("type")
-    if kind not in POSITION_DEPTH:
+    if not isinstance(kind, str) or kind not in POSITION_DEPTH:
         raise serializers.ValidationError(
             _("Not a valid GeoJSON geometry: type must be one of %(types)s.") % {"types": ", ".join(GEOMETRY_TYPES)}
         )
@@ -303,7 +304,7 @@ MAX_UTC_OFFSET_HOURS = 14
 
 
 def datetime_problem(value) -> str | None:
-    offset = value.utcoffset() if value is not None else None
+    offset = value.utcoffset() if isinstance(value, datetime.datetime) else None
     if offset is not None and abs(offset.total_seconds()) > MAX_UTC_OFFSET_HOURS * 3600:
         return _("the UTC offset must lie within ±%(hours)s:00.") % {"hours": MAX_UTC_OFFSET_HOURS}
     return None

@@ -158,7 +158,13 @@ def _action_view(name, action, input_serializer, perform, doc, *, fetch, detail,
             "__doc__": doc,
         },
     )
-    view.post = extend_schema(request=input_serializer, responses=detail_serializer)(view.post)
+
+    # A function of its own per view: extend_schema annotates the function it is given, and
+    # the shared ActionView.post would carry the last view's request and response for all.
+    def post(self, request, pk):
+        return ActionView.post(self, request, pk)
+
+    view.post = extend_schema(request=input_serializer, responses={200: detail_serializer}, description=doc)(post)
     return view
 
 
