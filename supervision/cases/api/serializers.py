@@ -60,8 +60,13 @@ class DeadlineInputMixin(serializers.Serializer):
 # --- Output ----------------------------------------------------------------------------------
 
 
+@extend_schema_field({"type": "string", "format": "uri-reference"})
+class FileUrlField(serializers.FileField):
+    """The file's URL: absolute with a request in the context, else a path (`/media/...`)."""
+
+
 class EvidenceSerializer(serializers.ModelSerializer):
-    url = serializers.FileField(source="file", read_only=True)
+    url = FileUrlField(source="file", read_only=True)
     uploaded_by = serializers.CharField(source="uploaded_by.username", default=None, allow_null=True)
 
     class Meta:
