@@ -1,6 +1,8 @@
 """Thin views: scope the object (404 outside the user's division), check the role (403),
 validate the input serializer (400), call one service, answer with an output serializer."""
 
+from django.conf import settings
+from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -90,7 +92,13 @@ class LeadListView(generics.ListCreateAPIView):
         return self._paginator
 
     def get_queryset(self):
-        return selectors.leads_for(user=self.request.user).select_related("case")
+        # The geometry leaves as GeoJSON text made by PostGIS: no GEOS object, no transform per row.
+        return (
+            selectors.leads_for(user=self.request.user)
+            .select_related("case")
+            .annotate(geom_geojson=AsGeoJSON(Transform("geom", settings.API_SRID), precision=7))
+            .defer("geom")
+        )
 
     @extend_schema(request=s.LeadCreateInput, responses={201: s.LeadDetailSerializer})
     def post(self, request):

@@ -25,12 +25,18 @@ class ApiGeometryField(GeometryField):
     """A stored geometry leaving in API_SRID: from a `<field>_api` annotation made in SQL, else transformed here."""
 
     def get_attribute(self, instance):
+        text = getattr(instance, f"{self.source}_geojson", None)
+        if text is not None:
+            return json.loads(text)  # made by PostGIS (AsGeoJSON), already in API_SRID
         geom = getattr(instance, f"{self.source}_api", None)
         if geom is None:
             geom = super().get_attribute(instance)
             if geom is not None and geom.srid != settings.API_SRID:
                 geom = geom.transform(settings.API_SRID, clone=True)
         return geom
+
+    def to_representation(self, value):
+        return value if isinstance(value, dict) else super().to_representation(value)
 
 
 class UnitFeatureSerializer(GeoFeatureModelSerializer):
