@@ -37,7 +37,9 @@ class ApiUser(FastHttpUser):
 
     @task
     def scenario_step(self):
-        if self.scenario == "api_leads_200":
+        if self.scenario == "api_leads":
+            self.get("/api/v1/leads/")
+        elif self.scenario == "api_leads_200":
             self.get("/api/v1/leads/?page_size=200")
         elif self.scenario == "desk_page":
             self.page("/desk/")
