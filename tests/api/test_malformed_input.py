@@ -241,3 +241,17 @@ def test_body_past_the_size_limit_is_413(client_for, scene):
     body = siting_body(scene, industry_code="C" * 20_000)
     r = client_for("admin").post("/api/v1/siting-assessments/", body, format="json")
     assert r.status_code == 413 and r.json()["code"] == "request_too_large", r.content
+
+
+@pytest.mark.django_db
+@override_settings(API_UPLOAD_MAX_BYTES=50_000)
+def test_upload_past_its_limit_is_413_and_a_smaller_one_passes_the_door(client_for, make_lead):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    lead = make_lead()
+    big = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 60_000, content_type="image/png")
+    r = client_for("officer").post(f"/api/v1/leads/{lead.pk}/attachments/", {"files": [big]}, format="multipart")
+    assert r.status_code == 413 and r.json()["code"] == "request_too_large", r.content
+    small = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 600, content_type="image/png")
+    r = client_for("officer").post(f"/api/v1/leads/{lead.pk}/attachments/", {"files": [small]}, format="multipart")
+    assert r.status_code != 413, r.content
