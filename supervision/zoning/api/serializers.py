@@ -27,7 +27,12 @@ class ApiGeometryField(GeometryField):
     def get_attribute(self, instance):
         text = getattr(instance, f"{self.source}_geojson", None)
         if text is not None:
-            return json.loads(text)  # made by PostGIS (AsGeoJSON), already in API_SRID
+            # Made by PostGIS (AsGeoJSON), already in API_SRID. GeoFeatureModelSerializer asks
+            # twice per feature, and a unit's polygon is large: parse it once.
+            parsed = instance.__dict__.get(f"_{self.source}_geojson_parsed")
+            if parsed is None:
+                parsed = instance.__dict__[f"_{self.source}_geojson_parsed"] = json.loads(text)
+            return parsed
         geom = getattr(instance, f"{self.source}_api", None)
         if geom is None:
             geom = super().get_attribute(instance)
