@@ -88,7 +88,7 @@ def _realistic(case, world):
     if "plan" in params and "code" in params:
         params["plan"], params["code"] = world["plan"], world["unit"]
     body = case.body
-    if isinstance(body, dict) and isinstance(body.get("plan"), str) and hash(body["plan"]) % 2:
+    if isinstance(body, dict) and isinstance(body.get("plan"), str) and len(body["plan"]) % 2:
         body["plan"] = world["plan"]
 
 
