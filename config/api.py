@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import exceptions, permissions
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -20,19 +21,39 @@ def exception_handler(exc, context):
         body = {"detail": exc.message, "code": exc.code}
         if exc.problems:
             body["problems"] = exc.problems
+        body.update(getattr(exc, "extra", None) or {})
         return Response(body, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response({"detail": "; ".join(exc.messages), "code": "invalid"}, status=400)
     response = drf_exception_handler(exc, context)
-    if (
-        response is not None
-        and isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated, exceptions.Throttled))
-        and isinstance(response.data, dict)
-        and "code" not in response.data
-    ):
-        # 401 token_expired / authentication_failed / not_authenticated, 429 throttled (with Retry-After).
-        response.data["code"] = exc.get_codes()
+    if response is not None:
+        response.data = error_body(exc, response.data)
     return response
+
+
+def _flatten(data, prefix: str = "") -> list[str]:
+    """DRF's nested field errors as 'field: message' lines (nested fields dotted)."""
+    if isinstance(data, dict):
+        out = []
+        for key, value in data.items():
+            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
+            out += _flatten(value, name)
+        return out
+    if isinstance(data, list):
+        return [line for item in data for line in _flatten(item, prefix)]
+    return [f"{prefix}: {data}" if prefix else str(data)]
+
+
+def error_body(exc, data) -> dict:
+    """Every DRF error as `{"detail", "code", "problems"}`; a validation error keeps its field keys too."""
+    if isinstance(exc, ValidationError):
+        problems = _flatten(data)
+        body = dict(data) if isinstance(data, dict) else {}
+        body.update({"detail": problems[0] if problems else "Invalid input.", "code": "invalid", "problems": problems})
+        return body
+    detail = data.get("detail", "") if isinstance(data, dict) else data
+    code = detail.code if isinstance(detail, ErrorDetail) else getattr(exc, "default_code", "error")
+    return {"detail": str(detail), "code": code}
 
 
 class SchemaAccess(permissions.BasePermission):

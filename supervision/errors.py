@@ -11,11 +11,15 @@ class ServiceError(Exception):
 
     status_code = 400
 
-    def __init__(self, message: str, *, problems: list[str] | None = None, code: str = "invalid"):
+    def __init__(
+        self, message: str, *, problems: list[str] | None = None, code: str = "invalid", extra: dict | None = None
+    ):
         super().__init__(message)
         self.message = message
         self.problems = list(problems or [])
         self.code = code
+        # Facts a client acts on, added to the API body (a 409's current status, who and when).
+        self.extra = dict(extra or {})
 
 
 class NotFound(ServiceError):

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.errors import Conflict, ServiceError
 
@@ -46,16 +47,63 @@ def transition_to(
     """
     label = label or f"{obj._meta.verbose_name} {obj.pk}"
     current: str = obj.status  # type: ignore[attr-defined]  # every workflow model has one
-    transition_check(transitions=transitions, current=current, target=target, label=label)
+    try:
+        transition_check(transitions=transitions, current=current, target=target, label=label)
+    except ServiceError:
+        # Illegal now, but was it legal a moment ago? Then the caller lost a race (409), not a rule (400).
+        latest = _latest_event(obj, event_model=event_model, event_fields=event_fields)
+        if latest is not None and _moved_under(
+            latest, current=current, target=target, transitions=transitions, actor=event_fields.get("actor")
+        ):
+            raise _conflict(label, latest) from None
+        raise
     now = timezone.now()
     with transaction.atomic():
         updated = type(obj)._default_manager.filter(pk=obj.pk, status=current).update(status=target, **(fields or {}))
         if updated != 1:
+            latest = _latest_event(obj, event_model=event_model, event_fields=event_fields)
+            if latest is not None:
+                raise _conflict(label, latest)
             raise Conflict(
-                f"{label} was changed by someone else (it is no longer '{current}'); reload and try again.",
+                _("%(label)s was changed by someone else (it is no longer '%(status)s'); reload and try again.")
+                % {"label": label, "status": current},
                 code="conflict",
             )
         event = event_model._default_manager.create(from_status=current, to_status=target, at=now, **event_fields)
     obj.refresh_from_db()
     obj._last_event = event  # type: ignore[attr-defined]  # read by workflow_step
     return obj
+
+
+def _latest_event(obj: models.Model, *, event_model: type[models.Model], event_fields: dict[str, Any]):
+    """The object's newest event, read past our own transaction's snapshot (it is a fresh query)."""
+    owner = next((name for name, value in event_fields.items() if value is obj), None)
+    if owner is None:
+        return None
+    return event_model._default_manager.filter(**{owner: obj}).select_related("actor").order_by("-pk").first()
+
+
+def _moved_under(latest, *, current: str, target: str, transitions, actor) -> bool:
+    """True when the newest event brought the object to `current` from a status where `target` was legal,
+    and it was the same step (a double submit) or someone else's: the caller acted on a stale read."""
+    if latest.to_status != current or target not in transitions.get(latest.from_status, ()):
+        return False
+    actor_id = getattr(actor, "pk", None)
+    return latest.to_status == target or latest.actor_id is None or latest.actor_id != actor_id
+
+
+def _conflict(label: str, latest) -> Conflict:
+    who = latest.actor.get_username() if latest.actor_id else _("the system")
+    when = timezone.localtime(latest.at).isoformat(timespec="seconds")
+    message = _(
+        "%(label)s was moved to '%(status)s' by %(who)s at %(when)s while you were acting on it; reload and try again."
+    ) % {"label": label, "status": latest.to_status, "who": who, "when": when}
+    return Conflict(
+        message,
+        code="conflict",
+        extra={
+            "current_status": latest.to_status,
+            "changed_by": latest.actor.get_username() if latest.actor_id else None,
+            "changed_at": when,
+        },
+    )

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "config.api_limits.ApiLimitsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -143,7 +144,21 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=100),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "supervision.api_input.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# --- API limits (413/400 naming the field; README "API: errors and limits") ---------------
+# Any request body but a multipart upload (bytes); geometries are checked again below.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=8 * 1024 * 1024)
+# Multipart uploads (change layers are GeoTIFFs of up to CHANGE_LAYER_MAX_UPLOAD_MB).
+API_UPLOAD_MAX_BYTES = env.int("API_UPLOAD_MAX_BYTES", default=0) or None  # set after CHANGE_LAYER_MAX_UPLOAD_MB
+GEOMETRY_MAX_VERTICES = env.int("GEOMETRY_MAX_VERTICES", default=100_000)
+# Width or height of an input geometry in storage degrees (a province is about 10).
+GEOMETRY_MAX_EXTENT_DEGREES = env.float("GEOMETRY_MAX_EXTENT_DEGREES", default=10.0)
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 SPECTACULAR_SETTINGS = {
     "TITLE": "supervision API",
     "DESCRIPTION": "生态环境分区管控 监督执法 API (zoning, siting, leads, cases, assessment)",
@@ -153,6 +168,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.api_schema.postprocess"],
 }
 
 # Anonymous read of plans, units and access lists (the public end, 公众端).
@@ -231,6 +247,7 @@ SCAN_WINDOW_SIZE = env.int("SCAN_WINDOW_SIZE", default=2048)  # pixels per side;
 CHANGE_LAYER_DIR = env.str("CHANGE_LAYER_DIR", default=str(VAR_DIR / "change_layers"))
 CHANGE_LAYER_INBOX = env.str("CHANGE_LAYER_INBOX", default=str(VAR_DIR / "inbox"))
 CHANGE_LAYER_MAX_UPLOAD_MB = env.int("CHANGE_LAYER_MAX_UPLOAD_MB", default=4096)
+API_UPLOAD_MAX_BYTES = API_UPLOAD_MAX_BYTES or (CHANGE_LAYER_MAX_UPLOAD_MB + 16) * 1024 * 1024
 # A lead names the nearest enforcement target within this distance (metres), if any.
 LEAD_TARGET_MAX_DISTANCE_M = env.float("LEAD_TARGET_MAX_DISTANCE_M", default=200.0)
 # Monitoring: the period the decline rule compares with the one before it, and the margin

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import cast
 
 from django.db.models import Prefetch, Q, QuerySet
 

@@ -2,6 +2,7 @@ import django_filters
 from django.contrib.gis.geos import Polygon
 from django.utils import timezone
 
+from supervision.api_input import IsoDateTimeFilter
 from supervision.zoning.filters import _floats, _srid, to_storage
 
 from .choices import CaseStatus, ChangeClass, InspectionStatus, LeadSource, LeadStatus
@@ -17,8 +18,8 @@ class LeadFilter(django_filters.FilterSet):
     plan = django_filters.CharFilter(field_name="plan__code")
     target = django_filters.NumberFilter(field_name="target_id")
     overdue = django_filters.BooleanFilter(method="filter_overdue")
-    detected_after = django_filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte")
-    detected_before = django_filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="lt")
+    detected_after = IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte")
+    detected_before = IsoDateTimeFilter(field_name="detected_at", lookup_expr="lt")
     # `class` (the change class of a scan lead, 1-4) is a Python keyword: aliased in __init__.
     change_class = django_filters.TypedChoiceFilter(field_name="change_class", choices=ChangeClass.choices, coerce=int)
     bbox = django_filters.CharFilter(method="filter_bbox", label="minx,miny,maxx,maxy (srid, default 4326)")

@@ -25,11 +25,17 @@ def _flag(q: Q):
     return SqlCase(When(q, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
+# Geometries and attributes of the related rows a lead or case list shows by name only.
+RELATED_HEAVY = ("unit__geom", "unit__attributes", "target__location", "target__site")
+
+
 def leads_for(*, user, now: datetime | None = None) -> QuerySet[Lead]:
     now = now or timezone.now()
     return (
         perms.scope_queryset(Lead.objects.all(), user)
         .select_related("division", "unit", "plan", "target")
+        # A unit's polygon can hold thousands of vertices: never load it with each lead.
+        .defer(*RELATED_HEAVY)
         .annotate(overdue=_flag(lead_overdue_q(now)))
     )
 
@@ -39,6 +45,7 @@ def cases_for(*, user, now: datetime | None = None) -> QuerySet[Case]:
     return (
         perms.scope_queryset(Case.objects.all(), user)
         .select_related("division", "unit", "plan", "target")
+        .defer(*RELATED_HEAVY)
         .annotate(overdue=_flag(case_overdue_q(now)))
     )
 

@@ -32,6 +32,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 D = Decimal
 HEADER = "范围编码,指标,目标年份,目标值,单位,点位或断面\n"
 TODAY = date(2026, 1, 1)  # 2025 wholly measured

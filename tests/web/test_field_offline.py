@@ -15,6 +15,7 @@ from tests.web.conftest import PASSWORD, SCREENSHOTS
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 from tests.cases.conftest import PNG  # noqa: E402  (a real, decodable PNG)
+
 SITE = {"latitude": 43.812, "longitude": 125.312}
 
 

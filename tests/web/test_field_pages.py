@@ -8,9 +8,8 @@ import uuid
 import pytest
 from django.test import Client
 
-from tests.web.conftest import PASSWORD
-
 from tests.cases.conftest import PNG  # noqa: E402  (a real, decodable PNG)
+from tests.web.conftest import PASSWORD
 
 
 def served(url: str) -> bool:

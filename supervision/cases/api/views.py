@@ -1,15 +1,19 @@
 """Thin views: scope the object (404 outside the user's division), check the role (403),
 validate the input serializer (400), call one service, answer with an output serializer."""
 
+from django.conf import settings
+from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
+
+from supervision.api_input import BoundedJSONParser
 
 from .. import permissions as perms
 from .. import selectors
@@ -21,7 +25,7 @@ from ..services import leads as lead_services
 from ..services.notifications import notification_mark_read
 from . import serializers as s
 
-PARSERS = [JSONParser, MultiPartParser, FormParser]
+PARSERS = [BoundedJSONParser, MultiPartParser, FormParser]
 
 
 class LeadGeoJsonPagination(GeoJsonPagination):
@@ -88,7 +92,13 @@ class LeadListView(generics.ListCreateAPIView):
         return self._paginator
 
     def get_queryset(self):
-        return selectors.leads_for(user=self.request.user).select_related("case")
+        # The geometry leaves as GeoJSON text made by PostGIS: no GEOS object, no transform per row.
+        return (
+            selectors.leads_for(user=self.request.user)
+            .select_related("case")
+            .annotate(geom_geojson=AsGeoJSON(Transform("geom", settings.API_SRID), precision=7))
+            .defer("geom")
+        )
 
     @extend_schema(request=s.LeadCreateInput, responses={201: s.LeadDetailSerializer})
     def post(self, request):
@@ -156,7 +166,13 @@ def _action_view(name, action, input_serializer, perform, doc, *, fetch, detail,
             "__doc__": doc,
         },
     )
-    view.post = extend_schema(request=input_serializer, responses=detail_serializer)(view.post)
+
+    # A function of its own per view: extend_schema annotates the function it is given, and
+    # the shared ActionView.post would carry the last view's request and response for all.
+    def post(self, request, pk):
+        return ActionView.post(self, request, pk)
+
+    view.post = extend_schema(request=input_serializer, responses={200: detail_serializer}, description=doc)(post)
     return view
 
 

@@ -1,15 +1,12 @@
 import json
-from functools import lru_cache
 
 from django.conf import settings
-from django.contrib.gis.gdal import GDALException, SpatialReference
-from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from supervision.api_input import GeoJSONGeometryField, GeometrySridMixin, SridField
 
 from ..choices import AccessAction, AccessLevel, AppliesTo, Dimension, ProjectType
 from ..models import AccessRequirement, ControlUnit, SitingAssessment, ZoningPlan
@@ -28,12 +25,23 @@ class ApiGeometryField(GeometryField):
     """A stored geometry leaving in API_SRID: from a `<field>_api` annotation made in SQL, else transformed here."""
 
     def get_attribute(self, instance):
+        text = getattr(instance, f"{self.source}_geojson", None)
+        if text is not None:
+            # Made by PostGIS (AsGeoJSON), already in API_SRID. GeoFeatureModelSerializer asks
+            # twice per feature, and a unit's polygon is large: parse it once.
+            parsed = instance.__dict__.get(f"_{self.source}_geojson_parsed")
+            if parsed is None:
+                parsed = instance.__dict__[f"_{self.source}_geojson_parsed"] = json.loads(text)
+            return parsed
         geom = getattr(instance, f"{self.source}_api", None)
         if geom is None:
             geom = super().get_attribute(instance)
             if geom is not None and geom.srid != settings.API_SRID:
                 geom = geom.transform(settings.API_SRID, clone=True)
         return geom
+
+    def to_representation(self, value):
+        return value if isinstance(value, dict) else super().to_representation(value)
 
 
 class UnitFeatureSerializer(GeoFeatureModelSerializer):
@@ -52,72 +60,10 @@ class UnitFeatureSerializer(GeoFeatureModelSerializer):
         fields = ["code", "name", "plan", "unit_class", "unit_class_label", "division", "division_name", "area_m2"]
 
 
-GEOJSON_GEOMETRY_SCHEMA = {
-    "type": "object",
-    "description": "GeoJSON geometry (Point, LineString, Polygon or Multi*), coordinates in `srid`",
-    "properties": {"type": {"type": "string"}, "coordinates": {"type": "array", "items": {}}},
-    "required": ["type", "coordinates"],
-}
-
-
-@extend_schema_field(GEOJSON_GEOMETRY_SCHEMA)
-class GeoJSONGeometryField(serializers.Field):
-    """A GeoJSON geometry object (or its JSON text); SRID set later from `srid`."""
-
-    default_error_messages = {"invalid": _("Not a valid GeoJSON geometry: {reason}")}
-
-    def to_internal_value(self, data):
-        text = data if isinstance(data, str) else json.dumps(data)
-        if not isinstance(data, (str, dict)):
-            self.fail("invalid", reason="expected a GeoJSON object")
-        try:
-            geom = GEOSGeometry(text)
-        except (GEOSException, GDALException, ValueError, TypeError) as exc:
-            self.fail("invalid", reason=str(exc) or "unreadable")
-        if geom.empty:
-            self.fail("invalid", reason="empty geometry")
-        if geom.geom_type not in ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"):
-            self.fail("invalid", reason=f"{geom.geom_type} is not supported")
-        if not geom.valid:
-            self.fail("invalid", reason=geom.valid_reason)
-        return geom
-
-    def to_representation(self, value):
-        return json.loads(value.geojson)
-
-
-@lru_cache(maxsize=256)
-def _srid_known(srid: int) -> bool:
-    try:
-        SpatialReference(srid)
-    except (GDALException, ValueError):
-        return False
-    return True
-
-
-def geometry_with_srid(geom: GEOSGeometry, srid: int) -> GEOSGeometry:
-    """Assign the declared SRID and move to storage; unknown SRIDs are refused."""
-    if not _srid_known(srid):
-        raise serializers.ValidationError({"srid": f"{srid} is not a known EPSG coordinate reference system."})
-    geom.srid = srid
-    if srid == settings.STORAGE_SRID:
-        return geom
-    try:
-        return geometry_transformed(geom, settings.STORAGE_SRID)
-    except GDALException as exc:
-        raise serializers.ValidationError(
-            {"geometry": f"cannot be transformed from EPSG:{srid} to storage ({exc})."}
-        ) from None
-
-
-class LookupInputSerializer(serializers.Serializer):
+class LookupInputSerializer(GeometrySridMixin, serializers.Serializer):
     plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
     geometry = GeoJSONGeometryField()
-    srid = serializers.IntegerField(required=False, default=settings.API_SRID)
-
-    def validate(self, attrs):
-        attrs["geometry"] = geometry_with_srid(attrs["geometry"], attrs["srid"])
-        return attrs
+    srid = SridField()
 
 
 class LookupUnitSerializer(serializers.Serializer):
@@ -224,16 +170,12 @@ class IndustrySearchInputSerializer(serializers.Serializer):
 # --- Siting assessment ------------------------------------------------------------------
 
 
-class SitingInputSerializer(serializers.Serializer):
+class SitingInputSerializer(GeometrySridMixin, serializers.Serializer):
     plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
     geometry = GeoJSONGeometryField()
-    srid = serializers.IntegerField(required=False, default=settings.API_SRID)
+    srid = SridField()
     industry_code = serializers.CharField(max_length=16)
     project_type = serializers.ChoiceField(choices=ProjectType.choices)
-
-    def validate(self, attrs):
-        attrs["geometry"] = geometry_with_srid(attrs["geometry"], attrs["srid"])
-        return attrs
 
 
 class SitingUnitSerializer(serializers.Serializer):
