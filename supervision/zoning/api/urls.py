@@ -6,6 +6,7 @@ urlpatterns = [
     path("zoning/plans/", views.PlanListView.as_view(), name="plan-list"),
     path("zoning/plans/<slug:code>/", views.PlanDetailView.as_view(), name="plan-detail"),
     path("zoning/plans/<slug:code>/summary/", views.PlanSummaryView.as_view(), name="plan-summary"),
+    path("zoning/plans/<slug:code>/export/", views.PlanExportView.as_view(), name="plan-export"),
     path("zoning/units/", views.UnitListView.as_view(), name="unit-list"),
     path("zoning/units/<slug:plan>/<str:code>/", views.UnitDetailView.as_view(), name="unit-detail"),
     path("zoning/lookup/", views.LookupView.as_view(), name="zoning-lookup"),
