@@ -34,7 +34,10 @@ CLUSTER_CELLS = 8
 WEB_MERCATOR_SRID = 3857
 # Half the width of the web-mercator world, in metres.
 MERCATOR_HALF = 20037508.342789244
-# Units get their names from this zoom on (labels are unreadable further out).
+# Units get their codes, then names, from these zooms on: further out a unit is a few pixels,
+# labels are unreadable, and 45,000 unique codes would be most of a national tile's bytes
+# (a click asks the server for the unit at the point instead).
+UNIT_CODES_FROM_ZOOM = 8
 UNIT_NAMES_FROM_ZOOM = 9
 CACHE_SECONDS = 24 * 3600
 
@@ -100,10 +103,11 @@ def _coords(address: TileAddress) -> dict:
 
 
 def units_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
+    code = "u.code, " if address.z >= UNIT_CODES_FROM_ZOOM else ""
     name = "u.name, " if address.z >= UNIT_NAMES_FROM_ZOOM else ""
     sql = _bounds_sql() + (
         f"SELECT ST_AsMVT(t.*, 'units', {TILE_EXTENT}, 'geom') FROM ("
-        f"  SELECT u.code, u.unit_class AS class, {name}"
+        f"  SELECT {code}u.unit_class AS class, {name}"
         f"    {_mvt_geom('ST_Simplify(u.geom, %(tol)s, true)')} AS geom"
         "   FROM zoning_controlunit u, b WHERE u.plan_id = %(plan)s AND u.geom && b.box"
         ") AS t WHERE t.geom IS NOT NULL"

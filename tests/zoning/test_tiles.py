@@ -41,9 +41,11 @@ def test_units_tile_holds_the_plans_units_with_trimmed_attributes(client_for, sc
     assert sorted(f["properties"]["code"] for f in features) == ["ZH22010210001", "ZH22010320001"]
     assert set(features[0]["properties"]) == {"code", "class", "name"}
     assert {f["properties"]["class"] for f in features} == {"priority", "key"}
-    # Far out, no names (labels would be unreadable) and the squares are still there.
+    # Further out, codes without names, then the class alone; the squares are still there.
+    mid = decode(client.get(url("units", 125.35, 43.85, 8, plan="changchun-test")))["units"]["features"]
+    assert len(mid) == 2 and set(mid[0]["properties"]) == {"code", "class"}
     far = decode(client.get(url("units", 125.35, 43.85, 6, plan="changchun-test")))["units"]["features"]
-    assert len(far) == 2 and set(far[0]["properties"]) == {"code", "class"}
+    assert len(far) == 2 and set(far[0]["properties"]) == {"class"}
     # A tile elsewhere is empty.
     assert client.get(url("units", 100.0, 30.0, 9, plan="changchun-test")).content == b""
 
