@@ -150,6 +150,8 @@ def plan_export(*, plan: ZoningPlan, fmt: str, path: str) -> ExportReport:
         raise ExportError(_("%(name)s already exists; not overwritten.") % {"name": target.name}, code="exists")
     if fmt == "shp" and target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ExportError(_("%(name)s exists and is not an empty folder.") % {"name": target.name}, code="exists")
+    if not ControlUnit.objects.filter(plan=plan).exists():
+        raise ExportError(_("Plan %(code)s has no units; nothing to export.") % {"code": plan.code}, code="plan_empty")
     unit_fields = [gpkg if fmt == "gpkg" else shp for gpkg, shp in UNIT_COLUMNS]
     overlay_fields = [gpkg if fmt == "gpkg" else shp for gpkg, shp in OVERLAY_COLUMNS]
     clauses = requirements_as_clauses(requirements_filtered(plan_code=plan.code))

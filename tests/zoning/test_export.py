@@ -119,6 +119,11 @@ def test_export_refuses_bad_input(tmp_path):
     with pytest.raises(SystemExit):
         call_command("export_plan", "--plan", "nope", "--format", "gpkg", "-o", str(tmp_path / "y.gpkg"), stderr=err)
     assert "nope" in err.getvalue()
+    ZoningPlan.objects.create(code="empty", name="空方案", region_adcode="220100")
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("export_plan", "--plan", "empty", "--format", "shp", "-o", str(tmp_path / "e"), stderr=err)
+    assert "no units" in err.getvalue() and not (tmp_path / "e").exists()
 
 
 def test_api_export_download(auth_client, api_client):
