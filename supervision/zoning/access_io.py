@@ -196,10 +196,28 @@ def access_table_parse(header: Sequence, records: Iterable[Sequence]) -> AccessT
     return table
 
 
-def access_file_read(path: str) -> AccessTable:
-    """Read a CSV or XLSX access list (first sheet); raises AccessFileError when unreadable."""
+GPKG_TABLE = "access_list"
+
+
+def _gpkg_table_read(path: str) -> tuple[list[str], list[list[str]]]:
+    """The `access_list` table of a GeoPackage written by export_plan, as (header, rows) of text."""
+    from pyogrio.errors import DataLayerError, DataSourceError
+    from pyogrio.raw import read
+
     try:
-        header, rows = table_read(path)
+        meta, _, _, columns = read(path, layer=GPKG_TABLE, read_geometry=False)
+    except (DataSourceError, DataLayerError) as exc:
+        raise AccessFileError(f"{path}: no readable table '{GPKG_TABLE}' ({exc})") from None
+    header = [str(name) for name in meta["fields"]]
+    rows = [[cell_text(value) for value in row] for row in zip(*columns, strict=True)] if len(columns) else []
+    return header, rows
+
+
+def access_file_read(path: str) -> AccessTable:
+    """Read a CSV or XLSX access list (first sheet), or a GeoPackage's access_list table; raises
+    AccessFileError when unreadable."""
+    try:
+        header, rows = _gpkg_table_read(path) if path.lower().endswith(".gpkg") else table_read(path)
     except TableError as exc:
         raise AccessFileError(str(exc)) from None
     if path.lower().endswith(".csv"):

@@ -31,6 +31,8 @@ class ZoningPlan(models.Model):
     status = models.CharField(_("状态"), max_length=16, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     effective_date = models.DateField(_("生效日期"), null=True, blank=True)
     filed_with = models.CharField(_("备案机关"), max_length=200, blank=True)
+    # Bumped whenever the plan's units or overlays change: vector-tile ETags derive from it.
+    content_version = models.PositiveIntegerField(_("内容版本"), default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, Transform
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 
 from supervision.errors import ImportRefused, NotFound, ServiceError
 from supervision.workflow import transition_to
@@ -136,8 +136,18 @@ def table_analyse(*, model) -> None:
 
 
 def units_area_refresh(*, queryset) -> None:
-    """Store each geometry's area in m², computed in the equal-area AREA_SRID where the data is."""
+    """Store each geometry's area in m², computed in the equal-area AREA_SRID where the data is.
+
+    Every writer of units and overlays ends here, so this is also where their plans' content
+    version moves on (the vector tiles' ETags change with it).
+    """
     queryset.update(area_m2=Area(Transform("geom", settings.AREA_SRID)))
+    plan_content_touch(plan_ids=queryset.values("plan_id"))
+
+
+def plan_content_touch(*, plan_ids) -> None:
+    """Move the content version of these plans on (their units or overlays changed)."""
+    ZoningPlan.objects.filter(pk__in=plan_ids).update(content_version=F("content_version") + 1)
 
 
 def units_import(

@@ -1,11 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import tiles, views
 
 urlpatterns = [
     path("zoning/plans/", views.PlanListView.as_view(), name="plan-list"),
     path("zoning/plans/<slug:code>/", views.PlanDetailView.as_view(), name="plan-detail"),
     path("zoning/plans/<slug:code>/summary/", views.PlanSummaryView.as_view(), name="plan-summary"),
+    path("zoning/plans/<slug:code>/export/", views.PlanExportView.as_view(), name="plan-export"),
+    path("zoning/units/at/", tiles.UnitAtView.as_view(), name="unit-at"),
+    path("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", tiles.TileView.as_view(), name="tile"),
     path("zoning/units/", views.UnitListView.as_view(), name="unit-list"),
     path("zoning/units/<slug:plan>/<str:code>/", views.UnitDetailView.as_view(), name="unit-detail"),
     path("zoning/lookup/", views.LookupView.as_view(), name="zoning-lookup"),

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -13,6 +15,7 @@ from .. import selectors, services
 from ..filters import AccessRequirementFilter, UnitFilter
 from ..industries import industry_search, load_industries
 from ..models import SitingAssessment, ZoningPlan
+from ..vector_export import ExportError, plan_export_bytes
 from .serializers import (
     AccessRequirementSerializer,
     IndustrySearchInputSerializer,
@@ -52,6 +55,29 @@ class PlanSummaryView(APIView):
     def get(self, request, code):
         plan = get_object_or_404(ZoningPlan, code=code)
         return Response(SummaryRowSerializer(selectors.zoning_summary(plan=plan), many=True).data)
+
+
+class PlanExportView(APIView):
+    """The plan as a GeoPackage (`format=gpkg`) or zipped Shapefiles (`format=shp`), as export_plan writes it."""
+
+    permission_classes = [PublicZoningRead]
+
+    def perform_content_negotiation(self, request, force=False):
+        # `format` names the file format here, not a DRF renderer (which would answer 404 to 'shp').
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(parameters=[OpenApiParameter("format", str, description="gpkg | shp")], responses=bytes)
+    def get(self, request, code):
+        plan = get_object_or_404(ZoningPlan, code=code)
+        fmt = request.query_params.get("format", "gpkg")
+        if fmt not in ("gpkg", "shp"):
+            raise ExportError(
+                _("Unknown export format '%(fmt)s' (use gpkg or shp).") % {"fmt": fmt}, code="invalid_format"
+            )
+        content, filename, media_type = plan_export_bytes(plan=plan, fmt=fmt)
+        response = HttpResponse(content, content_type=media_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
 
 class UnitPagination(GeoJsonPagination):

@@ -1,0 +1,107 @@
+"""Vector tiles (`/api/v1/tiles/{layer}/{z}/{x}/{y}.pbf`) and the unit under a clicked point."""
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import PublicZoningRead
+from supervision.cases import permissions as perms
+
+from .. import selectors, tiles
+from ..models import ZoningPlan
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+def _plan(code: str | None) -> ZoningPlan:
+    if not code:
+        raise tiles.TileError(_("plan: this layer needs a plan code (?plan=CODE)."), code="plan_required")
+    plan = ZoningPlan.objects.filter(code=code).only("pk", "code", "content_version").first()
+    if plan is None:
+        raise tiles.TileError(_("plan: no zoning plan with code '%(code)s'.") % {"code": code}, code="plan_not_found")
+    return plan
+
+
+class TileView(APIView):
+    """Mapbox vector tile of units or overlays (`?plan=`; public under PUBLIC_ZONING) or of leads or
+    targets (the user's district scope, as the API). ETag + If-None-Match answer 304."""
+
+    def get_permissions(self):
+        if self.kwargs.get("layer") in tiles.LAYERS_SCOPED:
+            return [perms.HasCaseRole()]
+        return [PublicZoningRead()]
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("plan", str, description="plan code (units, overlays; optional for leads)")],
+        responses={(200, MVT): OpenApiTypes.BINARY},
+    )
+    def get(self, request, layer, z, x, y):
+        address = tiles.tile_address(layer=layer, z=z, x=x, y=y)
+        if_none_match = request.headers.get("If-None-Match")
+        if layer in tiles.LAYERS_PLAN:
+            plan = _plan(request.query_params.get("plan"))
+            etag = tiles.plan_tile_etag(plan=plan, layer=layer)
+            cache_control = ("public" if settings.PUBLIC_ZONING else "private") + ", no-cache"
+            if tiles.etag_matches(if_none_match, etag):
+                return _not_modified(etag, cache_control)
+            content = tiles.plan_tile(plan=plan, address=address)
+        else:
+            if layer == "leads":
+                code = request.query_params.get("plan")
+                content = tiles.leads_tile(user=request.user, address=address, plan=_plan(code) if code else None)
+            else:
+                content = tiles.targets_tile(user=request.user, address=address)
+            etag = tiles.content_etag(content)
+            cache_control = "private, no-cache"
+            if tiles.etag_matches(if_none_match, etag):
+                return _not_modified(etag, cache_control)
+        response = HttpResponse(content, content_type=MVT)
+        response["ETag"] = etag
+        response["Cache-Control"] = cache_control
+        response["Vary"] = "Cookie, Authorization"
+        return response
+
+
+def _not_modified(etag: str, cache_control: str) -> HttpResponse:
+    response = HttpResponse(status=304)
+    response["ETag"] = etag
+    response["Cache-Control"] = cache_control
+    return response
+
+
+class UnitAtInputSerializer(serializers.Serializer):
+    plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
+    lon = serializers.FloatField(min_value=-180, max_value=180)
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+
+
+class UnitAtSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    unit_class = serializers.CharField()
+    unit_class_label = serializers.CharField(source="get_unit_class_display")
+    division = serializers.CharField(source="division.adcode")
+    division_name = serializers.CharField(source="division.name")
+    area_m2 = serializers.FloatField()
+
+
+class UnitAtView(APIView):
+    """The unit(s) of a plan under a clicked point (lon/lat, API_SRID); two on a shared boundary."""
+
+    permission_classes = [PublicZoningRead]
+
+    @extend_schema(parameters=[UnitAtInputSerializer], responses=UnitAtSerializer(many=True))
+    def get(self, request):
+        params = UnitAtInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        point = selectors.point_in_storage(lon=params.validated_data["lon"], lat=params.validated_data["lat"])
+        units = selectors.units_at_point(plan=params.validated_data["plan"], point=point)
+        return Response(UnitAtSerializer(units, many=True).data)

@@ -1,0 +1,208 @@
+"""Mapbox vector tiles made by PostGIS (ST_AsMVT) for units, overlays, leads and targets.
+
+Geometry is simplified for the zoom before it is projected (tolerance about one screen pixel),
+attributes are trimmed to what a map style and a click need, and leads are clustered on a
+grid below CLUSTER_BELOW_ZOOM (one point per cell, with a `count`). Leads and targets are
+limited by the same scoping selectors as the API (`leads_for`, `targets_for`), written into
+the statement as a subquery.
+
+Units and overlays change only through imports, which move the plan's `content_version` on;
+their ETag is that version, so a revalidation is answered (304) without touching PostGIS, and
+their tile bytes are cached under a key holding the version (old entries simply age out).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from supervision.errors import NotFound, ServiceError
+
+from .models import ZoningPlan
+
+TILE_EXTENT = 4096
+TILE_BUFFER = 64
+MAX_ZOOM = 22
+CLUSTER_BELOW_ZOOM = 12
+# Cells per tile side when clustering: 8 × 8 cells, i.e. 32 px cells on a 256 px tile.
+CLUSTER_CELLS = 8
+WEB_MERCATOR_SRID = 3857
+# Half the width of the web-mercator world, in metres.
+MERCATOR_HALF = 20037508.342789244
+# Units get their codes, then names, from these zooms on: further out a unit is a few pixels,
+# labels are unreadable, and 45,000 unique codes would be most of a national tile's bytes
+# (a click asks the server for the unit at the point instead).
+UNIT_CODES_FROM_ZOOM = 8
+UNIT_NAMES_FROM_ZOOM = 9
+CACHE_SECONDS = 24 * 3600
+
+LAYERS_PLAN = ("units", "overlays")
+LAYERS_SCOPED = ("leads", "targets")
+LAYERS = LAYERS_PLAN + LAYERS_SCOPED
+
+
+class TileError(ServiceError):
+    """A tile request that cannot be answered (bad coordinates, missing plan)."""
+
+
+@dataclass(frozen=True)
+class TileAddress:
+    layer: str
+    z: int
+    x: int
+    y: int
+
+
+def tile_address(*, layer: str, z: int, x: int, y: int) -> TileAddress:
+    if layer not in LAYERS:
+        raise NotFound(
+            _("No tile layer %(layer)s (layers: %(layers)s).") % {"layer": layer, "layers": ", ".join(LAYERS)},
+            code="tile_layer_not_found",
+        )
+    if not 0 <= z <= MAX_ZOOM or not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise TileError(
+            _("Tile %(z)s/%(x)s/%(y)s does not exist (zoom 0-%(max)s, x and y below 2^zoom).")
+            % {"z": z, "x": x, "y": y, "max": MAX_ZOOM},
+            code="invalid_tile",
+        )
+    return TileAddress(layer, z, x, y)
+
+
+def _tolerance_degrees(z: int) -> float:
+    """About one pixel of a 256 px tile at zoom z, in degrees of longitude."""
+    return 360.0 / (2**z * 256)
+
+
+def _bounds_sql() -> str:
+    # The tile envelope with its buffer, in web mercator and in storage coordinates.
+    return (
+        "WITH b AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS env, "
+        f"ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {TILE_BUFFER / TILE_EXTENT}), "
+        f"{int(settings.STORAGE_SRID)}) AS box) "
+    )
+
+
+def _mvt_geom(expr: str) -> str:
+    return f"ST_AsMVTGeom(ST_Transform({expr}, {WEB_MERCATOR_SRID}), b.env, {TILE_EXTENT}, {TILE_BUFFER}, true)"
+
+
+def _run(sql: str, params: dict) -> bytes:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+def _coords(address: TileAddress) -> dict:
+    return {"z": address.z, "x": address.x, "y": address.y, "tol": _tolerance_degrees(address.z)}
+
+
+def units_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
+    code = "u.code, " if address.z >= UNIT_CODES_FROM_ZOOM else ""
+    name = "u.name, " if address.z >= UNIT_NAMES_FROM_ZOOM else ""
+    sql = _bounds_sql() + (
+        f"SELECT ST_AsMVT(t.*, 'units', {TILE_EXTENT}, 'geom') FROM ("
+        f"  SELECT {code}u.unit_class AS class, {name}"
+        f"    {_mvt_geom('ST_Simplify(u.geom, %(tol)s, true)')} AS geom"
+        "   FROM zoning_controlunit u, b WHERE u.plan_id = %(plan)s AND u.geom && b.box"
+        ") AS t WHERE t.geom IS NOT NULL"
+    )
+    return _run(sql, {**_coords(address), "plan": plan.pk})
+
+
+def overlays_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
+    sql = _bounds_sql() + (
+        f"SELECT ST_AsMVT(t.*, 'overlays', {TILE_EXTENT}, 'geom') FROM ("
+        "  SELECT o.code, o.kind, o.name,"
+        f"    {_mvt_geom('ST_Simplify(o.geom, %(tol)s, true)')} AS geom"
+        "   FROM zoning_overlay o, b WHERE o.plan_id = %(plan)s AND o.geom && b.box"
+        ") AS t WHERE t.geom IS NOT NULL"
+    )
+    return _run(sql, {**_coords(address), "plan": plan.pk})
+
+
+def _scope_subquery(queryset) -> tuple[str, dict]:
+    """The ids of a scoped queryset as SQL with named parameters (%(s0)s …)."""
+    sql, params = queryset.order_by().values("id").query.sql_with_params()
+    names = {f"s{i}": value for i, value in enumerate(params)}
+    return sql % tuple(f"%({name})s" for name in names), names
+
+
+def leads_tile(*, user, address: TileAddress, plan: ZoningPlan | None = None) -> bytes:
+    from supervision.cases.selectors import leads_for
+
+    leads = leads_for(user=user)
+    if plan is not None:
+        leads = leads.filter(plan=plan)
+    scope, params = _scope_subquery(leads)
+    params |= _coords(address)
+    if address.z < CLUSTER_BELOW_ZOOM:
+        params["cell"] = 2 * MERCATOR_HALF / 2**address.z / CLUSTER_CELLS
+        sql = _bounds_sql() + (
+            f"SELECT ST_AsMVT(t.*, 'leads', {TILE_EXTENT}, 'geom') FROM ("
+            "  SELECT count(*) AS count, min(s.id) AS id,"
+            f"    ST_AsMVTGeom(ST_Centroid(ST_Collect(s.p)), b.env, {TILE_EXTENT}, {TILE_BUFFER}, true) AS geom"
+            "   FROM (SELECT l.id,"
+            f"          ST_Transform(ST_PointOnSurface(l.geom), {WEB_MERCATOR_SRID}) AS p"
+            f"         FROM cases_lead l, b WHERE l.geom && b.box AND l.id IN ({scope})) AS s, b"
+            "   GROUP BY ST_SnapToGrid(s.p, %(cell)s), b.env"
+            ") AS t WHERE t.geom IS NOT NULL"
+        )
+    else:
+        sql = _bounds_sql() + (
+            f"SELECT ST_AsMVT(t.*, 'leads', {TILE_EXTENT}, 'geom') FROM ("
+            "  SELECT l.id, l.status, l.source, 1 AS count,"
+            f"    {_mvt_geom('ST_Simplify(l.geom, %(tol)s, true)')} AS geom"
+            f"   FROM cases_lead l, b WHERE l.geom && b.box AND l.id IN ({scope})"
+            ") AS t WHERE t.geom IS NOT NULL"
+        )
+    return _run(sql, params)
+
+
+def targets_tile(*, user, address: TileAddress) -> bytes:
+    from supervision.cases.selectors import targets_for
+
+    scope, params = _scope_subquery(targets_for(user=user))
+    params |= _coords(address)
+    sql = _bounds_sql() + (
+        f"SELECT ST_AsMVT(t.*, 'targets', {TILE_EXTENT}, 'geom') FROM ("
+        "  SELECT e.id, e.name, e.permit_class,"
+        f"    {_mvt_geom('e.location')} AS geom"
+        f"   FROM cases_enforcementtarget e, b WHERE e.location && b.box AND e.id IN ({scope})"
+        ") AS t WHERE t.geom IS NOT NULL"
+    )
+    return _run(sql, params)
+
+
+def plan_tile_etag(*, plan: ZoningPlan, layer: str) -> str:
+    """The ETag of every tile of a plan layer: it changes with the plan's content version."""
+    return f'"{layer}-{plan.pk}-v{plan.content_version}"'
+
+
+def plan_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
+    """A units or overlays tile, from the cache when this content version was drawn before."""
+    key = f"tile:{address.layer}:{plan.pk}:v{plan.content_version}:{address.z}/{address.x}/{address.y}"
+    content = cache.get(key)
+    if content is None:
+        draw = units_tile if address.layer == "units" else overlays_tile
+        content = draw(plan=plan, address=address)
+        cache.set(key, content, CACHE_SECONDS)
+    return content
+
+
+def content_etag(content: bytes) -> str:
+    return '"' + hashlib.blake2b(content, digest_size=12).hexdigest() + '"'
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match holds this ETag (weak or strong, in a list, or *)."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))

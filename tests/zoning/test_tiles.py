@@ -1,0 +1,150 @@
+"""Vector tiles from PostGIS: contents, attributes, clustering, district scoping, ETag/304, invalidation;
+and the unit under a clicked point."""
+
+import math
+from pathlib import Path
+
+import mapbox_vector_tile
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from supervision.zoning.models import ZoningPlan
+from tests.factories import OverlayFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def url(layer: str, lon: float, lat: float, z: int, **params) -> str:
+    z, x, y = tile_of(lon, lat, z)
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"/api/v1/tiles/{layer}/{z}/{x}/{y}.pbf" + (f"?{query}" if query else "")
+
+
+def decode(response) -> dict:
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    return mapbox_vector_tile.decode(response.content)
+
+
+def test_units_tile_holds_the_plans_units_with_trimmed_attributes(client_for, scene):
+    client = client_for("planner")
+    layers = decode(client.get(url("units", 125.35, 43.85, 9, plan="changchun-test")))
+    features = layers["units"]["features"]
+    assert sorted(f["properties"]["code"] for f in features) == ["ZH22010210001", "ZH22010320001"]
+    assert set(features[0]["properties"]) == {"code", "class", "name"}
+    assert {f["properties"]["class"] for f in features} == {"priority", "key"}
+    # Further out, codes without names, then the class alone; the squares are still there.
+    mid = decode(client.get(url("units", 125.35, 43.85, 8, plan="changchun-test")))["units"]["features"]
+    assert len(mid) == 2 and set(mid[0]["properties"]) == {"code", "class"}
+    far = decode(client.get(url("units", 125.35, 43.85, 6, plan="changchun-test")))["units"]["features"]
+    assert len(far) == 2 and set(far[0]["properties"]) == {"class"}
+    # A tile elsewhere is empty.
+    assert client.get(url("units", 100.0, 30.0, 9, plan="changchun-test")).content == b""
+
+
+def test_overlays_tile(client_for, scene):
+    OverlayFactory(plan=scene.plan, code="HX-0001")
+    layers = decode(client_for("planner").get(url("overlays", 125.303, 43.803, 12, plan="changchun-test")))
+    assert [f["properties"] for f in layers["overlays"]["features"]] == [
+        {"code": "HX-0001", "kind": "red_line", "name": "生态保护红线"}
+    ]
+
+
+def test_tile_input_refused(client_for, scene):
+    client = client_for("planner")
+    assert client.get("/api/v1/tiles/units/3/8/0.pbf?plan=changchun-test").json()["code"] == "invalid_tile"
+    assert client.get("/api/v1/tiles/units/3/1/1.pbf").json()["code"] == "plan_required"
+    assert client.get("/api/v1/tiles/units/3/1/1.pbf?plan=nope").json()["code"] == "plan_not_found"
+    assert client.get("/api/v1/tiles/rivers/3/1/1.pbf").status_code == 404
+
+
+def test_leads_scoped_and_clustered(client_for, make_lead, scene):
+    for _ in range(3):
+        make_lead("a")
+    make_lead("b")
+    city = client_for("admin")
+    # Zoom 8: one cell holds the three leads of 南关区, another the one of 宽城区.
+    clusters = decode(city.get(url("leads", 125.35, 43.85, 8)))["leads"]["features"]
+    assert sorted(f["properties"]["count"] for f in clusters) == [1, 3]
+    officer = client_for("officer")  # 南关区 only, as the leads API
+    mine = decode(officer.get(url("leads", 125.35, 43.85, 8)))["leads"]["features"]
+    assert [f["properties"]["count"] for f in mine] == [3]
+    # Zoom 14: single leads with their status.
+    single = decode(officer.get(url("leads", 125.3015, 43.8015, 14)))["leads"]["features"]
+    assert len(single) == 3 and {f["properties"]["status"] for f in single} == {"new"}
+    listed = officer.get("/api/v1/leads/").json()
+    api_ids = {lead["id"] for lead in listed.get("features") or listed["results"]}
+    assert {f["properties"]["id"] for f in single} == api_ids
+    assert officer.get(url("leads", 125.405, 43.905, 14)).content == b""
+
+
+def test_targets_scoped(client_for, scene):
+    all_targets = decode(client_for("admin").get(url("targets", 125.35, 43.85, 8)))["targets"]["features"]
+    assert sorted(f["properties"]["name"] for f in all_targets) == ["南关化工", "宽城热电"]
+    officer_b = decode(client_for("officer_b").get(url("targets", 125.35, 43.85, 8)))["targets"]["features"]
+    assert [f["properties"]["name"] for f in officer_b] == ["宽城热电"]
+    assert client_for("nobody").get(url("targets", 125.35, 43.85, 8)).status_code == 403
+
+
+@override_settings(PUBLIC_ZONING=True)
+def test_public_reads_units_but_not_leads(api_client, scene):
+    assert api_client.get(url("units", 125.35, 43.85, 9, plan="changchun-test")).status_code == 200
+    assert api_client.get(url("leads", 125.35, 43.85, 9)).status_code in (401, 403)
+
+
+@override_settings(PUBLIC_ZONING=False)
+def test_anonymous_refused_units_without_public_zoning(api_client, scene):
+    assert api_client.get(url("units", 125.35, 43.85, 9, plan="changchun-test")).status_code in (401, 403)
+
+
+def test_etag_304_and_invalidation_after_import(client_for, scene, tmp_path):
+    client = client_for("planner")
+    tile = url("units", 125.35, 43.85, 9, plan="changchun-test")
+    first = client.get(tile)
+    etag = first["ETag"]
+    assert etag and "no-cache" in first["Cache-Control"]
+    again = client.get(tile, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b""
+    # An import into the plan moves its content version on: the old ETag no longer matches.
+    geojson = tmp_path / "more.geojson"
+    geojson.write_text(
+        '{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:4490"}}, "features": ['
+        '{"type": "Feature", "properties": {"环境管控单元编码": "ZH22010230001", "环境管控单元名称": "新单元"},'
+        ' "geometry": {"type": "Polygon", "coordinates": [[[125.36, 43.85], [125.37, 43.85], [125.37, 43.86],'
+        " [125.36, 43.86], [125.36, 43.85]]]}}]}",
+        encoding="utf-8",
+    )
+    version = ZoningPlan.objects.get(code="changchun-test").content_version
+    call_command("import_units", str(geojson), "--plan", "changchun-test", stdout=open(Path("/dev/null"), "w"))
+    assert ZoningPlan.objects.get(code="changchun-test").content_version > version
+    after = client.get(tile, HTTP_IF_NONE_MATCH=etag)
+    assert after.status_code == 200 and after["ETag"] != etag
+    codes = {f["properties"]["code"] for f in mapbox_vector_tile.decode(after.content)["units"]["features"]}
+    assert "ZH22010230001" in codes
+
+
+def test_leads_etag_is_the_contents(client_for, make_lead, scene):
+    make_lead("a")
+    client = client_for("admin")
+    tile = url("leads", 125.35, 43.85, 8)
+    etag = client.get(tile)["ETag"]
+    assert client.get(tile, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    make_lead("a")
+    assert client.get(tile, HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+def test_unit_at_point(client_for, scene):
+    client = client_for("planner")
+    found = client.get("/api/v1/zoning/units/at/", {"plan": "changchun-test", "lon": 125.305, "lat": 43.805}).json()
+    assert [u["code"] for u in found] == ["ZH22010210001"] and found[0]["division_name"] == "南关区"
+    assert client.get("/api/v1/zoning/units/at/", {"plan": "changchun-test", "lon": 120, "lat": 30}).json() == []
+    bad = client.get("/api/v1/zoning/units/at/", {"plan": "changchun-test", "lon": 200, "lat": 30})
+    assert bad.status_code == 400 and "lon" in str(bad.json())
