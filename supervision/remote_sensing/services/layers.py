@@ -37,7 +37,7 @@ from .. import raster
 from ..choices import LAYER_TRANSITIONS, LayerKind, LayerStatus, WindowStatus
 from ..geo import bounds_storage_to_crs, bounds_to_storage, crs_to_storage, storage_to_crs
 from ..models import ChangeLayer, ChangeLayerEvent, ChangeLayerWindow, ScanRuleSet
-from ..raster_chip import change_chip_png, image_chip_png
+from ..raster.chips import change_chip_png, image_chip_png
 from ..selectors import plan_bounds_lonlat, target_nearest, units_in_bbox
 
 logger = logging.getLogger(__name__)
