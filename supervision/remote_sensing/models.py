@@ -80,6 +80,12 @@ class ChangeLayer(models.Model):
     scan_run = models.PositiveIntegerField(default=0)
     windows_total = models.PositiveIntegerField(default=0)
     windows_done = models.PositiveIntegerField(default=0)
+    # Last sign of life of the running scan (a window finished or started, the merge
+    # began): the stall sweep requeues or fails a layer whose heartbeat is too old.
+    heartbeat_at = models.DateTimeField(_("最近进展"), null=True, blank=True)
+    requeues = models.PositiveIntegerField(_("重新排队次数"), default=0)
+    patches_edge = models.PositiveIntegerField(_("跨窗口图斑"), default=0)  # patches the merge joined
+    merge_seconds = models.FloatField(_("合并耗时（秒）"), null=True, blank=True)
     valid_fraction = models.FloatField(_("有效像元比例"), null=True, blank=True)
     changed_pixels = models.BigIntegerField(_("变化像元数"), default=0)
     patches_total = models.PositiveIntegerField(_("图斑总数"), default=0)
@@ -148,7 +154,10 @@ class ChangeLayerWindow(models.Model):
     width = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=WindowStatus.choices, default=WindowStatus.PENDING)
     result = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)  # deliveries that started this window
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["layer", "index"]

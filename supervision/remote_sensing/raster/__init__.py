@@ -65,16 +65,18 @@ For the Celery side:
 from __future__ import annotations
 
 from .label import window_scan
-from .merge import patches_merge
+from .merge import patches_merge, window_split
 from .reader import (
     bbox_bounds,
     pixel_row_areas,
     raster_check_overlap,
     raster_inspect,
+    source_gdal_path,
+    source_is_remote,
     window_bounds,
     windows_plan,
 )
-from .scan import scan_raster
+from .scan import patches_vectorise, scan_raster, window_finish
 from .types import (
     CHANGE_CLASSES,
     KIND_LANDCOVER,
@@ -119,6 +121,8 @@ __all__ = [
     "MergeResult",
     "PatchShape",
     "raster_inspect",
+    "source_gdal_path",
+    "source_is_remote",
     "raster_check_overlap",
     "windows_plan",
     "window_bounds",
@@ -128,4 +132,7 @@ __all__ = [
     "patches_merge",
     "patch_vectorise",
     "scan_raster",
+    "window_split",
+    "window_finish",
+    "patches_vectorise",
 ]

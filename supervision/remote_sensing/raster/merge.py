@@ -176,3 +176,61 @@ def patches_merge(results: Sequence[WindowResult], *, info: RasterInfo, rules: S
         windows=len(results),
         complete=covered,
     )
+
+
+def window_split(result: WindowResult, *, rules: ScanRules) -> tuple[WindowResult, list[Patch]]:
+    """Split a window's result into what the merge needs and the patches this window finishes.
+
+    A part that touches no edge shared with another window is a whole patch: its
+    qualifying (patch, unit) pairs are final here (pixels, area, and the geometry when the
+    window was scanned with ``vectorise=True``). They come back as :class:`Patch` values
+    (``patch_key`` as the merge would give it); the returned WindowResult keeps only the
+    parts cut by window edges, so :func:`patches_merge` works on edge patches alone. The
+    finished patches are counted in ``patches_dropped``, so ``patches_total`` stays right.
+    """
+    n = result.parts.shape[0]
+    touches = np.zeros(n, dtype=bool)
+    for _pos, pi in result.edges.values():
+        touches[pi] = True
+    finished: list[Patch] = []
+    units_of: dict[int, dict[int, tuple[int, float]]] = {}
+    for (pi, uid, pix), area in zip(result.unit_rows.tolist(), result.unit_area_m2.tolist(), strict=False):
+        if not touches[pi] and area >= rules.min_area_m2:
+            units_of.setdefault(pi, {})[uid] = (pix, area)
+    geoms: dict[int, dict[int, dict[str, Any]]] = {}
+    for pi, uid, geom in result.shapes:
+        if not touches[pi]:
+            geoms.setdefault(pi, {})[uid] = geom
+    for pi in sorted(units_of):
+        cls, sr, sc, r0, c0, r1, c1, pixels = (int(v) for v in result.parts[pi])
+        units = dict(sorted(units_of[pi].items()))
+        finished.append(
+            Patch(
+                patch_key=f"{cls}-{sr}-{sc}",
+                change_class=cls,
+                bbox=(r0, c0, r1, c1),
+                seed=(sr, sc),
+                pixels=pixels,
+                units=units,
+                parts=(PatchPart((sr, sc), (r0, c0, r1, c1), tuple(units)),),
+                geometries={uid: g for uid, g in geoms.get(pi, {}).items() if uid in units},
+            )
+        )
+    new_index = np.cumsum(touches) - 1
+    unit_keep = touches[result.unit_rows[:, 0]] if result.unit_rows.size else np.zeros(0, dtype=bool)
+    unit_rows = result.unit_rows[unit_keep].copy()
+    if unit_rows.size:
+        unit_rows[:, 0] = new_index[unit_rows[:, 0]]
+    edge_only = WindowResult(
+        window=result.window,
+        total_pixels=result.total_pixels,
+        valid_pixels=result.valid_pixels,
+        changed_by_class=result.changed_by_class,
+        patches_dropped=result.patches_dropped + int(n - np.count_nonzero(touches)),
+        parts=result.parts[touches],
+        unit_rows=unit_rows,
+        unit_area_m2=result.unit_area_m2[unit_keep],
+        edges={name: (pos, new_index[pi]) for name, (pos, pi) in result.edges.items()},
+        shapes=[(int(new_index[pi]), uid, g) for pi, uid, g in result.shapes if touches[pi]],
+    )
+    return edge_only, finished

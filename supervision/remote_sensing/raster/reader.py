@@ -34,10 +34,40 @@ from .types import (
     WindowSpec,
 )
 
+# Remote rasters are read window by window through GDAL's virtual file systems. Do not
+# list the "directory" of a URL on open (one request saved per open), retry a failed
+# range request. The environment may override each (GDAL reads them from there).
+for _key, _value in (
+    ("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR"),
+    ("GDAL_HTTP_MAX_RETRY", "3"),
+    ("GDAL_HTTP_RETRY_DELAY", "1"),
+    ("CPL_VSIL_CURL_CACHE_SIZE", str(64 * 1024 * 1024)),
+):
+    os.environ.setdefault(_key, _value)
+
+REMOTE_SCHEMES = ("http://", "https://", "s3://")
+
+
+def source_is_remote(source: str | os.PathLike[str]) -> bool:
+    """True for an HTTP(S) or S3 URL (or a GDAL /vsicurl/, /vsis3/ path) rather than a file path."""
+    s = os.fspath(source)
+    return s.startswith(REMOTE_SCHEMES) or s.startswith(("/vsicurl/", "/vsis3/"))
+
+
+def source_gdal_path(source: str | os.PathLike[str]) -> str:
+    """How GDAL reads a layer's source: a path as is, ``https://h/a.tif`` as ``/vsicurl/https://h/a.tif``,
+    ``s3://bucket/key.tif`` as ``/vsis3/bucket/key.tif`` (credentials from the usual AWS_* variables)."""
+    s = os.fspath(source)
+    if s.startswith(("http://", "https://")):
+        return f"/vsicurl/{s}"
+    if s.startswith("s3://"):
+        return f"/vsis3/{s[5:]}"
+    return s
+
 
 def _open(path: str | os.PathLike[str]) -> rasterio.DatasetReader:
-    path = os.fspath(path)
-    if not os.path.exists(path):
+    path = source_gdal_path(path)
+    if not path.startswith("/vsi") and not os.path.exists(path):
         raise RasterOpenError(f"Raster file '{path}' does not exist.")
     try:
         with warnings.catch_warnings():
@@ -124,8 +154,8 @@ def _tiff_block_end(path: str) -> int | None:
 
 def _check_block_offsets(ds: rasterio.DatasetReader, path: str) -> None:
     """Refuse a GeoTIFF whose blocks point past the end of the file (a truncated copy)."""
-    if ds.driver != "GTiff":
-        return
+    if ds.driver != "GTiff" or source_is_remote(path):
+        return  # a remote file's truncation shows as a failed range read instead
     try:
         end = _tiff_block_end(path)
     except (OSError, ValueError, OverflowError):

@@ -11,7 +11,7 @@ import rasterio.features
 import rasterio.warp
 
 from .label import _unit_index, _UnitIndex, _window_scan_ds
-from .merge import patches_merge
+from .merge import patches_merge, window_split
 from .reader import _open, raster_inspect, windows_plan
 from .types import MergeResult, Patch, PatchShape, RasterInfo, ScanRules, UnitShape, WindowResult, WindowSpec
 from .vectorise import _patch_vectorise_ds
@@ -133,3 +133,47 @@ def scan_raster(
                     else:
                         shapes.append(done[(p.patch_key, uid)])
     return merged, shapes
+
+
+# GDAL's block cache while one dataset stays open for a whole task (MB): a block-aligned
+# scan never reads a block twice, so a small cache bounds memory at no cost.
+_TASK_CACHE_MB = 64
+
+
+def window_finish(
+    path: str | os.PathLike[str],
+    *,
+    window: WindowSpec,
+    rules: ScanRules,
+    units: Sequence[UnitShape],
+    info: RasterInfo,
+) -> tuple[WindowResult, list[Patch]]:
+    """One window task's whole job, with the raster opened once.
+
+    Scans the window (vectorising while the labels are in memory) and splits the result
+    with :func:`~.merge.window_split`: every patch wholly inside the window comes back
+    finished, with pixels, area and geometry for each qualifying unit; the WindowResult
+    keeps only the parts cut by window edges, for :func:`patches_merge`.
+    """
+    path = os.fspath(path)
+    by_id = {u.unit_id: u for u in units}
+    with rasterio.Env(GDAL_CACHEMAX=_TASK_CACHE_MB), _open(path) as ds:
+        result = _window_scan_ds(ds, path, window, rules, _unit_index(units), True)
+        edge_only, finished = window_split(result, rules=rules)
+        for p in finished:  # a pair the labels could not vectorise (none today): read it again
+            for uid in p.units:
+                if uid not in p.geometries:
+                    p.geometries[uid] = _patch_vectorise_ds(ds, path, p, rules, by_id[uid], info)["geometry"]
+    return edge_only, finished
+
+
+def patches_vectorise(
+    path: str | os.PathLike[str], jobs: Sequence[tuple[Patch, UnitShape]], *, rules: ScanRules, info: RasterInfo
+) -> list[PatchShape]:
+    """One PatchShape per (patch, unit) job, reading the raster through ONE open dataset."""
+    path = os.fspath(path)
+    out: list[PatchShape] = []
+    with rasterio.Env(GDAL_CACHEMAX=_TASK_CACHE_MB), _open(path) as ds:
+        for p, unit in jobs:
+            out.append(_shape_of(ds, path, p, rules, unit, info))
+    return out
