@@ -125,6 +125,37 @@ class ChangeLayer(models.Model):
         return min(90, int(90 * self.windows_done / self.windows_total))
 
     @property
+    def is_stalled(self) -> bool:
+        """Running, but no window started or finished for SCAN_STALL_SECONDS (the sweep will act)."""
+        from django.utils import timezone
+
+        if self.status != LayerStatus.RUNNING:
+            return False
+        last = self.heartbeat_at or self.started_at
+        return last is not None and (timezone.now() - last).total_seconds() > settings.SCAN_STALL_SECONDS
+
+    @property
+    def state(self) -> str:
+        """The true state for people: queued, requeued, running, stalled, done or failed."""
+        if self.is_stalled:
+            return "stalled"
+        if self.status == LayerStatus.QUEUED and self.requeues:
+            return "requeued"
+        return str(self.status)
+
+    @property
+    def state_detail(self) -> str:
+        """Why: a failed layer's error, a requeued layer's reason, a stalled layer's silence."""
+        if self.status == LayerStatus.FAILED:
+            return self.error
+        if self.is_stalled:
+            last = self.heartbeat_at or self.started_at
+            return f"no progress since {last:%Y-%m-%d %H:%M:%S} UTC"
+        if self.requeues and self.status in (LayerStatus.QUEUED, LayerStatus.RUNNING):
+            return f"requeued {self.requeues}× ({self.error})" if self.error else f"requeued {self.requeues}×"
+        return ""
+
+    @property
     def leads_total(self) -> int:
         return self.leads_created + self.leads_repeated + self.leads_unchanged
 
