@@ -204,3 +204,25 @@ def test_chord_error_callback_fails_the_layer_naming_the_window(plan, tmp_path, 
     assert "TimeLimitExceeded" in layer.error
     # again (a second errback): already failed, nothing changes
     assert layer_window_failed(layer_id=layer.pk, scan_run=layer.scan_run, error=error) is False
+
+
+def test_a_busy_queue_is_not_a_stall_but_a_window_that_died_is(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
+):
+    from supervision.remote_sensing.models import ChangeLayerWindow
+
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    waiting = _running_layer(plan, tmp_path, scene)
+    busy = layer_register(plan=plan, path=scene.write(tmp_path / "b.tif", _data(scene) * 0), kind="landcover").layer
+    layer_scan_start(layer_id=busy.pk)  # another layer the workers are busy with (fresh heartbeat)
+    old = timezone.now() - timedelta(seconds=120)
+    ChangeLayer.objects.filter(pk=waiting.pk).update(heartbeat_at=old)
+    # Its windows never started: they wait in the queue behind the busy layer.
+    assert layers_sweep(stall_seconds=60) == []
+    # One of them started two minutes ago and never finished: its worker died.
+    ChangeLayerWindow.objects.filter(layer=waiting, index=3).update(attempts=1, started_at=old)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert layers_sweep(stall_seconds=60) == [(waiting.pk, "requeued")]
+    waiting.refresh_from_db()
+    assert waiting.status == LayerStatus.DONE and waiting.leads_created == 5

@@ -663,6 +663,7 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
         rules = raster.ScanRules.from_dict(layer.rules)
         found, merged = _found_all(layer, info, rules, rows)
         del rows
+        _heartbeat(layer.pk, scan_run)  # joined and vectorised: the leads come next
         merge_seconds = _time.monotonic() - t0
         legend = scan_rules_get(plan=layer.plan).legend
         units = {
@@ -823,7 +824,8 @@ def layer_window_failed(*, layer_id: int, scan_run: int, error: str) -> bool:
 def layers_sweep(*, stall_seconds: float | None = None, max_requeues: int | None = None) -> list[tuple[int, str]]:
     """Requeue, or fail, running layers with no progress for `SCAN_STALL_SECONDS`; safe to run twice.
 
-    A layer's heartbeat moves whenever a window starts or finishes or the merge begins.
+    A layer's heartbeat moves whenever a window starts or finishes, the merge begins and
+    when it starts writing leads.
     A stalled layer is queued again (a new scan run; late tasks of the old run see the
     run change and do nothing) up to `SCAN_MAX_REQUEUES` times, then failed with why.
     Returns (layer id, "requeued" | "failed") for each layer acted on.
@@ -837,12 +839,17 @@ def layers_sweep(*, stall_seconds: float | None = None, max_requeues: int | None
     stalled = ChangeLayer.objects.filter(status=LayerStatus.RUNNING).filter(
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
+    # Workers making progress elsewhere may simply not have reached this layer's windows
+    # yet (a busy queue is not a stall): then only a window that STARTED and never
+    # finished (its worker died; the window's own time limit is far below) counts.
+    busy = ChangeLayer.objects.filter(status=LayerStatus.RUNNING, heartbeat_at__gte=cutoff).exists()
     for layer in stalled.order_by("pk"):
-        pending = list(
-            ChangeLayerWindow.objects.filter(layer=layer, scan_run=layer.scan_run, status=WindowStatus.PENDING)
-            .order_by("index")
-            .values_list("index", flat=True)[:5]
-        )
+        windows = ChangeLayerWindow.objects.filter(
+            layer=layer, scan_run=layer.scan_run, status=WindowStatus.PENDING
+        ).order_by("index")
+        if busy and not windows.filter(attempts__gt=0, started_at__lt=cutoff).exists() and windows.exists():
+            continue
+        pending = list(windows.values_list("index", flat=True)[:5])
         where = (
             f"windows {', '.join(map(str, pending))} of {layer.windows_total} unfinished"
             if pending
