@@ -221,7 +221,7 @@ def layer_register(
     except raster.RasterError as exc:
         raise _raster_refused(exc) from None
     for image in (before_image, after_image):
-        if image and not os.path.isfile(image):
+        if image and not raster.source_is_remote(image) and not os.path.isfile(image):
             raise ServiceError(f"Imagery file '{image}' does not exist.")
     layer = ChangeLayer.objects.create(
         plan=plan,
