@@ -229,7 +229,7 @@ def _window_scan_ds(
     # -- join with the units: rasterize only units whose class can use a class present here
     present_bits = sum(1 << c for c in labelled if counts.get(c))
     unit_rows = _i64((), 3)
-    unit_area = np.zeros(0, dtype=np.float64)
+    unit_area: np.ndarray = np.zeros(0, dtype=np.float64)
     pair_pixels = None
     transform = ds.transform
     info_bounds = _bounds_of(transform, window.row_off, window.col_off, window.row_off + h, window.col_off + w)
@@ -238,7 +238,7 @@ def _window_scan_ds(
         nc = cands.size
         # unit index (1-based into cands) at every labelled pixel. GDAL burns uint8
         # several times faster than wider types, so burn in batches of 255 units.
-        u_at = np.zeros(st.ids.size, dtype=np.int64)
+        u_at: np.ndarray = np.zeros(st.ids.size, dtype=np.int64)
         win_transform = ds.window_transform(win)
         for b0 in range(0, nc, 255):
             batch = cands[b0 : b0 + 255]

@@ -6,7 +6,7 @@ import functools
 import math
 import os
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import rasterio
@@ -112,7 +112,7 @@ def _tiff_block_end(path: str) -> int | None:
         head = fh.read(16)
         if len(head) < 16 or head[:2] not in (b"II", b"MM"):
             return None
-        bo = "<" if head[:2] == b"II" else ">"
+        bo: Literal["<", ">"] = "<" if head[:2] == b"II" else ">"
         magic = struct.unpack(bo + "H", head[2:4])[0]
         if magic == 42:
             big, ifd = False, struct.unpack(bo + "I", head[4:8])[0]
@@ -227,7 +227,7 @@ def raster_inspect(path: str | os.PathLike[str], *, kind: str) -> RasterInfo:
             width=ds.width,
             height=ds.height,
             crs_wkt=ds.crs.to_wkt(),
-            transform=tuple(transform)[:6],  # type: ignore[arg-type]
+            transform=tuple(transform)[:6],
             dtype=dtype,
             nodata=nodata,
             bounds=_bounds_of(transform, 0, 0, ds.height, ds.width),

@@ -52,7 +52,7 @@ def _worker_vectorise(jobs: list[tuple[Patch, int]]) -> list[PatchShape]:
 def _shapes_of(
     path: str, jobs: Sequence[tuple[Patch, UnitShape]], rules: ScanRules, info: RasterInfo
 ) -> list[PatchShape]:
-    ready = {i: _shape_of(None, path, p, rules, u, info) for i, (p, u) in enumerate(jobs) if u.unit_id in p.geometries}  # type: ignore[arg-type]
+    ready = {i: _shape_of(None, path, p, rules, u, info) for i, (p, u) in enumerate(jobs) if u.unit_id in p.geometries}
     todo = [i for i in range(len(jobs)) if i not in ready]
     with rasterio.Env():
         for k in range(0, len(todo), 64):  # reopen now and then: bounds GDAL's block cache
@@ -129,7 +129,7 @@ def scan_raster(
             for p in merged.patches:
                 for uid in p.units:
                     if uid in p.geometries:
-                        shapes.append(_shape_of(None, path, p, rules, by_id[uid], info))  # type: ignore[arg-type]
+                        shapes.append(_shape_of(None, path, p, rules, by_id[uid], info))
                     else:
                         shapes.append(done[(p.patch_key, uid)])
     return merged, shapes
