@@ -14,7 +14,7 @@ POSTGIS_URL ?= postgis://$(PG_USER):$(PG_PASSWORD)@127.0.0.1:$(PG_PORT)/$(PG_DB)
 REDIS_URL ?= redis://127.0.0.1:6379/0
 DEMO_DB ?= var/demo.sqlite3
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 redis-server gdal-bin libgdal-dev binutils libproj-dev \
-	libsqlite3-mod-spatialite python3-venv python3-dev chromium fonts-wqy-microhei docker-compose gettext
+	libsqlite3-mod-spatialite python3-venv python3-dev chromium fonts-wqy-microhei docker-compose gettext nginx-light
 
 .PHONY: help setup apt venv assets services demo test bench lint lock check-migrations clean
 

@@ -13,6 +13,13 @@ All figures come from the same run on the same files (written to a temp dir):
    whose output grows with the patch count); goal flat within 20 %.
 4. 2 processes vs 1 (windows fanned out, merged, qualifying patches vectorised in the
    pool); goal >= 1.7x.
+5. End to end through Django (--e2e-only for just this part, --no-e2e to skip it), on
+   a >= 300 Mpixel raster (20000², 44 units) with thousands of qualifying patches:
+   `scan_change_layer --wait` eager in one process until the leads are committed, vs
+   the floor above; goal <= 6x. Chips are timed separately (they come after the
+   leads). The same scan through 1 and 2 real Celery worker processes on Redis
+   (goal >= 1.7x), and the peak RSS per worker at 100 and 400 Mpixel (<= 1 GB,
+   flat within 20 %). Prints how many patches the merge joined and its time.
 """
 
 from __future__ import annotations
@@ -152,6 +159,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="4096² instead of 20000²")
     ap.add_argument("--size", type=int, help="override the main raster size")
     ap.add_argument("--keep", help="write the rasters to this directory and keep them")
+    ap.add_argument("--e2e-only", action="store_true", help="only the end-to-end (Django, Celery) part")
+    ap.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (Django, Celery) part")
+    ap.add_argument("--e2e-size", type=int, help="end-to-end raster size (default 20000, --quick 3072)")
     ap.add_argument("--child-mem", nargs=2, metavar=("PATH", "UNITS_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_mem:
@@ -169,6 +179,13 @@ def main() -> None:
     def note(name: str, wall: float, cpu: float, extra: str = "") -> None:
         print(f"{name:<46} {wall:7.2f} s wall {cpu:7.2f} s cpu {mpx / wall:6.1f} Mpx/s  {extra}", flush=True)
 
+    if args.e2e_only:
+        try:
+            end_to_end(args, tmp)
+        finally:
+            if not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+        return
     try:
         big = str(tmp / f"changes_{size}.tif")
         little = str(tmp / f"changes_{small}.tif")
@@ -250,9 +267,67 @@ def main() -> None:
             f"{f'3. peak RSS {size}² / {small}²':<48} {ratio:7.2f} {'':>7}  {'<= 1.2':>7}  {'yes' if ratio <= 1.2 else 'NO'}"
         )
         print("(cpu column for goal 4: total CPU of 1 process / of 2 processes; near 1 = little parallel overhead)")
+        if not args.no_e2e:
+            print()
+            end_to_end(args, tmp)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def end_to_end(args, tmp: Path) -> None:
+    """Goal 5: the whole scan through Django, PostGIS and Celery (see the module docstring)."""
+    # Eager from the start (the first scan runs in this process); the worker runs turn it off.
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
+    from _django import scratch_database
+    from _scan_e2e import eager_scan, units_to_db, worker_scan
+
+    size = args.e2e_size or (3072 if args.quick else 20000)
+    small = size // 2  # a quarter of the pixels: 100 vs 400 Mpixel at full size
+    big = str(tmp / f"e2e_{size}.tif")
+    little = str(tmp / f"e2e_{small}.tif")
+    t, _ = timed(write_changes, big, size, seed=7)
+    write_changes(little, small, seed=8)
+    print(f"end to end: {size}² raster ({size * size / 1e6:.0f} Mpixel) generated in {t:.1f} s; 44 units")
+    floor_scan(big)  # warm the page cache
+    t_floor = measured(floor_scan, big)
+    print(f"{'floor: read + label per window':<46} {t_floor[0]:7.2f} s wall", flush=True)
+    with scratch_database("scan_e2e"):
+        from django.conf import settings
+
+        from tests.factories import PlanFactory
+
+        settings.SCAN_WINDOW_SIZE = WINDOW
+        os.environ["SCAN_WINDOW_SIZE"] = str(WINDOW)
+        plan = PlanFactory(code="bench-e2e")
+        units_to_db(plan, make_units(size, 44))
+        runs = {"eager": eager_scan(big, plan.code)}
+        for n in (1, 2):
+            runs[f"{n} worker"] = worker_scan(big, plan.code, n, tmp)
+        runs["1 worker, small"] = worker_scan(little, plan.code, 1, tmp)
+    for name, r in runs.items():
+        peak = f", peak RSS per worker {', '.join(f'{m:.0f}' for m in r['peak_mb'])} MB" if "peak_mb" in r else ""
+        print(
+            f"end to end, {name:<16} leads committed in {r['seconds_to_leads']:7.2f} s, chips after "
+            f"{r['seconds_chips']:6.2f} s; {r['leads']} leads, {r['patches_qualifying']} qualifying patches, "
+            f"{r['windows']} windows; merge joined {r['patches_edge']} edge patches in "
+            f"{r['merge_seconds']:.2f} s{peak}",
+            flush=True,
+        )
+    e2e = runs["eager"]["seconds_to_leads"] / t_floor[0]
+    par = runs["1 worker"]["seconds_to_leads"] / runs["2 worker"]["seconds_to_leads"]
+    peak_big = runs["1 worker"]["peak_mb"][0]
+    peak_small = runs["1 worker, small"]["peak_mb"][0]
+    flat = peak_big / peak_small
+    print()
+    print(f"{'goal':<48} {'ratio':>7}  {'target':>7}  ok")
+    print(f"{'5a. end to end (eager) / floor':<48} {e2e:7.2f}  {'<= 6':>7}  {'yes' if e2e <= 6 else 'NO'}")
+    print(f"{'5b. 1 / 2 worker processes, end to end':<48} {par:7.2f}  {'>= 1.7':>7}  {'yes' if par >= 1.7 else 'NO'}")
+    print(
+        f"{f'5c. peak RSS per worker {size}² / {small}²':<48} {flat:7.2f}  {'<= 1.2':>7}  "
+        f"{'yes' if flat <= 1.2 and peak_big <= 1024 else 'NO'} ({peak_big:.0f} MB, <= 1024 MB)"
+    )
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 def _window_results(path: str, units, vectorise: bool) -> list:

@@ -386,3 +386,33 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["config.auth.AnonThrottle", "confi
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 # API tokens expire this many hours after they were issued; each sign-in issues a new one.
 API_TOKEN_TTL_HOURS = env.float("API_TOKEN_TTL_HOURS", default=12.0)
+
+# --- change-layer scans: never stuck (the `scans` work) ---
+# Soft time limits per raster task (seconds); each hard limit is a little above its soft
+# one (tasks.py). A window of SCAN_WINDOW_SIZE² pixels takes seconds; the merge grows with
+# the patches cut by window edges and the leads written.
+SCAN_START_SOFT_SECONDS = env.int("SCAN_START_SOFT_SECONDS", default=10 * 60)
+SCAN_WINDOW_SOFT_SECONDS = env.int("SCAN_WINDOW_SOFT_SECONDS", default=10 * 60)
+SCAN_MERGE_SOFT_SECONDS = env.int("SCAN_MERGE_SOFT_SECONDS", default=60 * 60)
+SCAN_CHIPS_SOFT_SECONDS = env.int("SCAN_CHIPS_SOFT_SECONDS", default=10 * 60)
+# A running layer with no progress (no window started or finished, no merge begun) for
+# this long is requeued by the sweep, up to SCAN_MAX_REQUEUES times, then failed.
+SCAN_STALL_SECONDS = env.float("SCAN_STALL_SECONDS", default=900.0)
+SCAN_MAX_REQUEUES = env.int("SCAN_MAX_REQUEUES", default=2)
+# Redis redelivers an unacknowledged (acks_late) message after the visibility timeout:
+# it must be above the longest hard time limit, or a slow task would run twice at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **globals().get("CELERY_BROKER_TRANSPORT_OPTIONS", {}),
+    "visibility_timeout": max(
+        env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+        SCAN_MERGE_SOFT_SECONDS + 120 + 600,
+    ),
+}
+# acks_late / reject_on_worker_lost are set per raster task (tasks.py): they are idempotent.
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "change-layer-sweep": {
+        "task": "supervision.remote_sensing.tasks.change_layer_sweep",
+        "schedule": env.float("SCAN_SWEEP_SECONDS", default=60.0),
+    },
+}

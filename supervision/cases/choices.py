@@ -45,6 +45,14 @@ class EvidenceKind(models.TextChoices):
     DOCUMENT = "document", _("文件")
 
 
+class EvidenceStatus(models.TextChoices):
+    """Whether a lead's rendered evidence (a scan's chips) is still coming."""
+
+    PENDING = "pending", _("生成中")
+    READY = "ready", _("已生成")
+    FAILED = "failed", _("生成失败")
+
+
 # --- Lead workflow -----------------------------------------------------------------------
 # new → dispatched (division + verification deadline) → verifying → dismissed | merged | confirmed
 LEAD_TRANSITIONS: dict[str, frozenset[str]] = {

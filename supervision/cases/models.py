@@ -17,6 +17,7 @@ from .choices import (
     DayKind,
     DismissReason,
     EvidenceKind,
+    EvidenceStatus,
     InspectionPlanStatus,
     InspectionStatus,
     LeadEventKind,
@@ -76,6 +77,10 @@ class Lead(models.Model):
     change_class = models.PositiveSmallIntegerField(_("变化类型"), null=True, blank=True)
     layer_ref = models.CharField(_("遥感图层"), max_length=200, blank=True)
     evidence = models.JSONField(_("证据数据"), default=dict, blank=True)
+    # A scan's chips are rendered after its leads are committed: pending until then.
+    evidence_status = models.CharField(
+        _("证据图件"), max_length=8, choices=EvidenceStatus.choices, default=EvidenceStatus.READY
+    )
     detections = models.PositiveIntegerField(_("检出次数"), default=1)
     detected_at = models.DateTimeField(_("首次发现时间"))
     last_detected_at = models.DateTimeField(_("最近发现时间"))
@@ -104,6 +109,9 @@ class Lead(models.Model):
             models.CheckConstraint(condition=Q(source__in=LeadSource.values), name="lead_source_known"),
             models.CheckConstraint(condition=Q(status__in=LeadStatus.values), name="lead_status_known"),
             models.CheckConstraint(condition=Q(detections__gte=1), name="lead_detections_positive"),
+            models.CheckConstraint(
+                condition=Q(evidence_status__in=EvidenceStatus.values), name="lead_evidence_status_known"
+            ),
             models.CheckConstraint(
                 condition=~Q(status__in=LEAD_VERIFYING_STATUSES) | Q(verification_due_at__isnull=False),
                 name="lead_verifying_has_deadline",

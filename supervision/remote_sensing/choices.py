@@ -17,7 +17,9 @@ class LayerStatus(models.TextChoices):
 # A done or failed layer may be queued again (a re-scan adds no lead it already raised).
 LAYER_TRANSITIONS: dict[str, frozenset[str]] = {
     LayerStatus.QUEUED: frozenset({LayerStatus.RUNNING, LayerStatus.FAILED}),
-    LayerStatus.RUNNING: frozenset({LayerStatus.DONE, LayerStatus.FAILED}),
+    LayerStatus.RUNNING: frozenset(
+        {LayerStatus.DONE, LayerStatus.FAILED, LayerStatus.QUEUED}
+    ),  # queued: requeued by the stall sweep
     LayerStatus.DONE: frozenset({LayerStatus.QUEUED}),
     LayerStatus.FAILED: frozenset({LayerStatus.QUEUED}),
 }

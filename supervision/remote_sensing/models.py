@@ -90,6 +90,12 @@ class ChangeLayer(models.Model):
     scan_run = models.PositiveIntegerField(default=0)
     windows_total = models.PositiveIntegerField(default=0)
     windows_done = models.PositiveIntegerField(default=0)
+    # Last sign of life of the running scan (a window finished or started, the merge
+    # began): the stall sweep requeues or fails a layer whose heartbeat is too old.
+    heartbeat_at = models.DateTimeField(_("最近进展"), null=True, blank=True)
+    requeues = models.PositiveIntegerField(_("重新排队次数"), default=0)
+    patches_edge = models.PositiveIntegerField(_("跨窗口图斑"), default=0)  # patches the merge joined
+    merge_seconds = models.FloatField(_("合并耗时（秒）"), null=True, blank=True)
     valid_fraction = models.FloatField(_("有效像元比例"), null=True, blank=True)
     changed_pixels = models.BigIntegerField(_("变化像元数"), default=0)
     patches_total = models.PositiveIntegerField(_("图斑总数"), default=0)
@@ -132,6 +138,37 @@ class ChangeLayer(models.Model):
         return min(90, int(90 * self.windows_done / self.windows_total))
 
     @property
+    def is_stalled(self) -> bool:
+        """Running, but no window started or finished for SCAN_STALL_SECONDS (the sweep will act)."""
+        from django.utils import timezone
+
+        if self.status != LayerStatus.RUNNING:
+            return False
+        last = self.heartbeat_at or self.started_at
+        return last is not None and (timezone.now() - last).total_seconds() > settings.SCAN_STALL_SECONDS
+
+    @property
+    def state(self) -> str:
+        """The true state for people: queued, requeued, running, stalled, done or failed."""
+        if self.is_stalled:
+            return "stalled"
+        if self.status == LayerStatus.QUEUED and self.requeues:
+            return "requeued"
+        return str(self.status)
+
+    @property
+    def state_detail(self) -> str:
+        """Why: a failed layer's error, a requeued layer's reason, a stalled layer's silence."""
+        if self.status == LayerStatus.FAILED:
+            return self.error
+        if self.is_stalled:
+            last = self.heartbeat_at or self.started_at
+            return f"no progress since {last:%Y-%m-%d %H:%M:%S} UTC"
+        if self.requeues and self.status in (LayerStatus.QUEUED, LayerStatus.RUNNING):
+            return f"requeued {self.requeues}× ({self.error})" if self.error else f"requeued {self.requeues}×"
+        return ""
+
+    @property
     def leads_total(self) -> int:
         return self.leads_created + self.leads_repeated + self.leads_unchanged
 
@@ -161,7 +198,10 @@ class ChangeLayerWindow(models.Model):
     width = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=WindowStatus.choices, default=WindowStatus.PENDING)
     result = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)  # deliveries that started this window
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["layer", "index"]

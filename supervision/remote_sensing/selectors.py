@@ -59,6 +59,64 @@ def units_in_bbox(*, plan: ZoningPlan, bbox: tuple[float, float, float, float], 
     )
 
 
+def targets_nearest(*, geoms: list[GEOSGeometry], max_distance_m: float) -> list[tuple[int, str, str, float] | None]:
+    """`target_nearest` for many geometries in ONE query: (id, name, credit code, metres) or None each.
+
+    A LATERAL subquery per geometry: the bbox pre-filter of `target_nearest`, the spatial
+    index's KNN order (`<->`) for the first candidates, then the same distance in metres
+    (ST_DistanceSphere on a geographic STORAGE_SRID) and id to choose, as one lead at a time would.
+    """
+    if not geoms:
+        return []
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        out: list[tuple[int, str, str, float] | None] = []
+        for g in geoms:
+            hit = target_nearest(geom=g, max_distance_m=max_distance_m)
+            out.append((hit[0].pk, hit[0].name, hit[0].credit_code, hit[1]) if hit else None)
+        return out
+    geographic = _storage_is_geographic()
+    wkbs, dlons, dlats = [], [], []
+    for g in geoms:
+        if g.srid != settings.STORAGE_SRID:
+            g = g.transform(settings.STORAGE_SRID, clone=True)
+        wkbs.append(bytes(g.wkb))
+        if geographic:
+            _minx, miny, _maxx, maxy = g.extent
+            dlat = max_distance_m / 111_000.0 * 1.05
+            dlats.append(dlat)
+            dlons.append(dlat / max(math.cos(math.radians(max(abs(miny), abs(maxy)))), 0.05))
+        else:
+            dlats.append(max_distance_m)
+            dlons.append(max_distance_m)
+    distance = "ST_DistanceSphere(t.location, s.geom)" if geographic else "ST_Distance(t.location, s.geom)"
+    table = EnforcementTarget._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""WITH s AS (
+                    SELECT u.i, ST_GeomFromWKB(u.wkb, %s) AS geom, u.dx, u.dy
+                    FROM unnest(%s::int[], %s::bytea[], %s::float8[], %s::float8[]) AS u(i, wkb, dx, dy)
+                )
+                SELECT s.i, n.id, n.name, n.credit_code, n.d
+                FROM s CROSS JOIN LATERAL (
+                    SELECT c.id, c.name, c.credit_code, c.d FROM (
+                        SELECT t.id, t.name, t.credit_code, {distance} AS d
+                        FROM {table} AS t
+                        WHERE t.location && ST_Expand(s.geom, s.dx, s.dy)
+                        ORDER BY t.location <-> s.geom
+                        LIMIT 20
+                    ) AS c
+                    ORDER BY c.d, c.id
+                    LIMIT 1
+                ) AS n
+                WHERE n.d <= %s""",
+            [settings.STORAGE_SRID, list(range(len(geoms))), wkbs, dlons, dlats, max_distance_m],
+        )
+        found = {i: (tid, name, code, float(d)) for i, tid, name, code, d in cur.fetchall()}
+    return [found.get(i) for i in range(len(geoms))]
+
+
 def target_nearest(*, geom: GEOSGeometry, max_distance_m: float) -> tuple[EnforcementTarget, float] | None:
     """The enforcement target whose location is nearest to `geom`, if within max_distance_m metres.
 

@@ -142,16 +142,17 @@ def test_a_failed_window_fails_the_layer_and_leaves_no_leads(
 def test_a_failure_while_raising_leads_rolls_all_of_them_back(
     plan, scene, tmp_path, media, small_windows, django_capture_on_commit_callbacks, monkeypatch
 ):
-    real = layer_services.lead_raise
+    real = layer_services.leads_raise_bulk
     calls = []
 
     def flaky(**kwargs):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == 2:  # the second batch: the first one was written already
             raise RuntimeError("database went away")
         return real(**kwargs)
 
-    monkeypatch.setattr(layer_services, "lead_raise", flaky)
+    monkeypatch.setattr(layer_services, "LEAD_BATCH", 2)
+    monkeypatch.setattr(layer_services, "leads_raise_bulk", flaky)
     layer = layer_register(plan=plan, path=scene.write(tmp_path / "a.tif", _data(scene)), kind="landcover").layer
     with django_capture_on_commit_callbacks(execute=True):
         layer_scan(layer=layer)
@@ -159,7 +160,7 @@ def test_a_failure_while_raising_leads_rolls_all_of_them_back(
     assert layer.status == LayerStatus.FAILED and "database went away" in layer.error
     assert Lead.objects.count() == 0
     # The cause gone, scanning again (failed → queued) raises all five.
-    monkeypatch.setattr(layer_services, "lead_raise", real)
+    monkeypatch.setattr(layer_services, "leads_raise_bulk", real)
     with django_capture_on_commit_callbacks(execute=True):
         layer_scan(layer=layer)
     layer.refresh_from_db()

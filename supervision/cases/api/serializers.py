@@ -197,7 +197,14 @@ class LeadDetailSerializer(LeadSerializer):
     merged_leads = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta(LeadSerializer.Meta):
-        fields = LeadSerializer.Meta.fields + ["layer_ref", "evidence", "events", "attachments", "merged_leads"]
+        fields = LeadSerializer.Meta.fields + [
+            "layer_ref",
+            "evidence",
+            "evidence_status",
+            "events",
+            "attachments",
+            "merged_leads",
+        ]
 
 
 class CaseSerializer(serializers.ModelSerializer):

@@ -10,7 +10,14 @@ from ..models import ChangeLayer
 class ChangeLayerUploadSerializer(serializers.Serializer):
     """Input of POST /change-layers/ (multipart)."""
 
-    file = serializers.FileField(help_text=_("GeoTIFF: uint8 landcover classes or float NDVI difference"))
+    file = serializers.FileField(
+        required=False, help_text=_("GeoTIFF: uint8 landcover classes or float NDVI difference")
+    )
+    url = serializers.CharField(
+        required=False,
+        max_length=500,
+        help_text=_("instead of a file: http(s):// or s3:// URL of a Cloud-Optimized GeoTIFF every worker can read"),
+    )
     plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
     kind = serializers.ChoiceField(choices=LayerKind.choices)
     before_date = serializers.DateField(required=False, allow_null=True)
@@ -20,6 +27,16 @@ class ChangeLayerUploadSerializer(serializers.Serializer):
     threshold = serializers.FloatField(required=False, allow_null=True)
     min_area_m2 = serializers.FloatField(required=False, allow_null=True, min_value=0)
 
+    def validate_url(self, value: str) -> str:
+        if not value.startswith(("http://", "https://", "s3://")):
+            raise serializers.ValidationError(_("Give an http://, https:// or s3:// URL."))
+        return value
+
+    def validate(self, attrs):
+        if bool(attrs.get("file")) == bool(attrs.get("url")):
+            raise serializers.ValidationError({"file": _("Send either a file or a url, not both or neither.")})
+        return attrs
+
 
 class ChangeLayerSerializer(serializers.ModelSerializer):
     """A change layer with its scan status, progress (%) and lead counts."""
@@ -28,6 +45,9 @@ class ChangeLayerSerializer(serializers.ModelSerializer):
     progress = serializers.IntegerField(read_only=True)
     leads_total = serializers.IntegerField(read_only=True)
     leads_url = serializers.SerializerMethodField()
+    state = serializers.CharField(read_only=True)
+    state_detail = serializers.CharField(read_only=True)
+    source_url = serializers.SerializerMethodField()
 
     class Meta:
         model = ChangeLayer
@@ -45,8 +65,15 @@ class ChangeLayerSerializer(serializers.ModelSerializer):
             "threshold",
             "min_area_m2",
             "status",
+            "state",
+            "state_detail",
             "progress",
             "error",
+            "source_url",
+            "heartbeat_at",
+            "requeues",
+            "patches_edge",
+            "merge_seconds",
             "windows_total",
             "windows_done",
             "valid_fraction",
@@ -63,6 +90,10 @@ class ChangeLayerSerializer(serializers.ModelSerializer):
             "finished_at",
             "leads_url",
         ]
+
+    def get_source_url(self, obj) -> str:
+        """The URL a remote layer is read from (a server path is never shown)."""
+        return obj.path if obj.path.startswith(("http://", "https://", "s3://")) else ""
 
     def get_leads_url(self, obj) -> str:
         return f"/api/v1/leads/?format=geojson&source=remote_sensing&plan={obj.plan.code}"

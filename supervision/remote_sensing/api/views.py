@@ -1,13 +1,13 @@
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from supervision.cases import permissions as case_perms
 
 from .. import selectors
-from ..services.layers import layer_scan, layer_upload
+from ..services.layers import layer_register, layer_scan, layer_upload
 from .serializers import ChangeLayerSerializer, ChangeLayerUploadSerializer
 
 
@@ -30,7 +30,7 @@ class ChangeLayerListView(generics.ListAPIView):
 
     permission_classes = [CanUploadLayers]
     serializer_class = ChangeLayerSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
     filterset_fields: list[str] = []
 
     def get_queryset(self):
@@ -43,9 +43,13 @@ class ChangeLayerListView(generics.ListAPIView):
         data = ChangeLayerUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
-        upload = v.pop("file")
+        upload = v.pop("file", None)
+        url = v.pop("url", None)
         with transaction.atomic():
-            reg = layer_upload(plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v)
+            if url:  # a COG every worker reads window by window: nothing is copied
+                reg = layer_register(plan=v.pop("plan"), path=url, created_by=request.user, **v)
+            else:
+                reg = layer_upload(plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v)
             layer = layer_scan(layer=reg.layer) if reg.created else reg.layer
         layer.refresh_from_db()
         # The same file again: the existing layer, 200 instead of 201 (nothing new was made).

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
@@ -27,8 +28,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from supervision.cases.choices import EvidenceKind, LeadSource
-from supervision.cases.services.leads import EvidenceFile, lead_raise
+from supervision.cases.choices import EvidenceKind, EvidenceStatus, LeadSource
+from supervision.cases.models import LeadDetection
+from supervision.cases.services.leads import EvidenceFile
+from supervision.cases.services.leads_bulk import LeadRaiseSpec, lead_evidence_complete, leads_raise_bulk
 from supervision.errors import Conflict, NotFound, ServiceError
 from supervision.queueing import task_send, task_send_on_commit
 from supervision.workflow import transition_to
@@ -40,8 +43,8 @@ from .. import raster
 from ..choices import LAYER_TRANSITIONS, LayerKind, LayerStatus, WindowStatus
 from ..geo import bounds_storage_to_crs, bounds_to_storage, crs_to_storage, storage_to_crs
 from ..models import ChangeLayer, ChangeLayerEvent, ChangeLayerWindow, ScanRuleSet
-from ..raster_chip import change_chip_png, image_chip_png
-from ..selectors import plan_bounds_lonlat, target_nearest, units_in_bbox
+from ..raster.chips import change_chip_png, image_chip_png
+from ..selectors import plan_bounds_lonlat, targets_nearest, units_in_bbox
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ class MergeOutcome:
     repeated: int = 0
     unchanged: int = 0
     lead_ids: list[int] = field(default_factory=list)
+    new_lead_ids: list[int] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ rules
@@ -124,6 +128,48 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+def source_fingerprint(*, source: str) -> tuple[str, str, int]:
+    """(normalised source, checksum, size in bytes) of a layer's raster, local or remote.
+
+    A local file (or shared mount) is hashed whole (SHA-256). A remote COG is never
+    downloaded: an HTTP(S) URL is fingerprinted by a HEAD request (URL, ETag,
+    Last-Modified, length), an S3 object by its URL and raster header (a new version of
+    an S3 object should get a new key). So a changed HTTP object gets a new checksum.
+    """
+    source = source.strip()
+    if raster.source_is_remote(source):
+        return _remote_fingerprint(source)
+    path = os.path.abspath(source)
+    if not os.path.isfile(path):
+        raise ServiceError(f"Raster file '{path}' does not exist.", code="raster_open")
+    return path, file_sha256(path), os.path.getsize(path)
+
+
+def _remote_fingerprint(url: str) -> tuple[str, str, int]:
+    import urllib.error
+    import urllib.request
+
+    parts: list[str] = [url]
+    size = 0
+    try:
+        if url.startswith(("http://", "https://")):
+            req = urllib.request.Request(url, method="HEAD")
+            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310 - http(s) only, checked above
+                size = int(resp.headers.get("Content-Length") or 0)
+                parts += [resp.headers.get("ETag", ""), resp.headers.get("Last-Modified", ""), str(size)]
+        else:
+            # S3: GDAL signs the requests (AWS_* settings); the header describes the object
+            import rasterio
+
+            with rasterio.open(raster.source_gdal_path(url)) as ds:
+                parts += [str(ds.width), str(ds.height), str(tuple(ds.transform)), str(ds.crs), str(ds.dtypes)]
+    except (OSError, ValueError, urllib.error.URLError, raster.RasterError) as exc:
+        raise ServiceError(
+            f"Raster URL '{url}' cannot be read ({getattr(exc, 'reason', None) or exc}).", code="raster_open"
+        ) from None
+    return url, hashlib.sha256("\n".join(parts).encode()).hexdigest(), size
+
+
 def _raster_refused(exc: raster.RasterError) -> ServiceError:
     return ServiceError(
         str(exc), code=f"raster_{type(exc).__name__.removeprefix('Raster').removesuffix('Error').lower()}"
@@ -162,10 +208,7 @@ def layer_register(
         raise ServiceError(f"min_area_m2 must be zero or more, got {min_area_m2}.")
     if before_date and after_date and before_date > after_date:
         raise ServiceError(f"before date {before_date} is after the after date {after_date}.")
-    path = os.path.abspath(path)
-    if not os.path.isfile(path):
-        raise ServiceError(f"Raster file '{path}' does not exist.", code="raster_open")
-    checksum = file_sha256(path)
+    path, checksum, size_bytes = source_fingerprint(source=path)
     existing = ChangeLayer.objects.filter(plan=plan, checksum=checksum).first()
     if existing is not None:
         if existing.kind != kind:
@@ -182,15 +225,15 @@ def layer_register(
     except raster.RasterError as exc:
         raise _raster_refused(exc) from None
     for image in (before_image, after_image):
-        if image and not os.path.isfile(image):
+        if image and not raster.source_is_remote(image) and not os.path.isfile(image):
             raise ServiceError(f"Imagery file '{image}' does not exist.")
     layer = ChangeLayer.objects.create(
         plan=plan,
         kind=kind,
-        name=(name or os.path.basename(path))[:200],
+        name=(name or os.path.basename(path.split("?", 1)[0].rstrip("/")))[:200],
         path=path,
         checksum=checksum,
-        size_bytes=os.path.getsize(path),
+        size_bytes=size_bytes,
         before_date=before_date,
         after_date=after_date,
         sensor=sensor,
@@ -345,13 +388,16 @@ def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | N
             error="",
             windows_total=0,
             windows_done=0,
+            heartbeat_at=timezone.now(),
+            patches_edge=0,
+            merge_seconds=None,
         )
     except ServiceError:  # a second start of the same queued layer: the first one runs it
         return None
     try:
-        if not os.path.isfile(layer.path):
+        if not raster.source_is_remote(layer.path) and not os.path.isfile(layer.path):
             raise ServiceError(f"Raster file '{layer.path}' no longer exists.")
-        if file_sha256(layer.path) != layer.checksum:
+        if source_fingerprint(source=layer.path)[1] != layer.checksum:
             raise ServiceError(f"Raster file '{layer.path}' changed since it was registered; register it again.")
         info = raster.raster_inspect(layer.path, kind=layer.kind)
         rules = _scan_rules_for(layer)
@@ -389,9 +435,45 @@ def _units_for_window(layer: ChangeLayer, info: raster.RasterInfo, rules: raster
     return [raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt)) for u in units]
 
 
-def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
-    """Scan one window and store its result (upsert: a second run of the same window is a no-op).
+def _window_label(row: ChangeLayerWindow) -> str:
+    return (
+        f"window {row.index} (rows {row.row_off}-{row.row_off + row.height}, "
+        f"cols {row.col_off}-{row.col_off + row.width})"
+    )
 
+
+def _heartbeat(layer_id: int, scan_run: int) -> None:
+    ChangeLayer.objects.filter(pk=layer_id, scan_run=scan_run, status=LayerStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+
+
+def _finished_rows(finished: list[raster.Patch], info: raster.RasterInfo) -> list[dict[str, Any]]:
+    """The (patch, unit) pairs a window finished, ready for a lead: geometry as STORAGE_SRID WKB (hex)."""
+    rows = []
+    for p in finished:
+        for uid, (pixels, area) in p.units.items():
+            geom = crs_to_storage(p.geometries[uid], info.crs_wkt)
+            rows.append(
+                {
+                    "patch_key": p.patch_key,
+                    "change_class": p.change_class,
+                    "bbox": list(p.bbox),
+                    "patch_pixels": p.pixels,
+                    "patch_units": len(p.units),
+                    "unit_id": uid,
+                    "pixels": pixels,
+                    "area_m2": area,
+                    "wkb": bytes(geom.wkb).hex(),
+                }
+            )
+    return rows
+
+
+def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
+    """Scan one window, finish the patches wholly inside it, store the rest for the merge.
+
+    Upsert on the window row: a second run (a redelivery) of a done window is a no-op.
     Any error fails the whole layer with the window named; False when nothing was done.
     """
     layer = ChangeLayer.objects.select_related("plan").filter(pk=layer_id).first()
@@ -400,39 +482,58 @@ def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
     row = ChangeLayerWindow.objects.filter(layer=layer, scan_run=scan_run, index=index).first()
     if row is None or row.status == WindowStatus.DONE:
         return False
+    now = timezone.now()
+    ChangeLayerWindow.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, started_at=now)
+    _heartbeat(layer.pk, scan_run)
     window = raster.WindowSpec(row.row_off, row.col_off, row.height, row.width)
     try:
         info = raster.RasterInfo.from_dict(layer.info)
         rules = raster.ScanRules.from_dict(layer.rules)
         units = _units_for_window(layer, info, rules, window)
-        result = raster.window_scan(layer.path, window=window, rules=rules, units=units)
-    except Exception as exc:  # noqa: BLE001 - any failure of a window fails the layer, named
+        edge_only, finished = raster.window_finish(
+            raster.source_gdal_path(layer.path), window=window, rules=rules, units=units, info=info
+        )
+        result = edge_only.to_dict()
+        result["finished"] = _finished_rows(finished, info)
+    except SoftTimeLimitExceeded:
         layer_fail(
             layer=layer,
-            error=f"window {index} (rows {row.row_off}-{row.row_off + row.height}, cols {row.col_off}-{row.col_off + row.width}): {exc}",
+            error=f"{_window_label(row)}: took longer than the time limit of {settings.SCAN_WINDOW_SOFT_SECONDS} s",
         )
+        return False
+    except Exception as exc:  # noqa: BLE001 - any failure of a window fails the layer, named
+        layer_fail(layer=layer, error=f"{_window_label(row)}: {exc}")
         return False
     with transaction.atomic():
         updated = ChangeLayerWindow.objects.filter(pk=row.pk, status=WindowStatus.PENDING).update(
-            status=WindowStatus.DONE, result=result.to_dict(), finished_at=timezone.now()
+            status=WindowStatus.DONE, result=result, finished_at=timezone.now()
         )
         if updated:
-            ChangeLayer.objects.filter(pk=layer.pk, scan_run=scan_run).update(windows_done=F("windows_done") + 1)
+            ChangeLayer.objects.filter(pk=layer.pk, scan_run=scan_run).update(
+                windows_done=F("windows_done") + 1, heartbeat_at=timezone.now()
+            )
     return bool(updated)
 
 
 # ------------------------------------------------------------------- merge
 
+# Leads raised per set-based statement batch (all batches in ONE transaction).
+LEAD_BATCH = 1000
+
 
 @dataclass
-class _LeadSpec:
-    unit: ControlUnit
-    patch: raster.Patch
-    geom: GEOSGeometry
-    area_m2: float
+class _Found:
+    """A qualifying (patch, unit) pair, finished by a window or by the merge."""
+
+    patch_key: str
+    change_class: int
+    bbox: tuple[int, int, int, int]
+    patch_pixels: int
+    patch_units: int
+    unit_id: int
     pixels: int
-    files: list[EvidenceFile]
-    evidence: dict[str, Any]
+    area_m2: float
+    geom: GEOSGeometry
 
 
 def _class_name(legend: dict[str, str], change_class: int) -> str:
@@ -443,6 +544,219 @@ def _detected_at(layer: ChangeLayer) -> datetime:
     if layer.after_date:
         return timezone.make_aware(datetime.combine(layer.after_date, time(12, 0)))
     return timezone.now()
+
+
+def _found_all(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRules, rows) -> tuple[list[_Found], Any]:
+    """Finished pairs from the windows, plus the edge patches joined and vectorised here."""
+    found: list[_Found] = []
+    results = []
+    for r in rows:
+        for f in r.result.get("finished", ()):
+            found.append(
+                _Found(
+                    f["patch_key"],
+                    int(f["change_class"]),
+                    tuple(f["bbox"]),  # type: ignore[arg-type]
+                    int(f["patch_pixels"]),
+                    int(f["patch_units"]),
+                    int(f["unit_id"]),
+                    int(f["pixels"]),
+                    float(f["area_m2"]),
+                    GEOSGeometry(memoryview(bytes.fromhex(f["wkb"])), srid=settings.STORAGE_SRID),
+                )
+            )
+        results.append(raster.WindowResult.from_dict(r.result))
+    merged = raster.patches_merge(results, info=info, rules=rules)
+    del results
+    if not merged.complete:
+        raise ServiceError("The window results do not cover the whole raster.")
+    unit_ids = sorted({uid for p in merged.patches for uid in p.units})
+    shapes = {
+        u.pk: raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt))
+        for u in ControlUnit.objects.filter(pk__in=unit_ids).only("id", "unit_class", "geom")
+    }
+    jobs = [(p, shapes[uid]) for p in merged.patches for uid in p.units]
+    patch_of = {p.patch_key: p for p in merged.patches}
+    for s in raster.patches_vectorise(raster.source_gdal_path(layer.path), jobs, rules=rules, info=info):
+        p = patch_of[s.patch_key]
+        if not s.pixels:
+            raise ServiceError(f"Patch {p.patch_key} in unit #{s.unit_id} vanished on re-reading the file.")
+        found.append(
+            _Found(
+                p.patch_key,
+                p.change_class,
+                p.bbox,
+                p.pixels,
+                len(p.units),
+                s.unit_id,
+                int(s.pixels),
+                float(s.area_m2),
+                crs_to_storage(s.geometry, info.crs_wkt),
+            )
+        )
+    found.sort(key=lambda f: (f.patch_key, f.unit_id))
+    return found, merged
+
+
+def _specs(
+    layer: ChangeLayer,
+    rules: raster.ScanRules,
+    merged: raster.MergeResult,
+    batch: list[_Found],
+    units: dict[int, ControlUnit],
+    legend: dict[str, str],
+) -> list[LeadRaiseSpec]:
+    keys = {f"rs:{layer.checksum}:{f.patch_key}:{units[f.unit_id].code}": f for f in batch}
+    recorded = set(LeadDetection.objects.filter(source_key__in=list(keys)).values_list("source_key", flat=True))
+    todo = [k for k in keys if k not in recorded]
+    # the nearest enforcement target of every new observation, in one query
+    max_target_m = settings.LEAD_TARGET_MAX_DISTANCE_M
+    nearest = dict(
+        zip(todo, targets_nearest(geoms=[keys[k].geom for k in todo], max_distance_m=max_target_m), strict=True)
+    )
+    detected_at = _detected_at(layer)
+    specs = []
+    for key, f in keys.items():
+        unit = units[f.unit_id]
+        class_name = _class_name(legend, f.change_class)
+        unit_label = UnitClass(unit.unit_class).label
+        near = nearest.get(key)
+        evidence = {
+            "layer_id": layer.pk,
+            "layer_name": layer.name,
+            "layer_checksum": layer.checksum,
+            "kind": layer.kind,
+            "sensor": layer.sensor,
+            "before_date": layer.before_date.isoformat() if layer.before_date else None,
+            "after_date": layer.after_date.isoformat() if layer.after_date else None,
+            "patch_key": f.patch_key,
+            "patch_bbox": list(f.bbox),
+            "change_class": f.change_class,
+            "change_class_name": class_name,
+            "unit_code": unit.code,
+            "unit_class": unit.unit_class,
+            "pixels_in_unit": f.pixels,
+            "area_m2": round(f.area_m2, 1),
+            "patch_pixels_total": f.patch_pixels,
+            "patch_units": f.patch_units,
+            "min_area_m2": rules.min_area_m2,
+            "threshold": rules.threshold if layer.kind == LayerKind.NDVI_DIFF else None,
+            "valid_fraction": round(merged.valid_fraction, 4),
+            "nearest_target": (
+                {"id": near[0], "name": near[1], "credit_code": near[2], "distance_m": round(near[3], 1)}
+                if near
+                else None
+            ),
+            "nearest_target_max_m": max_target_m,
+        }
+        specs.append(
+            LeadRaiseSpec(
+                source=LeadSource.REMOTE_SENSING,
+                source_key=key,
+                plan=layer.plan,
+                unit=unit,
+                geom=f.geom,
+                title=f"{unit.name}{class_name}图斑（{f.area_m2:,.0f} 平方米）"[:200],
+                reason=(
+                    f"遥感变化图层 #{layer.pk}（{layer.name}）检出{class_name}图斑，位于{unit_label} {unit.code}，"
+                    f"单元内面积 {f.area_m2:,.0f} 平方米，不小于 {rules.min_area_m2:,.0f} 平方米；"
+                    f"{unit_label}内的{class_name}须现场核查。"
+                ),
+                change_class=f.change_class,
+                area_m2=round(f.area_m2, 1),
+                layer_ref=f"change_layer:{layer.pk}",
+                evidence=evidence,
+                target_id=near[0] if near else None,
+                detected_at=detected_at,
+                evidence_status=EvidenceStatus.PENDING,
+            )
+        )
+    return specs
+
+
+def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
+    """Join the edge patches, raise every lead set-wise in one transaction, mark the layer done.
+
+    The windows already finished the patches wholly inside them; here only the patches
+    cut by window edges are joined and vectorised (`patches_edge`, `merge_seconds`).
+    Safe to run twice: leads are upserted on (file checksum, patch, unit) and the
+    status is compare-and-set. Any error fails the layer and rolls the leads back.
+    Evidence chips are rendered afterwards by their own tasks.
+    """
+    import time as _time
+
+    layer = ChangeLayer.objects.select_related("plan").filter(pk=layer_id).first()
+    if layer is None or layer.status != LayerStatus.RUNNING or layer.scan_run != scan_run:
+        return None
+    _heartbeat(layer.pk, scan_run)
+    t0 = _time.monotonic()
+    try:
+        rows = list(ChangeLayerWindow.objects.filter(layer=layer, scan_run=scan_run).order_by("index"))
+        missing = [r.index for r in rows if r.status != WindowStatus.DONE]
+        if missing or len(rows) != layer.windows_total:
+            raise ServiceError(
+                f"{len(missing)} of {layer.windows_total} windows have no result (first: {missing[:5]})."
+            )
+        info = raster.RasterInfo.from_dict(layer.info)
+        rules = raster.ScanRules.from_dict(layer.rules)
+        found, merged = _found_all(layer, info, rules, rows)
+        del rows
+        _heartbeat(layer.pk, scan_run)  # joined and vectorised: the leads come next
+        merge_seconds = _time.monotonic() - t0
+        legend = scan_rules_get(plan=layer.plan).legend
+        units = {
+            u.pk: u for u in ControlUnit.objects.filter(pk__in={f.unit_id for f in found}).select_related("division")
+        }
+        outcome = MergeOutcome()
+        with transaction.atomic():
+            for b0 in range(0, len(found), LEAD_BATCH):
+                specs = _specs(layer, rules, merged, found[b0 : b0 + LEAD_BATCH], units, legend)
+                for result in leads_raise_bulk(specs=specs, match_open_overlapping=True):
+                    outcome.lead_ids.append(result.lead_id)
+                    if result.created:
+                        outcome.created += 1
+                        outcome.new_lead_ids.append(result.lead_id)
+                    elif result.detection_added:
+                        outcome.repeated += 1
+                    else:
+                        outcome.unchanged += 1
+            _transition(
+                layer,
+                LayerStatus.DONE,
+                comment=f"{outcome.created} new, {outcome.repeated} repeat, {outcome.unchanged} already recorded",
+                finished_at=timezone.now(),
+                valid_fraction=merged.valid_fraction,
+                changed_pixels=merged.changed_pixels,
+                patches_total=merged.patches_total,
+                patches_qualifying=len({f.patch_key for f in found}),
+                patches_edge=len(merged.patches),
+                merge_seconds=round(merge_seconds, 3),
+                leads_created=outcome.created,
+                leads_repeated=outcome.repeated,
+                leads_unchanged=outcome.unchanged,
+            )
+            new_ids = list(outcome.new_lead_ids)
+            transaction.on_commit(lambda: lead_chips_queue(lead_ids=new_ids))
+    except Exception as exc:  # noqa: BLE001 - the layer records why; no lead survives the rollback
+        layer_fail(layer=layer, error=f"merge: {getattr(exc, 'message', None) or exc}")
+        return None
+    return outcome
+
+
+# ------------------------------------------------------------------- chips
+
+CHIP_BATCH = 50  # leads per chip task
+
+
+def lead_chips_queue(*, lead_ids: list[int]) -> int:
+    """Queue the chip tasks of newly raised leads (after commit); returns the number of tasks."""
+    from ..tasks import change_layer_chips
+
+    n = 0
+    for i in range(0, len(lead_ids), CHIP_BATCH):
+        change_layer_chips.delay(lead_ids[i : i + CHIP_BATCH])
+        n += 1
+    return n
 
 
 def _imagery_chips(layer: ChangeLayer, info: raster.RasterInfo, patch: raster.Patch, stem: str) -> list[EvidenceFile]:
@@ -457,163 +771,146 @@ def _imagery_chips(layer: ChangeLayer, info: raster.RasterInfo, patch: raster.Pa
             continue
         import rasterio
 
-        with rasterio.open(path) as ds:
+        with rasterio.open(raster.source_gdal_path(path)) as ds:
             image_crs = ds.crs.to_wkt()
         storage = bounds_to_storage(bounds, info.crs_wkt)
         image_bounds = bounds_storage_to_crs(storage, image_crs)
-        png = image_chip_png(path, image_bounds)
+        png = image_chip_png(raster.source_gdal_path(path), image_bounds)
         files.append(EvidenceFile(f"{stem}-{label}.png", png, EvidenceKind.CHIP, "image/png", caption))
     return files
 
 
-def _lead_specs(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRules, merged: raster.MergeResult):
-    legend = scan_rules_get(plan=layer.plan).legend
-    unit_ids = sorted({uid for p in merged.patches for uid in p.units})
-    units = {u.pk: u for u in ControlUnit.objects.filter(pk__in=unit_ids).select_related("division")}
-    shapes: dict[int, raster.UnitShape] = {}
-    max_target_m = settings.LEAD_TARGET_MAX_DISTANCE_M
-    specs: list[_LeadSpec] = []
-    for patch in merged.patches:
-        for uid, (_pixels, _area_m2) in patch.units.items():
-            unit = units[uid]
-            shape = shapes.get(uid) or shapes.setdefault(
-                uid, raster.UnitShape(uid, unit.unit_class, storage_to_crs(unit.geom, info.crs_wkt))
+def lead_chips_render(*, lead_ids: list[int]) -> dict[str, int]:
+    """Render and attach the evidence chips of scan leads still pending; safe to run twice.
+
+    A chip that cannot be drawn marks its lead's evidence `failed` (the lead itself stands).
+    """
+    from supervision.cases.models import Lead
+
+    done = failed = 0
+    leads = list(
+        Lead.objects.filter(pk__in=lead_ids, evidence_status=EvidenceStatus.PENDING)
+        .select_related("unit")
+        .order_by("pk")
+    )
+    layers: dict[int, ChangeLayer] = {}
+    shapes: dict[tuple[int, int], raster.UnitShape] = {}
+    for lead in leads:
+        ev = lead.evidence
+        try:
+            layer = layers.get(ev["layer_id"]) or layers.setdefault(
+                ev["layer_id"], ChangeLayer.objects.get(pk=ev["layer_id"])
             )
-            vec = raster.patch_vectorise(layer.path, patch, rules=rules, unit=shape, info=info)
-            if not vec["pixels"]:
-                raise ServiceError(f"Patch {patch.patch_key} in unit {unit.code} vanished on re-reading the file.")
-            geom = crs_to_storage(vec["geometry"], info.crs_wkt)
-            stem = f"layer{layer.pk}-{patch.patch_key}-{unit.code}"
+            info = raster.RasterInfo.from_dict(layer.info)
+            rules = raster.ScanRules.from_dict(layer.rules)
+            key = (layer.pk, lead.unit_id)
+            shape = shapes.get(key) or shapes.setdefault(
+                key, raster.UnitShape(lead.unit_id, lead.unit.unit_class, storage_to_crs(lead.unit.geom, info.crs_wkt))
+            )
+            sr, sc = (int(v) for v in ev["patch_key"].split("-")[1:3])
+            patch = raster.Patch(
+                patch_key=ev["patch_key"],
+                change_class=int(ev["change_class"]),
+                bbox=tuple(ev["patch_bbox"]),  # type: ignore[arg-type]
+                seed=(sr, sc),
+                pixels=int(ev["patch_pixels_total"]),
+                units={},
+                parts=(),
+            )
+            stem = f"layer{layer.pk}-{patch.patch_key}-{ev['unit_code']}"
             files = [
                 EvidenceFile(
                     f"{stem}.png",
-                    change_chip_png(layer.path, patch, unit=shape, info=info, threshold=rules.threshold),
+                    change_chip_png(
+                        raster.source_gdal_path(layer.path), patch, unit=shape, info=info, threshold=rules.threshold
+                    ),
                     EvidenceKind.CHIP,
                     "image/png",
                     "变化掩膜与管控单元边界（金色）",
                 )
             ]
             files += _imagery_chips(layer, info, patch, stem)
-            nearest = target_nearest(geom=geom, max_distance_m=max_target_m)
-            evidence = {
-                "layer_id": layer.pk,
-                "layer_name": layer.name,
-                "layer_checksum": layer.checksum,
-                "kind": layer.kind,
-                "sensor": layer.sensor,
-                "before_date": layer.before_date.isoformat() if layer.before_date else None,
-                "after_date": layer.after_date.isoformat() if layer.after_date else None,
-                "patch_key": patch.patch_key,
-                "change_class": patch.change_class,
-                "change_class_name": _class_name(legend, patch.change_class),
-                "unit_code": unit.code,
-                "unit_class": unit.unit_class,
-                "pixels_in_unit": vec["pixels"],
-                "area_m2": round(vec["area_m2"], 1),
-                "patch_pixels_total": patch.pixels,
-                "patch_units": len(patch.units),
-                "min_area_m2": rules.min_area_m2,
-                "threshold": rules.threshold if layer.kind == LayerKind.NDVI_DIFF else None,
-                "valid_fraction": round(merged.valid_fraction, 4),
-                "nearest_target": (
-                    {
-                        "id": nearest[0].pk,
-                        "name": nearest[0].name,
-                        "credit_code": nearest[0].credit_code,
-                        "distance_m": round(nearest[1], 1),
-                    }
-                    if nearest
-                    else None
-                ),
-                "nearest_target_max_m": max_target_m,
-            }
-            specs.append(_LeadSpec(unit, patch, geom, float(vec["area_m2"]), int(vec["pixels"]), files, evidence))
-    return specs, legend
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the lead stands; its evidence says why it has no picture
+            if lead_evidence_complete(lead_id=lead.pk, files=[], error=str(exc)):
+                failed += 1
+            continue
+        if lead_evidence_complete(lead_id=lead.pk, files=files):
+            done += 1
+    return {"ready": done, "failed": failed}
 
 
-def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
-    """Join the window results, vectorise, raise every lead in one transaction, mark the layer done.
+# ------------------------------------------------------------- never stuck
 
-    Safe to run twice: leads are upserted on (file checksum, patch, unit) and the status
-    is compare-and-set. Any error fails the layer and rolls the leads back.
+
+def layer_window_failed(*, layer_id: int, scan_run: int, error: str) -> bool:
+    """The chord's error callback: a window task died (time limit, lost worker); fail the layer, naming it."""
+    layer = ChangeLayer.objects.filter(pk=layer_id, scan_run=scan_run).first()
+    if layer is None:
+        return False
+    m = re.search(r"window(\d+)", error)
+    row = None
+    if m:
+        row = ChangeLayerWindow.objects.filter(layer=layer, scan_run=scan_run, index=int(m.group(1))).first()
+    if row is None:
+        row = ChangeLayerWindow.objects.filter(layer=layer, scan_run=scan_run, status=WindowStatus.PENDING).first()
+    where = _window_label(row) if row is not None else "a window"
+    return layer_fail(layer=layer, error=f"{where}: the task failed ({error[:500]})")
+
+
+def layers_sweep(*, stall_seconds: float | None = None, max_requeues: int | None = None) -> list[tuple[int, str]]:
+    """Requeue, or fail, running layers with no progress for `SCAN_STALL_SECONDS`; safe to run twice.
+
+    A layer's heartbeat moves whenever a window starts or finishes, the merge begins and
+    when it starts writing leads.
+    A stalled layer is queued again (a new scan run; late tasks of the old run see the
+    run change and do nothing) up to `SCAN_MAX_REQUEUES` times, then failed with why.
+    Returns (layer id, "requeued" | "failed") for each layer acted on.
     """
-    layer = ChangeLayer.objects.select_related("plan").filter(pk=layer_id).first()
-    if layer is None or layer.status != LayerStatus.RUNNING or layer.scan_run != scan_run:
-        return None
-    try:
-        rows = list(ChangeLayerWindow.objects.filter(layer=layer, scan_run=scan_run).order_by("index"))
-        missing = [r.index for r in rows if r.status != WindowStatus.DONE]
-        if missing or len(rows) != layer.windows_total:
-            raise ServiceError(
-                f"{len(missing)} of {layer.windows_total} windows have no result (first: {missing[:5]})."
-            )
-        info = raster.RasterInfo.from_dict(layer.info)
-        rules = raster.ScanRules.from_dict(layer.rules)
-        merged = raster.patches_merge(
-            [raster.WindowResult.from_dict(cast("dict[str, Any]", r.result)) for r in rows], info=info, rules=rules
+    from ..tasks import change_layer_scan
+
+    stall = settings.SCAN_STALL_SECONDS if stall_seconds is None else stall_seconds
+    limit = settings.SCAN_MAX_REQUEUES if max_requeues is None else max_requeues
+    cutoff = timezone.now() - timedelta(seconds=stall)
+    acted: list[tuple[int, str]] = []
+    stalled = ChangeLayer.objects.filter(status=LayerStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    # Workers making progress elsewhere may simply not have reached this layer's windows
+    # yet (a busy queue is not a stall): then only a window that STARTED and never
+    # finished (its worker died; the window's own time limit is far below) counts.
+    busy = ChangeLayer.objects.filter(status=LayerStatus.RUNNING, heartbeat_at__gte=cutoff).exists()
+    for layer in stalled.order_by("pk"):
+        windows = ChangeLayerWindow.objects.filter(
+            layer=layer, scan_run=layer.scan_run, status=WindowStatus.PENDING
+        ).order_by("index")
+        if busy and not windows.filter(attempts__gt=0, started_at__lt=cutoff).exists() and windows.exists():
+            continue
+        pending = list(windows.values_list("index", flat=True)[:5])
+        where = (
+            f"windows {', '.join(map(str, pending))} of {layer.windows_total} unfinished"
+            if pending
+            else "the merge did not finish"
         )
-        del rows
-        if not merged.complete:
-            raise ServiceError("The window results do not cover the whole raster.")
-        specs, legend = _lead_specs(layer, info, rules, merged)
-        outcome = MergeOutcome()
-        detected_at = _detected_at(layer)
-        with transaction.atomic():
-            for spec in specs:
-                unit_label = UnitClass(spec.unit.unit_class).label
-                class_name = _class_name(legend, spec.patch.change_class)
-                result = lead_raise(
-                    source=LeadSource.REMOTE_SENSING,
-                    source_key=f"rs:{layer.checksum}:{spec.patch.patch_key}:{spec.unit.code}",
-                    plan=layer.plan,
-                    unit=spec.unit,
-                    geom=spec.geom,
-                    title=f"{spec.unit.name}{class_name}图斑（{spec.area_m2:,.0f} 平方米）"[:200],
-                    reason=(
-                        f"遥感变化图层 #{layer.pk}（{layer.name}）检出{class_name}图斑，位于{unit_label} {spec.unit.code}，"
-                        f"单元内面积 {spec.area_m2:,.0f} 平方米，不小于 {rules.min_area_m2:,.0f} 平方米；"
-                        f"{unit_label}内的{class_name}须现场核查。"
-                    ),
-                    change_class=spec.patch.change_class,
-                    area_m2=round(spec.area_m2, 1),
-                    layer_ref=f"change_layer:{layer.pk}",
-                    evidence=spec.evidence,
-                    files=spec.files,
-                    target=_target_of(spec.evidence),
-                    detected_at=detected_at,
-                    match_open_overlapping=True,
-                )
-                outcome.lead_ids.append(result.lead.pk)
-                if result.created:
-                    outcome.created += 1
-                elif result.detection_added:
-                    outcome.repeated += 1
-                else:
-                    outcome.unchanged += 1
-            _transition(
-                layer,
-                LayerStatus.DONE,
-                comment=f"{outcome.created} new, {outcome.repeated} repeat, {outcome.unchanged} already recorded",
-                finished_at=timezone.now(),
-                valid_fraction=merged.valid_fraction,
-                changed_pixels=merged.changed_pixels,
-                patches_total=merged.patches_total,
-                patches_qualifying=merged.patches_qualifying,
-                leads_created=outcome.created,
-                leads_repeated=outcome.repeated,
-                leads_unchanged=outcome.unchanged,
-            )
-    except Exception as exc:  # noqa: BLE001 - the layer records why; no lead survives the rollback
-        layer_fail(layer=layer, error=f"merge: {getattr(exc, 'message', None) or exc}")
-        return None
-    return outcome
-
-
-def _target_of(evidence: dict[str, Any]):
-    from supervision.cases.models import EnforcementTarget
-
-    nearest = evidence.get("nearest_target")
-    return EnforcementTarget.objects.filter(pk=nearest["id"]).first() if nearest else None
+        why = f"stalled: no progress for {stall:.0f} s ({where})"
+        if layer.requeues < limit:
+            try:
+                with transaction.atomic():
+                    _transition(
+                        layer,
+                        LayerStatus.QUEUED,
+                        comment=f"{why}; requeued ({layer.requeues + 1} of {limit})",
+                        requeues=F("requeues") + 1,
+                        error=why,
+                    )
+                    transaction.on_commit(lambda pk=layer.pk: change_layer_scan.delay(pk))
+            except ServiceError:  # it moved on meanwhile (finished, or another sweep)
+                continue
+            acted.append((layer.pk, "requeued"))
+        elif layer_fail(layer=layer, error=f"{why}; gave up after {layer.requeues} requeues"):
+            acted.append((layer.pk, "failed"))
+    return acted
 
 
 def layer_wait(*, layer: ChangeLayer, timeout_s: float, poll_s: float = 1.0) -> ChangeLayer:

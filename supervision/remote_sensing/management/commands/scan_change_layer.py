@@ -21,7 +21,7 @@ class Command(ServiceCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path")
+        parser.add_argument("path", help="GeoTIFF path (local or shared mount) or http(s):// or s3:// URL of a COG")
         parser.add_argument("--plan", required=True, help="plan code")
         parser.add_argument("--kind", required=True, choices=LayerKind.values)
         parser.add_argument(

@@ -1,0 +1,186 @@
+"""End-to-end change-layer scans for bench_scan.py: Django, PostGIS, Celery (eager or real workers).
+
+Runs inside a scratch database (`_django.scratch_database`), so it never touches real
+data. Each figure is a fresh scan: the leads of the previous run are deleted first.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def units_to_db(plan, units) -> None:
+    """The benchmark's UnitShapes (raster CRS) as ControlUnits of `plan` (STORAGE_SRID)."""
+    import shapely
+    import shapely.ops
+    from _rasters import CRS
+    from django.conf import settings
+    from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+    from pyproj import Transformer
+    from shapely.geometry import shape
+
+    from tests.factories import DivisionFactory, UnitFactory
+
+    division = DivisionFactory()
+    tr = Transformer.from_crs(CRS, f"EPSG:{settings.STORAGE_SRID}", always_xy=True)
+    digit = {"priority": 1, "key": 2, "general": 3}
+    for u in units:
+        g = shapely.ops.transform(tr.transform, shape(u.geometry))
+        geos = GEOSGeometry(memoryview(shapely.to_wkb(g)), srid=settings.STORAGE_SRID)
+        if geos.geom_type == "Polygon":
+            geos = MultiPolygon(geos, srid=settings.STORAGE_SRID)
+        UnitFactory(
+            plan=plan,
+            division=division,
+            code=f"ZH220102{digit[u.unit_class]}{u.unit_id:04d}",
+            unit_class=u.unit_class,
+            geom=geos,
+        )
+
+
+def _fresh() -> None:
+    from django.db import connection
+
+    from supervision.cases.models import Lead
+    from supervision.remote_sensing.models import ChangeLayer
+
+    with connection.cursor() as cur:  # a scratch database: drop every lead and what hangs on it
+        cur.execute(f"TRUNCATE {Lead._meta.db_table} CASCADE")
+    ChangeLayer.objects.all().delete()
+
+
+def eager_scan(path: str, plan_code: str) -> dict:
+    """`scan_change_layer --wait` in this process (eager Celery): leads committed, then chips."""
+    from django.core.management import call_command
+
+    from config.celery_app import app
+    from supervision.remote_sensing.models import ChangeLayer
+
+    _fresh()
+    assert app.conf.task_always_eager, "start with CELERY_TASK_ALWAYS_EAGER=true"
+    t0 = time.time()
+    call_command("scan_change_layer", path, "--plan", plan_code, "--kind", "landcover", "--wait")
+    t_end = time.time()
+    layer = ChangeLayer.objects.get()
+    return _figures(layer, t0, t_end)
+
+
+def _figures(layer, t0: float, t_end: float) -> dict:
+    from supervision.cases.models import Lead
+
+    assert layer.status == "done", layer.error
+    leads_done = layer.finished_at.timestamp() - t0
+    return {
+        "seconds_to_leads": leads_done,
+        "seconds_chips": max(0.0, t_end - layer.finished_at.timestamp()),
+        "leads": Lead.objects.count(),
+        "patches_qualifying": layer.patches_qualifying,
+        "patches_edge": layer.patches_edge,
+        "merge_seconds": layer.merge_seconds,
+        "windows": layer.windows_total,
+    }
+
+
+def _worker_env() -> dict:
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "SCAN_WINDOW_SIZE": str(settings.SCAN_WINDOW_SIZE),
+    }
+
+
+def _status_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker_scan(path: str, plan_code: str, workers: int, tmp: Path) -> dict:
+    """The same scan through `workers` real Celery worker processes (solo pool each) on Redis.
+
+    Returns the figures plus the peak RSS (VmHWM) of each worker process.
+    """
+    import redis
+    from django.conf import settings
+
+    from config.celery_app import app
+    from supervision.cases.models import Lead
+    from supervision.remote_sensing.models import ChangeLayer
+    from supervision.remote_sensing.services.layers import layer_register, layer_scan
+    from supervision.zoning.models import ZoningPlan
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        raise SystemExit("the worker benchmarks need CELERY_BROKER_URL=redis://...")
+    _fresh()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    app.conf.task_always_eager = False
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    procs = []
+    for i in range(workers):
+        log = open(tmp / f"worker{workers}-{i}.log", "w")  # noqa: SIM115 - closed with the process
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config.celery_app",
+                    "worker",
+                    "-P",
+                    "solo",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-n",
+                    f"bench{i}@%h",
+                    "-l",
+                    "WARNING",
+                ],
+                cwd=ROOT,
+                env=_worker_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        )
+    try:
+        time.sleep(4)  # let the workers connect before the first task
+        layer = layer_register(plan=ZoningPlan.objects.get(code=plan_code), path=path, kind="landcover").layer
+        t0 = time.time()
+        layer_scan(layer=layer)
+        while True:
+            layer.refresh_from_db()
+            if layer.status in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        while Lead.objects.filter(evidence_status="pending").exists():
+            time.sleep(0.2)
+        t_end = time.time()
+        peaks = [_status_mb(p.pid, "VmHWM") for p in procs]
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    out = _figures(ChangeLayer.objects.get(), t0, t_end)
+    out["peak_mb"] = peaks
+    return out

@@ -1,0 +1,272 @@
+"""Raising many leads at once: the set-based form of `leads.lead_raise` for scans.
+
+Same rules as `lead_raise`, a batch at a time and in a few statements instead of a few
+per lead: an observation (`source_key`) already recorded changes nothing; with
+`match_open_overlapping`, an open lead of the same source, unit and change class whose
+geometry intersects gets one more detection; anything else becomes a new lead with its
+detection and its creation event. Evidence files are not taken here: a scan renders its
+chips after the leads are committed (the lead's `evidence_status` says when they come).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from supervision.errors import ServiceError
+from supervision.zoning.models import ControlUnit, ZoningPlan
+
+from ..choices import LEAD_OPEN_STATUSES, EvidenceStatus, LeadSource, LeadStatus
+from ..models import EnforcementTarget, Evidence, Lead, LeadDetection, LeadEvent
+from .leads import EvidenceFile, lead_raise
+
+
+@dataclass
+class LeadRaiseSpec:
+    """One observation to raise, with the same fields as `lead_raise` takes."""
+
+    source: str
+    source_key: str
+    plan: ZoningPlan
+    geom: GEOSGeometry
+    title: str
+    reason: str
+    unit: ControlUnit | None = None
+    target_id: int | None = None
+    change_class: int | None = None
+    area_m2: float | None = None
+    layer_ref: str = ""
+    evidence: dict = field(default_factory=dict)
+    detected_at: datetime | None = None
+    description: str = ""
+    evidence_status: str = ""
+
+
+@dataclass(frozen=True)
+class LeadBulkResult:
+    lead_id: int
+    created: bool
+    detection_added: bool
+
+
+# One lock for every bulk raise: two scans of the same file for two plans would
+# otherwise race on the same source keys between the check and the insert.
+_LOCK_KEY = 0x5C4E_1EAD
+
+
+def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: bool = False) -> list[LeadBulkResult]:
+    """Raise a batch of leads set-wise; one result per spec, in order. Atomic per call.
+
+    Specs of one batch should not overlap each other (a scan's patches never do: two
+    patches of one class are never 8-connected). A source key repeated in the batch
+    counts once, like calling `lead_raise` twice.
+    """
+    if not specs:
+        return []
+    for s in specs:
+        if s.source not in LeadSource.values:
+            raise ServiceError(_("Unknown lead source '%(source)s'.") % {"source": s.source}, code="lead_source")
+        if s.unit is None or s.unit.division_id is None:
+            raise ServiceError(_("A lead needs a responsible division (or a unit that has one)."), code="lead_division")
+    if connection.vendor != "postgresql":  # SpatiaLite (local use): one lead at a time, same rules
+        return _raise_one_by_one(specs, match_open_overlapping)
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        known = dict(
+            LeadDetection.objects.filter(source_key__in={s.source_key for s in specs}).values_list(
+                "source_key", "lead_id"
+            )
+        )
+        todo: list[int] = []
+        seen: set[str] = set()
+        for i, s in enumerate(specs):
+            if s.source_key not in known and s.source_key not in seen:
+                todo.append(i)
+                seen.add(s.source_key)
+        matched = _open_matches([specs[i] for i in todo]) if match_open_overlapping and todo else {}
+        results: dict[int, LeadBulkResult] = {}
+        detections: list[LeadDetection] = []
+        bumps: dict[int, list] = {}
+        new: list[int] = []
+        for j, i in enumerate(todo):
+            s = specs[i]
+            at = s.detected_at or now
+            lead_id = matched.get(j)
+            if lead_id is None:
+                new.append(i)
+                continue
+            detections.append(
+                LeadDetection(
+                    lead_id=lead_id,
+                    source_key=s.source_key,
+                    layer_ref=s.layer_ref,
+                    detected_at=at,
+                    area_m2=s.area_m2,
+                    evidence=s.evidence,
+                )
+            )
+            bump = bumps.setdefault(lead_id, [0, at])
+            bump[0] += 1
+            bump[1] = max(bump[1], at)
+            results[i] = LeadBulkResult(lead_id, created=False, detection_added=True)
+        if bumps:
+            ids = sorted(bumps)
+            list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"""UPDATE {Lead._meta.db_table} AS l
+                        SET detections = l.detections + v.k,
+                            last_detected_at = GREATEST(l.last_detected_at, v.at),
+                            updated_at = %s
+                        FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS v(id, k, at)
+                        WHERE l.id = v.id""",
+                    [now, ids, [bumps[k][0] for k in ids], [bumps[k][1] for k in ids]],
+                )
+        leads = [
+            Lead(
+                source=specs[i].source,
+                plan=specs[i].plan,
+                unit=specs[i].unit,
+                division_id=specs[i].unit.division_id,  # type: ignore[union-attr]
+                target_id=specs[i].target_id,
+                title=specs[i].title,
+                description=specs[i].description,
+                reason=specs[i].reason,
+                geom=specs[i].geom,
+                area_m2=specs[i].area_m2,
+                change_class=specs[i].change_class,
+                layer_ref=specs[i].layer_ref,
+                evidence=specs[i].evidence,
+                detected_at=specs[i].detected_at or now,
+                last_detected_at=specs[i].detected_at or now,
+                **({"evidence_status": specs[i].evidence_status} if specs[i].evidence_status else {}),
+            )
+            for i in new
+        ]
+        Lead.objects.bulk_create(leads, batch_size=500)
+        events = []
+        for i, lead in zip(new, leads, strict=True):
+            s = specs[i]
+            detections.append(
+                LeadDetection(
+                    lead_id=lead.pk,
+                    source_key=s.source_key,
+                    layer_ref=s.layer_ref,
+                    detected_at=lead.detected_at,
+                    area_m2=s.area_m2,
+                    evidence=s.evidence,
+                )
+            )
+            # Every lead's history starts with its creation ("" → new), as with lead_raise.
+            events.append(
+                LeadEvent(
+                    lead_id=lead.pk,
+                    from_status="",
+                    to_status=LeadStatus.NEW,
+                    at=now,
+                    comment=s.reason[:2000],
+                    data={"source": s.source, "source_key": s.source_key},
+                )
+            )
+            results[i] = LeadBulkResult(lead.pk, created=True, detection_added=True)
+        LeadDetection.objects.bulk_create(detections, batch_size=1000)
+        LeadEvent.objects.bulk_create(events, batch_size=1000)
+    lead_of_key = {**known, **{specs[i].source_key: results[i].lead_id for i in results}}
+    return [results.get(i) or LeadBulkResult(lead_of_key[s.source_key], False, False) for i, s in enumerate(specs)]
+
+
+def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:
+    """Position in `specs` → id of the oldest open lead it is a repeat of, in one query."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT s.i, m.id
+                FROM unnest(%s::int[], %s::text[], %s::bigint[], %s::int[], %s::bytea[])
+                     AS s(i, source, unit_id, change_class, wkb)
+                CROSS JOIN LATERAL (
+                    SELECT l.id FROM {Lead._meta.db_table} AS l
+                    WHERE l.source = s.source
+                      AND l.unit_id IS NOT DISTINCT FROM s.unit_id
+                      AND l.change_class IS NOT DISTINCT FROM s.change_class
+                      AND l.status = ANY(%s)
+                      AND ST_Intersects(l.geom, ST_GeomFromWKB(s.wkb, %s))
+                    ORDER BY l.id LIMIT 1
+                ) AS m""",
+            [
+                list(range(len(specs))),
+                [s.source for s in specs],
+                [s.unit.pk if s.unit else None for s in specs],
+                [s.change_class for s in specs],
+                [bytes(_storage(s.geom).wkb) for s in specs],
+                list(LEAD_OPEN_STATUSES),
+                settings.STORAGE_SRID,
+            ],
+        )
+        return dict(cur.fetchall())
+
+
+def _storage(geom: GEOSGeometry) -> GEOSGeometry:
+    return geom if geom.srid == settings.STORAGE_SRID else geom.transform(settings.STORAGE_SRID, clone=True)
+
+
+def _raise_one_by_one(specs: Sequence[LeadRaiseSpec], match_open_overlapping: bool) -> list[LeadBulkResult]:
+    out = []
+    with transaction.atomic():
+        for s in specs:
+            r = lead_raise(
+                source=s.source,
+                source_key=s.source_key,
+                plan=s.plan,
+                unit=s.unit,
+                geom=s.geom,
+                title=s.title,
+                reason=s.reason,
+                description=s.description,
+                target=EnforcementTarget.objects.filter(pk=s.target_id).first() if s.target_id else None,
+                change_class=s.change_class,
+                area_m2=s.area_m2,
+                layer_ref=s.layer_ref,
+                evidence=s.evidence,
+                detected_at=s.detected_at,
+                match_open_overlapping=match_open_overlapping,
+            )
+            if r.created and s.evidence_status:
+                Lead.objects.filter(pk=r.lead.pk).update(evidence_status=s.evidence_status)
+            out.append(LeadBulkResult(r.lead.pk, r.created, r.detection_added))
+    return out
+
+
+def lead_evidence_complete(*, lead_id: int, files: Sequence[EvidenceFile], error: str = "") -> bool:
+    """Attach a lead's rendered evidence files and mark them ready (or failed, with why).
+
+    Compare-and-set on `evidence_status = pending`: a second run (a redelivered chip
+    task) attaches nothing twice and returns False.
+    """
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id, evidence_status=EvidenceStatus.PENDING).first()
+        if lead is None:
+            return False
+        for f in files:
+            Evidence.objects.create(
+                lead=lead,
+                kind=f.kind,
+                file=ContentFile(f.content, name=f.name),
+                content_type=f.content_type,
+                size_bytes=len(f.content),
+                caption=f.caption,
+            )
+        status = EvidenceStatus.FAILED if error else EvidenceStatus.READY
+        fields: dict = {"evidence_status": status}
+        if error:
+            fields["evidence"] = {**lead.evidence, "evidence_error": error[:500]}
+        Lead.objects.filter(pk=lead.pk).update(**fields)
+    return True

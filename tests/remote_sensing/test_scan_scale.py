@@ -1,0 +1,228 @@
+"""Scans at scale: windows finish their own patches, leads in bulk, chips afterwards, the stall sweep."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from supervision.cases.choices import EvidenceStatus
+from supervision.cases.models import Evidence, Lead, LeadDetection
+from supervision.cases.services.users import user_upsert
+from supervision.remote_sensing import raster as rs
+from supervision.remote_sensing.choices import LayerStatus
+from supervision.remote_sensing.models import ChangeLayer
+from supervision.remote_sensing.services import layers as layer_services
+from supervision.remote_sensing.services.layers import (
+    layer_register,
+    layer_scan,
+    layer_scan_start,
+    layer_window_failed,
+    layers_sweep,
+    lead_chips_render,
+)
+
+from .conftest import plant, scene_for, three_units
+
+pytestmark = pytest.mark.django_db
+
+
+def _data(scene):
+    data = np.zeros((scene.height, scene.width), dtype=np.uint8)
+    plant(data, 20, 20, 10, 1)  # inside window 0: finished by its window
+    plant(data, 60, 60, 12, 2)  # inside window 0
+    plant(data, 250, 100, 12, 1)  # across the row edge at 256: joined by the merge
+    plant(data, 250, 250, 12, 2)  # across the window corner (256, 256): joined by the merge
+    plant(data, 400, 300, 10, 4)  # inside a window of the key unit
+    return data
+
+
+def _scan(plan, path, capture, **kwargs):
+    layer = layer_register(plan=plan, path=str(path), kind="landcover", **kwargs).layer
+    with capture(execute=True):
+        layer_scan(layer=layer)
+    layer.refresh_from_db()
+    return layer
+
+
+def test_windows_finish_inner_patches_and_the_merge_joins_only_edge_ones(tmp_path):
+    """window_finish + patches_merge over edge parts == the one-process scan, pair by pair."""
+    scene = scene_for("EPSG:32651")
+    data = _data(scene)
+    path = scene.write(tmp_path / "a.tif", data)
+    units = [
+        rs.UnitShape(1, "priority", dict(scene.pixel_box(0, 0, 600, 200).__geo_interface__)),
+        rs.UnitShape(2, "key", dict(scene.pixel_box(0, 200, 600, 400).__geo_interface__)),
+    ]
+    rules = rs.ScanRules(kind="landcover")
+    info = rs.raster_inspect(path, kind="landcover")
+    merged_ref, shapes_ref = rs.scan_raster(path, rules=rules, units=units, window_size=256)
+    edge_results, finished = [], []
+    for w in rs.windows_plan(info, window_size=256):
+        edge, done = rs.window_finish(path, window=w, rules=rules, units=units, info=info)
+        edge_results.append(edge)
+        finished += done
+    merged = rs.patches_merge(edge_results, info=info, rules=rules)
+    assert {p.patch_key for p in finished} == {"1-20-20", "2-60-60", "4-400-300"}
+    assert {p.patch_key for p in merged.patches} == {"1-250-100", "2-250-250"}  # only edge patches
+    assert merged.patches_total == merged_ref.patches_total
+    got = {(p.patch_key, uid): (p.units[uid], p.geometries[uid]) for p in finished for uid in p.units}
+    edge_shapes = rs.patches_vectorise(
+        path, [(p, units[uid - 1]) for p in merged.patches for uid in p.units], rules=rules, info=info
+    )
+    got.update({(s.patch_key, s.unit_id): ((s.pixels, s.area_m2), s.geometry) for s in edge_shapes})
+    assert set(got) == {(s.patch_key, s.unit_id) for s in shapes_ref}
+    for s in shapes_ref:
+        (pixels, area), _geom = got[(s.patch_key, s.unit_id)]
+        assert pixels == s.pixels and area == pytest.approx(s.area_m2)
+
+
+def test_merge_counts_edge_patches_and_leads_are_bulk_raised_once(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
+):
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    path = scene.write(tmp_path / "a.tif", _data(scene))
+    layer = _scan(plan, path, django_capture_on_commit_callbacks)
+    assert layer.status == LayerStatus.DONE, layer.error
+    assert (layer.patches_qualifying, layer.patches_edge, layer.leads_created) == (5, 2, 5)
+    assert layer.merge_seconds is not None
+    assert Lead.objects.count() == 5 and LeadDetection.objects.count() == 5
+    # every lead history starts with its creation event, as with lead_raise
+    assert all(lead.events.filter(from_status="", to_status="new").count() == 1 for lead in Lead.objects.all())
+    # Re-scan: nothing new, every observation already recorded.
+    layer = _scan(plan, path, django_capture_on_commit_callbacks)
+    assert (layer.leads_created, layer.leads_repeated, layer.leads_unchanged) == (0, 0, 5)
+    assert Lead.objects.count() == 5 and Evidence.objects.count() == 5
+
+
+def test_chips_come_after_the_leads_and_the_api_says_so(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks, monkeypatch
+):
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    path = scene.write(tmp_path / "a.tif", _data(scene))
+    queued = []
+    monkeypatch.setattr(layer_services, "lead_chips_queue", lambda *, lead_ids: queued.extend(lead_ids))
+    layer = _scan(plan, path, django_capture_on_commit_callbacks)
+    assert layer.status == LayerStatus.DONE and layer.leads_created == 5
+    # The leads are committed with no picture yet: pending, and they say so.
+    assert sorted(queued) == sorted(Lead.objects.values_list("pk", flat=True))
+    assert set(Lead.objects.values_list("evidence_status", flat=True)) == {EvidenceStatus.PENDING}
+    assert Evidence.objects.count() == 0
+    client = APIClient()
+    client.force_authenticate(user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0])
+    lead_id = queued[0]
+    assert client.get(f"/api/v1/leads/{lead_id}/").json()["evidence_status"] == "pending"
+    # The chip task, twice (a redelivery): chips attached once, status ready.
+    assert lead_chips_render(lead_ids=queued) == {"ready": 5, "failed": 0}
+    assert lead_chips_render(lead_ids=queued) == {"ready": 0, "failed": 0}
+    assert Evidence.objects.count() == 5
+    assert client.get(f"/api/v1/leads/{lead_id}/").json()["evidence_status"] == "ready"
+
+
+def test_a_chip_that_cannot_be_drawn_fails_its_evidence_not_the_lead(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks, monkeypatch
+):
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    path = scene.write(tmp_path / "a.tif", _data(scene))
+    queued = []
+    monkeypatch.setattr(layer_services, "lead_chips_queue", lambda *, lead_ids: queued.extend(lead_ids))
+    _scan(plan, path, django_capture_on_commit_callbacks)
+    (tmp_path / "a.tif").unlink()
+    assert lead_chips_render(lead_ids=queued) == {"ready": 0, "failed": 5}
+    lead = Lead.objects.get(pk=queued[0])
+    assert lead.evidence_status == EvidenceStatus.FAILED and lead.evidence["evidence_error"]
+    assert lead.status == "new"
+
+
+def _running_layer(plan, tmp_path, scene):
+    layer = layer_register(plan=plan, path=scene.write(tmp_path / "a.tif", _data(scene)), kind="landcover").layer
+    layer_scan_start(layer_id=layer.pk)  # running, windows planned, no window task ever runs
+    layer.refresh_from_db()
+    return layer
+
+
+def test_sweep_requeues_a_stalled_layer_which_then_finishes(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
+):
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    layer = _running_layer(plan, tmp_path, scene)
+    assert layers_sweep(stall_seconds=60) == []  # fresh heartbeat: left alone
+    ChangeLayer.objects.filter(pk=layer.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=120))
+    layer.refresh_from_db()
+    assert layer.is_stalled is False  # SCAN_STALL_SECONDS is 900 by default
+    with django_capture_on_commit_callbacks(execute=True):
+        assert layers_sweep(stall_seconds=60) == [(layer.pk, "requeued")]
+    layer.refresh_from_db()
+    assert layer.status == LayerStatus.DONE and layer.requeues == 1 and layer.scan_run == 2
+    assert layer.leads_created == 5 and Lead.objects.count() == 5
+    events = list(layer.events.values_list("to_status", "comment"))
+    assert ("queued", "stalled: no progress for 60 s (windows 0, 1, 2, 3, 4 of 9 unfinished); requeued (1 of 2)") in [
+        (s, c) for s, c in events
+    ]
+
+
+def test_sweep_fails_a_layer_stalled_too_often_and_the_page_says_why(
+    plan, tmp_path, media, small_windows, settings, client
+):
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    layer = _running_layer(plan, tmp_path, scene)
+    settings.SCAN_STALL_SECONDS = 30
+    ChangeLayer.objects.filter(pk=layer.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=40))
+    layer.refresh_from_db()
+    assert layer.state == "stalled" and layer.state_detail.startswith("no progress since")
+    call_command("sweep_change_layers", "--max-requeues", "0")
+    call_command("sweep_change_layers", "--max-requeues", "0")  # twice: nothing more happens
+    layer.refresh_from_db()
+    assert layer.status == LayerStatus.FAILED and layer.state == "failed"
+    assert layer.error.startswith("stalled: no progress for 30 s (windows 0, 1, 2, 3, 4 of 9 unfinished)")
+    assert layer.error.endswith("gave up after 0 requeues")
+    assert Lead.objects.count() == 0
+    client.force_login(user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0])
+    page = client.get(reverse("web:layer-list")).content.decode()
+    assert "gave up after 0 requeues" in page
+
+
+def test_chord_error_callback_fails_the_layer_naming_the_window(plan, tmp_path, media, small_windows):
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    layer = _running_layer(plan, tmp_path, scene)
+    error = f"Dependency change-layer{layer.pk}-run{layer.scan_run}-window4 raised TimeLimitExceeded(660)"
+    assert layer_window_failed(layer_id=layer.pk, scan_run=layer.scan_run, error=error) is True
+    layer.refresh_from_db()
+    assert layer.status == LayerStatus.FAILED
+    assert layer.error.startswith("window 4 (rows 256-512, cols 256-512): the task failed")
+    assert "TimeLimitExceeded" in layer.error
+    # again (a second errback): already failed, nothing changes
+    assert layer_window_failed(layer_id=layer.pk, scan_run=layer.scan_run, error=error) is False
+
+
+def test_a_busy_queue_is_not_a_stall_but_a_window_that_died_is(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
+):
+    from supervision.remote_sensing.models import ChangeLayerWindow
+
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    waiting = _running_layer(plan, tmp_path, scene)
+    busy = layer_register(plan=plan, path=scene.write(tmp_path / "b.tif", _data(scene) * 0), kind="landcover").layer
+    layer_scan_start(layer_id=busy.pk)  # another layer the workers are busy with (fresh heartbeat)
+    old = timezone.now() - timedelta(seconds=120)
+    ChangeLayer.objects.filter(pk=waiting.pk).update(heartbeat_at=old)
+    # Its windows never started: they wait in the queue behind the busy layer.
+    assert layers_sweep(stall_seconds=60) == []
+    # One of them started two minutes ago and never finished: its worker died.
+    ChangeLayerWindow.objects.filter(layer=waiting, index=3).update(attempts=1, started_at=old)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert layers_sweep(stall_seconds=60) == [(waiting.pk, "requeued")]
+    waiting.refresh_from_db()
+    assert waiting.status == LayerStatus.DONE and waiting.leads_created == 5
