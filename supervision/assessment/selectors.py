@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.cases.selectors_assessment import cases_by_ids, leads_by_ids
 from supervision.errors import NotFound, ServiceError
@@ -48,7 +49,7 @@ def scorecards_list(
 def scorecard_get(*, user, pk: int) -> Scorecard:
     card = scorecards_list(user=user).filter(pk=pk).first()
     if card is None:
-        raise NotFound("Scorecard not found.", code="not_found")
+        raise NotFound(_("Scorecard not found."), code="not_found")
     return card
 
 
@@ -130,10 +131,12 @@ def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str,
     """
     ensure_division_visible(user, scorecard.division_id)
     if side not in DrillSide.values:
-        raise ServiceError(f"Side must be numerator or denominator, not '{side}'.", code="bad_side")
+        raise ServiceError(
+            _("Side must be numerator or denominator, not '%(side)s'.") % {"side": side}, code="bad_side"
+        )
     line = scorecard.lines.filter(code=code).first()
     if line is None:
-        raise NotFound(f"Indicator '{code}' is not on this scorecard.", code="not_found")
+        raise NotFound(_("Indicator '%(code)s' is not on this scorecard.") % {"code": code}, code="not_found")
     subject = line.subject if side == DrillSide.NUMERATOR else line.denominator_subject
     if subject == Subject.NONE:
         return subject, None, scorecard.is_frozen

@@ -9,6 +9,7 @@ through `scope_queryset`, and services re-check with `ensure_in_scope`.
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import permissions
 
 from supervision.errors import Forbidden, NotFound
@@ -96,7 +97,9 @@ def require_role(user, action: str) -> None:
     allowed = ACTION_ROLES[action]
     if not user_roles(user) & allowed:
         raise Forbidden(
-            f"Your role may not do '{action}' (allowed: {', '.join(sorted(allowed))}).", code="forbidden_role"
+            _("Your role may not do '%(action)s' (allowed: %(value)s).")
+            % {"action": action, "value": ", ".join(sorted(allowed))},
+            code="forbidden_role",
         )
 
 
@@ -121,11 +124,11 @@ def scope_inspections(qs: QuerySet, user) -> QuerySet:
 def ensure_in_scope(user, division_id: int | None, *, label: str) -> None:
     """Raise NotFound (404) when the object lies outside the user's division."""
     if not has_scope(user):
-        raise NotFound(f"{label} not found.", code="not_found")
+        raise NotFound(_("%(label)s not found.") % {"label": label}, code="not_found")
     if is_city_wide(user):
         return
     if division_id != user_division_id(user):
-        raise NotFound(f"{label} not found.", code="not_found")
+        raise NotFound(_("%(label)s not found.") % {"label": label}, code="not_found")
 
 
 class HasCaseRole(permissions.BasePermission):

@@ -1,6 +1,7 @@
 """The unified social credit code (统一社会信用代码, GB 32100-2015) with its check character."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # 31 characters: digits and capitals without I, O, Z, S, V.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -45,17 +46,19 @@ ATTACHMENT_SIGNATURES: tuple[tuple[bytes, str, tuple[str, ...]], ...] = (
 def attachment_content_type(*, name: str, head: bytes, size: int, max_bytes: int) -> str:
     """The content type of an acceptable attachment; ValidationError with a clear message otherwise."""
     if size <= 0:
-        raise ValidationError(f"'{name}' is empty.")
+        raise ValidationError(_("'%(name)s' is empty.") % {"name": name})
     if size > max_bytes:
         raise ValidationError(
-            f"'{name}' is {size / 1048576:.1f} MB; attachments may be at most {max_bytes / 1048576:.1f} MB."
+            _("'%(name)s' is %(value).1f MB; attachments may be at most %(value2).1f MB.")
+            % {"name": name, "value": size / 1048576, "value2": max_bytes / 1048576}
         )
     lower = name.lower()
     for magic, content_type, suffixes in ATTACHMENT_SIGNATURES:
         if head.startswith(magic):
             if not lower.endswith(suffixes):
                 raise ValidationError(
-                    f"'{name}' is a {content_type} file but its name ends otherwise; use {suffixes[0]}."
+                    _("'%(name)s' is a %(content_type)s file but its name ends otherwise; use %(0)s.")
+                    % {"name": name, "content_type": content_type, "0": suffixes[0]}
                 )
             return content_type
-    raise ValidationError(f"'{name}' is not a JPEG, PNG or PDF file; only those are accepted.")
+    raise ValidationError(_("'%(name)s' is not a JPEG, PNG or PDF file; only those are accepted.") % {"name": name})

@@ -119,8 +119,7 @@ def _run(request, fn, *, ok: str, **kwargs):
     except (NotFound, Forbidden):
         raise
     except ServiceError as exc:
-        text = exc.message + ("" if not exc.problems else " " + "; ".join(exc.problems))
-        messages.error(request, text)
+        messages.error(request, exc.text())
         return None
     messages.success(request, ok)
     return result if result is not None else True

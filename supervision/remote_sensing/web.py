@@ -89,7 +89,7 @@ def _upload(request):
             if reg.created or layer.status in (LayerStatus.FAILED,):
                 layer = layer_services.layer_scan(layer=layer)
         except ServiceError as exc:
-            error = exc.message
+            error = exc.text()
     if error:
         if wants_json:
             return JsonResponse({"error": error}, status=400)

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from django.utils.translation import gettext as _
+
 from supervision.tables import TableError, cell_text, table_read
 
 from .access_rules import Clause
@@ -242,4 +244,4 @@ def access_file_write(clauses: Iterable[Clause], *, fmt: str, stream: BinaryIO) 
                 cell.data_type = "s"
         workbook.save(stream)
     else:
-        raise AccessFileError(f"unknown format '{fmt}'; use csv or xlsx")
+        raise AccessFileError(_("unknown format '%(fmt)s'; use csv or xlsx") % {"fmt": fmt})

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.gis.gdal import GDALException, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -45,13 +46,13 @@ class GeoJSONOutField(serializers.Field):
 class GeoJSONInField(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, str | dict):
-            raise serializers.ValidationError("Expected a GeoJSON geometry object.")
+            raise serializers.ValidationError(_("Expected a GeoJSON geometry object."))
         try:
             geom = GEOSGeometry(data if isinstance(data, str) else json.dumps(data))
         except (GEOSException, GDALException, ValueError, TypeError):
-            raise serializers.ValidationError("Not a valid GeoJSON geometry.") from None
+            raise serializers.ValidationError(_("Not a valid GeoJSON geometry.")) from None
         if geom.empty or not geom.valid:
-            raise serializers.ValidationError("The geometry is empty or invalid.")
+            raise serializers.ValidationError(_("The geometry is empty or invalid."))
         return geom
 
 
@@ -68,7 +69,7 @@ class DeadlineInputMixin(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("days") is not None and attrs.get("due_date") is not None:
-            raise serializers.ValidationError("Give either days or due_date for the deadline, not both.")
+            raise serializers.ValidationError(_("Give either days or due_date for the deadline, not both."))
         return attrs
 
 
@@ -429,7 +430,9 @@ class LeadCreateInput(FilesInput):
         try:
             SpatialReference(attrs["srid"])
         except (GDALException, ValueError):
-            raise serializers.ValidationError({"srid": f"{attrs['srid']} is not a known EPSG code."}) from None
+            raise serializers.ValidationError(
+                {"srid": _("%(srid)s is not a known EPSG code.") % {"srid": attrs["srid"]}}
+            ) from None
         attrs["location"].srid = attrs["srid"]
         return attrs
 

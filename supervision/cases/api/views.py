@@ -2,6 +2,7 @@
 validate the input serializer (400), call one service, answer with an output serializer."""
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -505,7 +506,7 @@ class ChecklistItemRecordView(CaseAppView):
         if item is None:
             from supervision.errors import NotFound
 
-            raise NotFound(f"Checklist item {item_id} not found.", code="not_found")
+            raise NotFound(_("Checklist item %(item_id)s not found.") % {"item_id": item_id}, code="not_found")
         data = s.ItemRecordInput(data=request.data)
         data.is_valid(raise_exception=True)
         item = inspection_services.checklist_item_record(item=item, actor=request.user, **data.validated_data)

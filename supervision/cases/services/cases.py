@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.errors import NotFound, ServiceError
 
@@ -75,7 +76,7 @@ def _guard(actor, action: str, case: Case) -> None:
 def case_get_for(*, actor, case_id: int) -> Case:
     case = perms.scope_queryset(Case.objects.all(), actor).filter(pk=case_id).first()
     if case is None:
-        raise NotFound(f"Case {case_id} not found.", code="not_found")
+        raise NotFound(_("Case %(case_id)s not found.") % {"case_id": case_id}, code="not_found")
     return case
 
 
@@ -110,7 +111,9 @@ def _target(target_id: int | None) -> EnforcementTarget | None:
         return None
     target = EnforcementTarget.objects.filter(pk=target_id).first()
     if target is None:
-        raise ServiceError(f"Unknown enforcement target {target_id}.", code="unknown_target")
+        raise ServiceError(
+            _("Unknown enforcement target %(target_id)s.") % {"target_id": target_id}, code="unknown_target"
+        )
     return target
 
 
@@ -130,10 +133,10 @@ def case_order_rectification(
     _guard(actor, "case.order_rectification", case)
     now = now or timezone.now()
     if not (requirements or "").strip():
-        raise ServiceError("Rectification requirements are required.", code="requirements_required")
+        raise ServiceError(_("Rectification requirements are required."), code="requirements_required")
     target = _target(target_id) or case.target
     if target is None:
-        raise ServiceError("Name the responsible enforcement target (target).", code="target_required")
+        raise ServiceError(_("Name the responsible enforcement target (target)."), code="target_required")
     due_at, kind = deadline_resolve(now=now, days=days, day_kind=day_kind, on=due_on)
     return case_transition_to(
         case,
@@ -156,7 +159,7 @@ def case_submit_rectification(*, case: Case, actor, files: Sequence[File], comme
     _guard(actor, "case.submit_rectification", case)
     checked = attachments_check(files=files)
     if not checked:
-        raise ServiceError("Evidence is required: attach at least one photo or PDF.", code="evidence_required")
+        raise ServiceError(_("Evidence is required: attach at least one photo or PDF."), code="evidence_required")
     return case_transition_to(
         case,
         target=CaseStatus.RECTIFICATION_SUBMITTED,
@@ -195,7 +198,7 @@ def case_return(
     _guard(actor, "case.return", case)
     now = now or timezone.now()
     if not (note or "").strip():
-        raise ServiceError("A note is required to return a rectification.", code="note_required")
+        raise ServiceError(_("A note is required to return a rectification."), code="note_required")
     fields: dict = {}
     data: dict = {}
     if days is not None or due_on is not None:
@@ -214,7 +217,11 @@ def _side_event(
     with transaction.atomic():
         updated = Case.objects.filter(pk=case.pk, **{f"{guard_field}__isnull": True}).update(**fields)
         if updated != 1:
-            raise ServiceError(f"Case {case.number}: {label} is already recorded.", code="already_recorded")
+            raise ServiceError(
+                _("Case %(case_number)s: %(label)s is already recorded.")
+                % {"case_number": case.number, "label": label},
+                code="already_recorded",
+            )
         case.refresh_from_db()
         CaseEvent.objects.create(
             case=case,
@@ -233,9 +240,9 @@ def case_decide_penalty(*, case: Case, actor, amount_yuan: Decimal, legal_basis:
     """行政处罚: the fine in yuan and its legal basis."""
     _guard(actor, "case.penalty", case)
     if amount_yuan is None or amount_yuan <= 0:
-        raise ServiceError("The penalty amount must be a positive number of yuan.")
+        raise ServiceError(_("The penalty amount must be a positive number of yuan."))
     if not (legal_basis or "").strip():
-        raise ServiceError("The legal basis of the penalty is required.", code="legal_basis_required")
+        raise ServiceError(_("The legal basis of the penalty is required."), code="legal_basis_required")
     return _side_event(
         case,
         actor=actor,
@@ -256,7 +263,7 @@ def case_transfer_to_police(*, case: Case, actor, agency: str, comment: str) -> 
     """移送公安 (行刑衔接)."""
     _guard(actor, "case.transfer_police", case)
     if not (agency or "").strip() or not (comment or "").strip():
-        raise ServiceError("The receiving police agency and the reason for the transfer are required.")
+        raise ServiceError(_("The receiving police agency and the reason for the transfer are required."))
     return _side_event(
         case,
         actor=actor,
@@ -273,7 +280,7 @@ def case_publish(*, case: Case, actor, summary: str) -> Case:
     """典型案例曝光: shown on the public page with this summary (and nothing else of the case)."""
     _guard(actor, "case.publish", case)
     if not (summary or "").strip():
-        raise ServiceError("A public summary is required to publish a typical case.", code="summary_required")
+        raise ServiceError(_("A public summary is required to publish a typical case."), code="summary_required")
     return _side_event(
         case,
         actor=actor,
@@ -290,7 +297,7 @@ def case_attach(*, case: Case, actor, files: Sequence[File], caption: str = "") 
     _guard(actor, "case.attach", case)
     checked = attachments_check(files=files)
     if not checked:
-        raise ServiceError("No file was uploaded.", code="no_file")
+        raise ServiceError(_("No file was uploaded."), code="no_file")
     with transaction.atomic():
         event = CaseEvent.objects.create(
             case=case,

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.errors import Forbidden, NotFound, ServiceError
 from supervision.workflow import transition_to
@@ -77,13 +78,15 @@ def inspection_plan_create(
 ) -> InspectionPlan:
     perms.require_role(actor, "inspection_plan.create")
     if division is None and not perms.is_city_wide(actor):
-        raise ServiceError("Only city-wide users can create a city-wide plan; give a division.", code="wrong_division")
+        raise ServiceError(
+            _("Only city-wide users can create a city-wide plan; give a division."), code="wrong_division"
+        )
     if division is not None and not perms.is_city_wide(actor) and division.pk != perms.user_division_id(actor):
-        raise ServiceError("You can create plans only for your own division.", code="wrong_division")
+        raise ServiceError(_("You can create plans only for your own division."), code="wrong_division")
     if period_end < period_start:
-        raise ServiceError("The period ends before it starts.")
+        raise ServiceError(_("The period ends before it starts."))
     if target_count < 1 or inspectors_per_target < 1:
-        raise ServiceError("Draw at least one target and one inspector per target.")
+        raise ServiceError(_("Draw at least one target and one inspector per target."))
     return InspectionPlan.objects.create(
         name=name,
         zoning_plan=zoning_plan,
@@ -105,7 +108,7 @@ def inspection_plan_get_for(*, actor, plan_id: int) -> InspectionPlan:
         qs = qs.filter(Q(division_id=perms.user_division_id(actor)) | Q(inspections__inspectors=actor)).distinct()
     plan = qs.filter(pk=plan_id).first() if perms.user_roles(actor) and perms.has_scope(actor) else None
     if plan is None:
-        raise NotFound(f"Inspection plan {plan_id} not found.", code="not_found")
+        raise NotFound(_("Inspection plan %(plan_id)s not found.") % {"plan_id": plan_id}, code="not_found")
     return plan
 
 
@@ -155,7 +158,7 @@ def _run_draw(plan: InspectionPlan, targets: list[dict], inspectors: list[dict])
             avoidance=plan.avoidance,
         )
     except draw_core.DrawError as exc:
-        raise ServiceError(f"The draw cannot be made: {exc}.", code="draw_impossible") from exc
+        raise ServiceError(_("The draw cannot be made: %(exc)s.") % {"exc": exc}, code="draw_impossible") from exc
     return [{"target": d.target_id, "weight": d.weight, "inspectors": list(d.inspector_ids)} for d in drawn]
 
 
@@ -227,7 +230,7 @@ def inspection_plan_publish(*, inspection_plan: InspectionPlan, actor) -> Inspec
 def inspection_plan_verify(*, inspection_plan: InspectionPlan) -> dict:
     """Re-run the stored draw from its seed and pools; `matches` says whether it reproduces."""
     if inspection_plan.status == InspectionPlanStatus.DRAFT:
-        raise ServiceError("The plan has not been drawn yet.")
+        raise ServiceError(_("The plan has not been drawn yet."))
     rerun = _run_draw(inspection_plan, inspection_plan.target_pool, inspection_plan.inspector_pool)
     return {
         "seed": inspection_plan.seed,
@@ -282,7 +285,9 @@ def checklist_generate(*, inspection: Inspection) -> list[ChecklistItem]:
 def inspection_get_for(*, actor, inspection_id: int) -> Inspection:
     inspection = perms.scope_inspections(Inspection.objects.all(), actor).filter(pk=inspection_id).first()
     if inspection is None:
-        raise NotFound(f"Inspection {inspection_id} not found.", code="not_found")
+        raise NotFound(
+            _("Inspection %(inspection_id)s not found.") % {"inspection_id": inspection_id}, code="not_found"
+        )
     return inspection
 
 
@@ -291,7 +296,7 @@ def _guard_record(actor, inspection: Inspection) -> None:
     if Role.BUREAU_ADMIN in perms.user_roles(actor):
         return
     if not inspection.inspectors.filter(pk=actor.pk).exists():
-        raise Forbidden("Only the inspectors drawn for this inspection can record it.", code="not_assigned")
+        raise Forbidden(_("Only the inspectors drawn for this inspection can record it."), code="not_assigned")
 
 
 def _inspection_transition(inspection: Inspection, *, target: str, actor, comment: str = "", fields=None) -> Inspection:
@@ -322,18 +327,24 @@ def checklist_item_record(*, item: ChecklistItem, actor, result: str, note: str 
     inspection = item.inspection
     _guard_record(actor, inspection)
     if inspection.status != InspectionStatus.IN_PROGRESS:
-        raise ServiceError(f"Inspection {inspection.pk} is {inspection.status}; start it before recording items.")
+        raise ServiceError(
+            _("Inspection %(inspection_id)s is %(inspection_status)s; start it before recording items.")
+            % {"inspection_id": inspection.pk, "inspection_status": inspection.status}
+        )
     if result not in (ChecklistResult.PASS, ChecklistResult.FAIL, ChecklistResult.NOTE):
-        raise ServiceError("The result must be pass, fail or note.")
+        raise ServiceError(_("The result must be pass, fail or note."))
     if result in (ChecklistResult.FAIL, ChecklistResult.NOTE) and not (note or "").strip():
-        raise ServiceError("A note is required for a failed or noted item.", code="note_required")
+        raise ServiceError(_("A note is required for a failed or noted item."), code="note_required")
     now = timezone.now()
     with transaction.atomic():
         updated = ChecklistItem.objects.filter(pk=item.pk, result=ChecklistResult.PENDING).update(
             result=result, note=(note or "").strip(), checked_by=actor, checked_at=now
         )
         if updated != 1:
-            raise ServiceError(f"Item {item.position} is already recorded.", code="already_recorded")
+            raise ServiceError(
+                _("Item %(item_position)s is already recorded.") % {"item_position": item.position},
+                code="already_recorded",
+            )
         item.refresh_from_db()
         if result == ChecklistResult.FAIL:
             target = inspection.target
@@ -361,7 +372,9 @@ def inspection_complete(*, inspection: Inspection, actor, comment: str = "") -> 
     _guard_record(actor, inspection)
     pending = list(inspection.items.filter(result=ChecklistResult.PENDING).values_list("position", flat=True))
     if pending:
-        raise ServiceError(f"Items not yet recorded: {', '.join(map(str, pending))}.", code="items_pending")
+        raise ServiceError(
+            _("Items not yet recorded: %(value)s.") % {"value": ", ".join(map(str, pending))}, code="items_pending"
+        )
     return _inspection_transition(
         inspection,
         target=InspectionStatus.COMPLETED,

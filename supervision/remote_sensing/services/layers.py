@@ -25,10 +25,11 @@ from django.contrib.gis.geos import GEOSGeometry
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.cases.choices import EvidenceKind, LeadSource
 from supervision.cases.services.leads import EvidenceFile, lead_raise
-from supervision.errors import Conflict, NotFound, ServiceError
+from supervision.errors import Conflict, NotFound, ServiceError, without_dirs
 from supervision.workflow import transition_to
 from supervision.zoning.choices import UnitClass
 from supervision.zoning.models import ControlUnit, ZoningPlan
@@ -64,7 +65,7 @@ class MergeOutcome:
 
 def scan_rules_get(*, plan: ZoningPlan) -> ScanRuleSet:
     """The plan's rule set, created with the defaults the first time it is needed."""
-    rules, _ = ScanRuleSet.objects.get_or_create(plan=plan)
+    rules, __ = ScanRuleSet.objects.get_or_create(plan=plan)
     return rules
 
 
@@ -82,7 +83,10 @@ def scan_rules_update(
     if classes_by_unit_class is not None:
         unknown = set(classes_by_unit_class) - set(UnitClass.values)
         if unknown:
-            raise ServiceError(f"Unknown unit classes {sorted(unknown)}; expected {UnitClass.values}.")
+            raise ServiceError(
+                _("Unknown unit classes %(value)s; expected %(UnitClass_values)s.")
+                % {"value": sorted(unknown), "UnitClass_values": UnitClass.values}
+            )
         rs.classes_by_unit_class = {k: sorted(int(c) for c in v) for k, v in classes_by_unit_class.items()}
     for name, value in (
         ("min_area_m2", min_area_m2),
@@ -122,9 +126,16 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def _raster_refused(exc: raster.RasterError) -> ServiceError:
-    return ServiceError(
-        str(exc), code=f"raster_{type(exc).__name__.removeprefix('Raster').removesuffix('Error').lower()}"
-    )
+    kind = type(exc).__name__.removeprefix("Raster").removesuffix("Error").lower()
+    refusals = {
+        "open": _("The raster file cannot be read."),
+        "crs": _("The raster file has no usable coordinate reference system."),
+        "dtype": _("The raster file's data type does not fit the layer kind."),
+        "nodata": _("The raster file's nodata value cannot be used for this layer kind."),
+        "overlap": _("The raster does not overlap the plan's units."),
+    }
+    detail = without_dirs(str(exc))
+    return ServiceError(" ".join(filter(None, [refusals.get(kind, ""), detail])), code=f"raster_{kind}")
 
 
 def layer_register(
@@ -151,35 +162,44 @@ def layer_register(
     plan returns the existing layer (`created=False`).
     """
     if kind not in LayerKind.values:
-        raise ServiceError(f"Unknown layer kind '{kind}'; expected one of {', '.join(LayerKind.values)}.")
+        raise ServiceError(
+            _("Unknown layer kind '%(kind)s'; expected one of %(value)s.")
+            % {"kind": kind, "value": ", ".join(LayerKind.values)}
+        )
     if threshold is not None and kind != LayerKind.NDVI_DIFF:
-        raise ServiceError("A threshold only applies to ndvi_diff layers.")
+        raise ServiceError(_("A threshold only applies to ndvi_diff layers."))
     if min_area_m2 is not None and min_area_m2 < 0:
-        raise ServiceError(f"min_area_m2 must be zero or more, got {min_area_m2}.")
+        raise ServiceError(_("min_area_m2 must be zero or more, got %(min_area_m2)s.") % {"min_area_m2": min_area_m2})
     if before_date and after_date and before_date > after_date:
-        raise ServiceError(f"before date {before_date} is after the after date {after_date}.")
+        raise ServiceError(
+            _("before date %(before_date)s is after the after date %(after_date)s.")
+            % {"before_date": before_date, "after_date": after_date}
+        )
     path = os.path.abspath(path)
     if not os.path.isfile(path):
-        raise ServiceError(f"Raster file '{path}' does not exist.", code="raster_open")
+        raise ServiceError(_("Raster file '%(path)s' does not exist.") % {"path": path}, code="raster_open")
     checksum = file_sha256(path)
     existing = ChangeLayer.objects.filter(plan=plan, checksum=checksum).first()
     if existing is not None:
         if existing.kind != kind:
             raise ServiceError(
-                f"This file is already registered as change layer #{existing.pk} of kind {existing.kind}, not {kind}."
+                _(
+                    "This file is already registered as change layer #%(existing_id)s of kind %(existing_kind)s, not %(kind)s."
+                )
+                % {"existing_id": existing.pk, "existing_kind": existing.kind, "kind": kind}
             )
         return LayerRegistration(existing, created=False)
     try:
         info = raster.raster_inspect(path, kind=kind)
         bounds = plan_bounds_lonlat(plan=plan)
         if bounds is None:
-            raise ServiceError(f"Plan '{plan.code}' has no units to scan against.")
+            raise ServiceError(_("Plan '%(plan_code)s' has no units to scan against.") % {"plan_code": plan.code})
         raster.raster_check_overlap(info, bounds_lonlat=bounds)
     except raster.RasterError as exc:
         raise _raster_refused(exc) from None
     for image in (before_image, after_image):
         if image and not os.path.isfile(image):
-            raise ServiceError(f"Imagery file '{image}' does not exist.")
+            raise ServiceError(_("Imagery file '%(image)s' does not exist.") % {"image": image})
     layer = ChangeLayer.objects.create(
         plan=plan,
         kind=kind,
@@ -227,7 +247,8 @@ def layer_upload(*, plan: ZoningPlan, fileobj, name: str, kind: str, **fields: A
                 size += len(chunk)
                 if size > limit:
                     raise ServiceError(
-                        f"Upload is larger than the limit of {settings.CHANGE_LAYER_MAX_UPLOAD_MB} MB.",
+                        _("Upload is larger than the limit of %(settings_CHANGE_LAYER_MAX_UPLOAD_MB)s MB.")
+                        % {"settings_CHANGE_LAYER_MAX_UPLOAD_MB": settings.CHANGE_LAYER_MAX_UPLOAD_MB},
                         code="too_large",
                     )
                 digest.update(chunk)
@@ -285,7 +306,9 @@ def layer_scan(*, layer: ChangeLayer) -> ChangeLayer:
 
     layer.refresh_from_db()
     if layer.status == LayerStatus.RUNNING:
-        raise Conflict(f"Change layer #{layer.pk} is already being scanned.", code="conflict")
+        raise Conflict(
+            _("Change layer #%(layer_id)s is already being scanned.") % {"layer_id": layer.pk}, code="conflict"
+        )
     if layer.status in (LayerStatus.DONE, LayerStatus.FAILED):
         layer = _transition(layer, LayerStatus.QUEUED, comment="re-scan")
     transaction.on_commit(lambda: change_layer_scan.delay(layer.pk))
@@ -312,9 +335,12 @@ def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | N
         return None
     try:
         if not os.path.isfile(layer.path):
-            raise ServiceError(f"Raster file '{layer.path}' no longer exists.")
+            raise ServiceError(_("Raster file '%(layer_path)s' no longer exists.") % {"layer_path": layer.path})
         if file_sha256(layer.path) != layer.checksum:
-            raise ServiceError(f"Raster file '{layer.path}' changed since it was registered; register it again.")
+            raise ServiceError(
+                _("Raster file '%(layer_path)s' changed since it was registered; register it again.")
+                % {"layer_path": layer.path}
+            )
         info = raster.raster_inspect(layer.path, kind=layer.kind)
         rules = _scan_rules_for(layer)
         windows = raster.windows_plan(info, window_size=settings.SCAN_WINDOW_SIZE)
@@ -336,7 +362,7 @@ def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | N
                 info=info.to_dict(), rules=rules.to_dict(), windows_total=len(windows)
             )
     except (raster.RasterError, ServiceError, OSError) as exc:
-        layer_fail(layer=layer, error=getattr(exc, "message", None) or str(exc))
+        layer_fail(layer=layer, error=without_dirs(getattr(exc, "message", None) or str(exc)))
         return None
     layer.refresh_from_db()
     return layer, layer.scan_run, list(range(len(windows)))
@@ -443,7 +469,10 @@ def _lead_specs(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanR
             )
             vec = raster.patch_vectorise(layer.path, patch, rules=rules, unit=shape, info=info)
             if not vec["pixels"]:
-                raise ServiceError(f"Patch {patch.patch_key} in unit {unit.code} vanished on re-reading the file.")
+                raise ServiceError(
+                    _("Patch %(patch_patch_key)s in unit %(unit_code)s vanished on re-reading the file.")
+                    % {"patch_patch_key": patch.patch_key, "unit_code": unit.code}
+                )
             geom = crs_to_storage(vec["geometry"], info.crs_wkt)
             stem = f"layer{layer.pk}-{patch.patch_key}-{unit.code}"
             files = [
@@ -507,14 +536,15 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
         missing = [r.index for r in rows if r.status != WindowStatus.DONE]
         if missing or len(rows) != layer.windows_total:
             raise ServiceError(
-                f"{len(missing)} of {layer.windows_total} windows have no result (first: {missing[:5]})."
+                _("%(value)s of %(layer_windows_total)s windows have no result (first: %(value2)s).")
+                % {"value": len(missing), "layer_windows_total": layer.windows_total, "value2": missing[:5]}
             )
         info = raster.RasterInfo.from_dict(layer.info)
         rules = raster.ScanRules.from_dict(layer.rules)
         merged = raster.patches_merge([raster.WindowResult.from_dict(r.result) for r in rows], info=info, rules=rules)
         del rows
         if not merged.complete:
-            raise ServiceError("The window results do not cover the whole raster.")
+            raise ServiceError(_("The window results do not cover the whole raster."))
         specs, legend = _lead_specs(layer, info, rules, merged)
         outcome = MergeOutcome()
         detected_at = _detected_at(layer)
@@ -587,7 +617,15 @@ def layer_wait(*, layer: ChangeLayer, timeout_s: float, poll_s: float = 1.0) -> 
             return layer
         if _time.monotonic() > deadline:
             raise ServiceError(
-                f"Change layer #{layer.pk} is still {layer.status} ({layer.progress} %) after {timeout_s:.0f} s.",
+                _(
+                    "Change layer #%(layer_id)s is still %(layer_status)s (%(layer_progress)s %%) after %(timeout_s).0f s."
+                )
+                % {
+                    "layer_id": layer.pk,
+                    "layer_status": layer.status,
+                    "layer_progress": layer.progress,
+                    "timeout_s": timeout_s,
+                },
                 code="timeout",
             )
         _time.sleep(poll_s)
@@ -610,5 +648,5 @@ def layer_summary(layer: ChangeLayer) -> str:
 def plan_for_code(*, code: str) -> ZoningPlan:
     plan = ZoningPlan.objects.filter(code=code).first()
     if plan is None:
-        raise NotFound(f"No zoning plan with code '{code}'.")
+        raise NotFound(_("No zoning plan with code '%(code)s'.") % {"code": code})
     return plan

@@ -98,7 +98,9 @@ def _srid_known(srid: int) -> bool:
 def geometry_with_srid(geom: GEOSGeometry, srid: int) -> GEOSGeometry:
     """Assign the declared SRID and move to storage; unknown SRIDs are refused."""
     if not _srid_known(srid):
-        raise serializers.ValidationError({"srid": f"{srid} is not a known EPSG coordinate reference system."})
+        raise serializers.ValidationError(
+            {"srid": _("%(srid)s is not a known EPSG coordinate reference system.") % {"srid": srid}}
+        )
     geom.srid = srid
     if srid == settings.STORAGE_SRID:
         return geom
@@ -106,7 +108,10 @@ def geometry_with_srid(geom: GEOSGeometry, srid: int) -> GEOSGeometry:
         return geometry_transformed(geom, settings.STORAGE_SRID)
     except GDALException as exc:
         raise serializers.ValidationError(
-            {"geometry": f"cannot be transformed from EPSG:{srid} to storage ({exc})."}
+            {
+                "geometry": _("cannot be transformed from EPSG:%(srid)s to storage (%(exc)s).")
+                % {"srid": srid, "exc": exc}
+            }
         ) from None
 
 
