@@ -256,4 +256,4 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 # "https://t{s}.tianditu.gov.cn/vec_w/wmts?...&tk=KEY". Empty: the plan's own layers on a plain background.
 BASEMAP_URL = env.str("BASEMAP_URL", default="")
 BASEMAP_ATTRIBUTION = env.str("BASEMAP_ATTRIBUTION", default="")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("supervision.cases.web.web_context")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("supervision.web.web_context")

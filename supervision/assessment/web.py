@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from supervision.cases.web import ASSESSMENT_ROLES, case_page
 from supervision.errors import ServiceError
+from supervision.web import ASSESSMENT_ROLES, case_page
 from supervision.zoning.models import ZoningPlan
 
 from . import services as assessment_services

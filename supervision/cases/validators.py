@@ -57,8 +57,8 @@ def attachment_content_type(*, name: str, head: bytes, size: int, max_bytes: int
         if head.startswith(magic):
             if not lower.endswith(suffixes):
                 raise ValidationError(
-                    _("'%(name)s' is a %(content_type)s file but its name ends otherwise; use %(0)s.")
-                    % {"name": name, "content_type": content_type, "0": suffixes[0]}
+                    _("'%(name)s' is a %(content_type)s file but its name ends otherwise; use %(suffix)s.")
+                    % {"name": name, "content_type": content_type, "suffix": suffixes[0]}
                 )
             return content_type
     raise ValidationError(_("'%(name)s' is not a JPEG, PNG or PDF file; only those are accepted.") % {"name": name})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from supervision.errors import Forbidden, NotFound, ServiceError
+from supervision.web import ASSESSMENT_ROLES, case_page, service_run, web_context  # noqa: F401 (re-exported)
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
 from . import permissions as perms
@@ -51,78 +50,14 @@ from .services import cases as case_services
 from .services import inspections as inspection_services
 from .services import leads as lead_services
 
-# Who reads scorecards (the assessment app's READ_ROLES: officers and inspectors see their own division's published ones).
-ASSESSMENT_ROLES = frozenset({perms.OFFICER, perms.INSPECTOR, perms.ASSESSOR, perms.ADMIN})
-LAYER_ROLES = frozenset({perms.OFFICER, perms.ADMIN})
-
-
-# --- Shared: context, guards ---------------------------------------------------------------
-
-
-def web_context(request) -> dict:
-    """Template context for every page: what the nav may show, the user's scope, unread notifications."""
-    user = request.user
-    roles = perms.user_roles(user) if user.is_authenticated else frozenset()
-    scope_label = ""
-    unread = 0
-    if user.is_authenticated:
-        if perms.is_city_wide(user):
-            scope_label = _("全市")
-        else:
-            profile = perms._profile(user)
-            scope_label = profile.division.name if profile and profile.division_id else ""
-        unread = selectors.notifications_for(user=user).filter(read_at__isnull=True).count()
-    return {
-        "web": {
-            "roles": roles,
-            "can_cases": bool(roles & perms.READ_ROLES),
-            "can_layers": bool(roles & perms.READ_ROLES),
-            "can_upload_layers": bool(roles & LAYER_ROLES),
-            "can_assessment": bool(roles & ASSESSMENT_ROLES),
-            "public_zoning": settings.PUBLIC_ZONING,
-            "scope_label": scope_label,
-            "unread": unread,
-        }
-    }
-
-
-def case_page(view=None, *, roles: frozenset[str] = perms.READ_ROLES):
-    """Signed in (else to login) and holding one of `roles` (else 403); a service's NotFound is a 404."""
-
-    def decorate(fn):
-        @wraps(fn)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not perms.user_roles(request.user) & roles:
-                raise PermissionDenied
-            try:
-                return fn(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.message) from None
-            except Forbidden:
-                raise PermissionDenied from None
-
-        return wrapped
-
-    return decorate(view) if view is not None else decorate
+# --- Shared: context, guards (in supervision.web; imported here for the pages below) --------------
 
 
 def _back(request, fallback: str):
     return redirect(request.POST.get("next") or fallback)
 
 
-def _run(request, fn, *, ok: str, **kwargs):
-    """Call a service; its refusal becomes an error message. Returns the result or None."""
-    try:
-        result = fn(**kwargs)
-    except (NotFound, Forbidden):
-        raise
-    except ServiceError as exc:
-        messages.error(request, exc.text())
-        return None
-    messages.success(request, ok)
-    return result if result is not None else True
+_run = service_run
 
 
 def _int(value, default=None):

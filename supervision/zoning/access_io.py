@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from supervision.tables import TableError, cell_text, table_read
@@ -224,7 +226,8 @@ def clause_cells(clause: Clause) -> list[str]:
 def access_file_write(clauses: Iterable[Clause], *, fmt: str, stream: BinaryIO) -> None:
     """Write clauses with Chinese headers: CSV as UTF-8 with a BOM (Excel opens it right), or XLSX."""
     header = [name for _, name in COLUMNS]
-    rows = [clause_cells(c) for c in clauses]
+    with translation.override(settings.LANGUAGE_CODE):  # the file's labels are the Chinese ones the import reads
+        rows = [clause_cells(c) for c in clauses]
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\r\n")

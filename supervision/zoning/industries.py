@@ -94,7 +94,7 @@ def industry_normalise(code: str) -> str:
     ``'C26145'``, ``'B26'``).
     """
     if not isinstance(code, str):
-        raise IndustryCodeError(_("industry code must be a string, got %(name__)s") % {"name__": type(code).__name__})
+        raise IndustryCodeError(_("industry code must be a string, got %(type)s") % {"type": type(code).__name__})
     raw = code
     cleaned = re.sub(r"\s+", "", code).upper()
     if not cleaned:

@@ -311,7 +311,7 @@ def test_role_on_endpoint(endpoint, role, scene, users, make_lead):
     method, url, payload, fmt, allowed, hidden, ok = spec(
         {"scene": scene, "users": users, "make_lead": make_lead}, endpoint
     )
-    client = APIClient()
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     if role != "anon":
         client.force_authenticate(users[role])
     response = getattr(client, method)(url, payload, format=fmt) if method == "post" else client.get(url)
@@ -338,10 +338,10 @@ def test_notification_read_is_only_for_its_recipient(users, scene):
         recipient=users["officer"], kind="dispatched", key="k", subject="s", created_at=timezone.now()
     )
     for role, expected in (("officer_b", 404), ("admin", 404), ("officer", 200)):
-        client = APIClient()
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
         client.force_authenticate(users[role])
         assert client.post(f"/api/v1/notifications/{n.pk}/read/").status_code == expected
-    assert APIClient().post(f"/api/v1/notifications/{n.pk}/read/").status_code in (401, 403)
+    assert APIClient(HTTP_ACCEPT_LANGUAGE="en").post(f"/api/v1/notifications/{n.pk}/read/").status_code in (401, 403)
     n.refresh_from_db()
     assert n.read_at is not None
 
@@ -380,6 +380,6 @@ def test_user_without_profile_sees_nothing(db, scene, make_lead, django_user_mod
     make_lead()
     user = django_user_model.objects.create_user("lost", password="x")
     user.groups.add(Group.objects.get(name="enforcement_officer"))
-    client = APIClient()
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_authenticate(user)
     assert client.get("/api/v1/leads/").json()["count"] == 0

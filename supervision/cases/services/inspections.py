@@ -11,10 +11,11 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from supervision.errors import Forbidden, NotFound, ServiceError
@@ -254,7 +255,9 @@ def _applicable_requirements(unit: ControlUnit | None, industry_code: str) -> li
     for clause in requirements_for_unit(unit=unit):
         if clause.industry_codes and industry_code and not _clause_covers(clause.industry_codes, industry_code):
             continue
-        rows.append((clause.number, str(Dimension(clause.dimension).label), clause.text))
+        # Stored with the item: in the data's language (zh-hans), whoever's request drew the plan.
+        with translation.override(settings.LANGUAGE_CODE):
+            rows.append((clause.number, str(Dimension(clause.dimension).label), clause.text))
     return rows
 
 
