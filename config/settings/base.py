@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "supervision.web.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -257,3 +258,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 BASEMAP_URL = env.str("BASEMAP_URL", default="")
 BASEMAP_ATTRIBUTION = env.str("BASEMAP_ATTRIBUTION", default="")
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("supervision.web.web_context")
+
+# Content-Security-Policy (supervision.web.csp): scripts only from our static files, no inline
+# script. CSP_POLICY replaces the whole built-in policy; CSP_REPORT_ONLY sends it as Report-Only.
+CSP_POLICY = env.str("CSP_POLICY", default="")
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)

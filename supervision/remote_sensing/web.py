@@ -66,7 +66,9 @@ def layer_list(request):
 def _upload(request):
     """The API's upload: the same serializer, the same service, the same re-scan rule."""
     wants_json = "application/json" in request.headers.get("Accept", "")
-    form = ChangeLayerUploadSerializer(data=request.POST.dict() | request.FILES.dict())
+    data = request.POST.copy()  # a QueryDict, so the serializer reads empty form fields as "not given"
+    data.update(request.FILES)
+    form = ChangeLayerUploadSerializer(data=data)
     error = None
     layer = None
     if not form.is_valid():
