@@ -70,6 +70,12 @@ def _pages(world, case, plan, inspection, report):
 
 @pytest.mark.django_db(transaction=True)
 def test_every_page_fits_a_phone_in_both_languages(world, browser):
+    from supervision.zoning.choices import OverlayKind
+    from tests.factories import OverlayFactory, square
+
+    OverlayFactory(
+        plan=world.plan, kind=OverlayKind.BASIN, code="LY-01", name="测试流域", geom=square(125.29, 43.79, 0.06)
+    )
     case, plan, inspection = _scene(world)
     report = siting_report_path(world)
     page = browser.page
@@ -89,6 +95,30 @@ def test_every_page_fits_a_phone_in_both_languages(world, browser):
                     box = page.locator("#map").bounding_box()
                     assert 0.4 * PHONE["height"] <= box["height"] <= 0.7 * PHONE["height"], box
                     page.wait_for_timeout(300)
+                    # A basin drawn over every unit takes neither clicks nor hovers: the unit underneath does.
+                    page.evaluate(
+                        """() => { const m = window.supervisionMap, l = m.state.byCode['ZH22010220001'];
+                           const b = l.getBounds();  // a quarter in from the south-west corner: clear of the lead at the centre
+                           const p = m.map.latLngToContainerPoint([b.getSouth() * 0.75 + b.getNorth() * 0.25, b.getWest() * 0.75 + b.getEast() * 0.25]);
+                           const r = document.getElementById('map').getBoundingClientRect();
+                           window.__unitPoint = [r.x + p.x, r.y + p.y]; }"""
+                    )
+                    x, y = page.evaluate("() => window.__unitPoint")
+                    page.mouse.move(x - 5, y - 5)
+                    page.mouse.move(x, y, steps=3)
+                    assert "ZH22010220001" in page.locator(".leaflet-tooltip").first.inner_text()
+                    page.mouse.click(x, y)
+                    page.wait_for_selector('#unit-card article[data-unit="ZH22010220001"]', state="attached")
+                    # Drawing a site: one vertex per click, "finish" only from the third.
+                    page.click("#draw-polygon")
+                    page.locator("#map").scroll_into_view_if_needed()
+                    box = page.locator("#map").bounding_box()
+                    for i, (fx, fy) in enumerate(((0.3, 0.3), (0.6, 0.35), (0.5, 0.6))):
+                        assert page.is_disabled("#draw-finish") == (i < 3)
+                        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+                        assert page.evaluate("() => window.supervisionMap.state.vertices.length") == i + 1
+                    assert page.is_enabled("#draw-finish")
+                    page.click("#draw-clear")
                 m = page.evaluate(MEASURE)
                 if m["scroll"] > m["inner"]:
                     problems.append(f"{lang} {path}: page is {m['scroll']} px wide on a {m['inner']} px screen")
