@@ -227,6 +227,8 @@ CASES_VERIFICATION_DAY_KIND = env.str("CASES_VERIFICATION_DAY_KIND", default="wo
 # "Deadline in N days" reminder, and days overdue between escalation levels (督办 → 重点督办 → 挂牌督办).
 CASES_REMINDER_DAYS = env.int("CASES_REMINDER_DAYS", default=3)
 CASES_ESCALATION_STEP_DAYS = env.int("CASES_ESCALATION_STEP_DAYS", default=7)
+# Separation of duties: the officer who ordered a rectification cannot accept it.
+SEPARATION_OF_DUTIES = env.bool("SEPARATION_OF_DUTIES", default=True)
 # Base URL used in notification emails.
 CASES_SITE_URL = env.str("CASES_SITE_URL", default="http://127.0.0.1:8000")
 CELERY_BEAT_SCHEDULE = {

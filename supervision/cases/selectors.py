@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import BooleanField, Q, QuerySet, Value, When
 from django.db.models import Case as SqlCase
 from django.utils import timezone
 
 from . import permissions as perms
-from .choices import CASE_RECTIFYING_STATUSES, LEAD_VERIFYING_STATUSES, InspectionPlanStatus
+from .choices import (
+    CASE_RECTIFYING_STATUSES,
+    CASE_TRANSITIONS,
+    LEAD_TRANSITIONS,
+    LEAD_VERIFYING_STATUSES,
+    CaseStatus,
+    InspectionPlanStatus,
+    LeadStatus,
+)
 from .models import Case, EnforcementTarget, Inspection, InspectionPlan, Lead, Notification
 
 
@@ -73,3 +82,50 @@ def typical_cases_public() -> QuerySet[Case]:
 
 def inspection_plans_public() -> QuerySet[InspectionPlan]:
     return InspectionPlan.objects.filter(status=InspectionPlanStatus.PUBLISHED).select_related("division")
+
+
+# --- Who may do what, now: one answer for the API, the pages and the templates -------------------
+
+LEAD_ACTION_TARGETS = {
+    "dispatch": LeadStatus.DISPATCHED,
+    "start_verification": LeadStatus.VERIFYING,
+    "confirm": LeadStatus.CONFIRMED,
+    "dismiss": LeadStatus.DISMISSED,
+    "merge": LeadStatus.MERGED,
+}
+CASE_ACTION_TARGETS = {
+    "order_rectification": CaseStatus.RECTIFICATION_ORDERED,
+    "submit_rectification": CaseStatus.RECTIFICATION_SUBMITTED,
+    "accept": CaseStatus.ACCEPTED,
+    "return": CaseStatus.RETURNED,
+}
+
+
+def lead_allowed_actions(*, user, lead: Lead) -> list[str]:
+    """The steps (TRANSITIONS from the lead's status) and side actions the user's roles allow on the lead now."""
+    roles = perms.user_roles(user)
+    nexts = LEAD_TRANSITIONS.get(lead.status, frozenset())
+    out = [a for a, to in LEAD_ACTION_TARGETS.items() if to in nexts and roles & perms.ACTION_ROLES[f"lead.{a}"]]
+    if roles & perms.ACTION_ROLES["lead.attach"]:
+        out.append("attach")
+    return out
+
+
+def case_allowed_actions(*, user, case: Case) -> list[str]:
+    """The steps and side actions the user may take on the case now (separation of duties included)."""
+    from .services.cases import case_rectification_orderer_id
+
+    roles = perms.user_roles(user)
+    nexts = CASE_TRANSITIONS.get(case.status, frozenset())
+    out = [a for a, to in CASE_ACTION_TARGETS.items() if to in nexts and roles & perms.ACTION_ROLES[f"case.{a}"]]
+    if "accept" in out and settings.SEPARATION_OF_DUTIES and case_rectification_orderer_id(case=case) == user.pk:
+        out.remove("accept")
+    if case.penalty_decided_at is None and roles & perms.ACTION_ROLES["case.penalty"]:
+        out.append("penalty")
+    if case.police_transferred_at is None and roles & perms.ACTION_ROLES["case.transfer_police"]:
+        out.append("transfer_police")
+    if case.published_at is None and roles & perms.ACTION_ROLES["case.publish"]:
+        out.append("publish")
+    if roles & perms.ACTION_ROLES["case.attach"]:
+        out.append("attach")
+    return out

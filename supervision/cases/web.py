@@ -284,17 +284,8 @@ def lead_create(request):
 
 
 def _lead_actions(user, lead) -> list[str]:
-    """The transitions (and side actions) this user may take on the lead now."""
-    roles = perms.user_roles(user)
-    allowed = {
-        LeadStatus.NEW: ["dispatch"],
-        LeadStatus.DISPATCHED: ["start_verification"],
-        LeadStatus.VERIFYING: ["confirm", "dismiss", "merge"],
-    }.get(lead.status, [])
-    out = [a for a in allowed if roles & perms.ACTION_ROLES[f"lead.{a}"]]
-    if roles & perms.ACTION_ROLES["lead.attach"]:
-        out.append("attach")
-    return out
+    """The transitions (and side actions) this user may take on the lead now: the API's answer too."""
+    return selectors.lead_allowed_actions(user=user, lead=lead)
 
 
 @case_page
@@ -491,23 +482,7 @@ def case_list(request):
 
 
 def _case_actions(user, case) -> list[str]:
-    roles = perms.user_roles(user)
-    allowed = {
-        CaseStatus.OPENED: ["order_rectification"],
-        CaseStatus.RECTIFICATION_ORDERED: ["submit_rectification"],
-        CaseStatus.RECTIFICATION_SUBMITTED: ["accept", "return"],
-        CaseStatus.RETURNED: ["submit_rectification", "order_rectification"],
-    }.get(case.status, [])
-    out = [a for a in allowed if roles & perms.ACTION_ROLES[f"case.{a}"]]
-    if case.penalty_decided_at is None and roles & perms.ACTION_ROLES["case.penalty"]:
-        out.append("penalty")
-    if case.police_transferred_at is None and roles & perms.ACTION_ROLES["case.transfer_police"]:
-        out.append("transfer_police")
-    if case.published_at is None and roles & perms.ACTION_ROLES["case.publish"]:
-        out.append("publish")
-    if roles & perms.ACTION_ROLES["case.attach"]:
-        out.append("attach")
-    return out
+    return selectors.case_allowed_actions(user=user, case=case)
 
 
 @case_page

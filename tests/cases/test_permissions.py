@@ -31,7 +31,9 @@ def case_in(make_lead, users, status):
     lead = lead_in(None, make_lead, users, "verifying")
     case = lead_svc.lead_confirm(lead=lead, actor=officer)[1]
     if status in ("rectification_ordered", "rectification_submitted"):
-        case = case_svc.case_order_rectification(case=case, actor=officer, requirements="整改", days=10)
+        # Ordered by a colleague: whoever orders may not accept (SEPARATION_OF_DUTIES), the roles under test may.
+        colleague, _ = user_upsert(username="officer_a2", role="enforcement_officer", division_adcode="220102")
+        case = case_svc.case_order_rectification(case=case, actor=colleague, requirements="整改", days=10)
     if status == "rectification_submitted":
         case = case_svc.case_submit_rectification(case=case, actor=officer, files=[raw_file()])
     return case

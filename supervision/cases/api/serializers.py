@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
+from .. import selectors
 from ..choices import (
     LEAD_MANUAL_SOURCES,
     ChecklistResult,
@@ -188,9 +189,21 @@ class LeadDetailSerializer(LeadSerializer):
     events = LeadEventSerializer(many=True, read_only=True)
     attachments = EvidenceSerializer(source="evidence_files", many=True, read_only=True)
     merged_leads = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    allowed_actions = serializers.SerializerMethodField(help_text="What the requesting user may do on it now.")
 
     class Meta(LeadSerializer.Meta):
-        fields = LeadSerializer.Meta.fields + ["layer_ref", "evidence", "events", "attachments", "merged_leads"]
+        fields = LeadSerializer.Meta.fields + [
+            "layer_ref",
+            "evidence",
+            "events",
+            "attachments",
+            "merged_leads",
+            "allowed_actions",
+        ]
+
+    def get_allowed_actions(self, lead) -> list[str]:
+        user = self.context.get("user") or getattr(self.context.get("request"), "user", None)
+        return selectors.lead_allowed_actions(user=user, lead=lead) if user is not None else []
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -239,9 +252,14 @@ class CaseSerializer(serializers.ModelSerializer):
 class CaseDetailSerializer(CaseSerializer):
     events = CaseEventSerializer(many=True, read_only=True)
     attachments = EvidenceSerializer(source="evidence_files", many=True, read_only=True)
+    allowed_actions = serializers.SerializerMethodField(help_text="What the requesting user may do on it now.")
 
     class Meta(CaseSerializer.Meta):
-        fields = CaseSerializer.Meta.fields + ["events", "attachments"]
+        fields = CaseSerializer.Meta.fields + ["events", "attachments", "allowed_actions"]
+
+    def get_allowed_actions(self, case) -> list[str]:
+        user = self.context.get("user") or getattr(self.context.get("request"), "user", None)
+        return selectors.case_allowed_actions(user=user, case=case) if user is not None else []
 
 
 class TypicalCasePublicSerializer(serializers.ModelSerializer):

@@ -40,7 +40,7 @@ def _lead_detail(user, pk):
         "evidence_files",
         "merged_leads",
     )
-    return s.LeadDetailSerializer(qs.get(pk=pk)).data
+    return s.LeadDetailSerializer(qs.get(pk=pk), context={"user": user}).data
 
 
 def _case_detail(user, pk):
@@ -48,7 +48,7 @@ def _case_detail(user, pk):
         Prefetch("events", CaseEvent.objects.select_related("actor").prefetch_related("attachments")),
         "evidence_files",
     )
-    return s.CaseDetailSerializer(qs.get(pk=pk)).data
+    return s.CaseDetailSerializer(qs.get(pk=pk), context={"user": user}).data
 
 
 class CaseAppView(APIView):

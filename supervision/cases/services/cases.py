@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from supervision.errors import NotFound, ServiceError
+from supervision.errors import Forbidden, NotFound, ServiceError
 
 from .. import permissions as perms
 from ..choices import (
@@ -170,9 +170,27 @@ def case_submit_rectification(*, case: Case, actor, files: Sequence[File], comme
     )
 
 
+def case_rectification_orderer_id(*, case: Case) -> int | None:
+    """Who ordered the rectification now running (the last order event's actor), if anyone."""
+    event = case.events.filter(to_status=CaseStatus.RECTIFICATION_ORDERED).order_by("-at", "-pk").first()
+    return event.actor_id if event else None
+
+
+def case_accept_check_duties(*, case: Case, actor) -> None:
+    """Separation of duties: the officer who ordered a rectification does not accept it (setting on by default)."""
+    if not settings.SEPARATION_OF_DUTIES:
+        return
+    if getattr(actor, "pk", None) is not None and case_rectification_orderer_id(case=case) == actor.pk:
+        raise Forbidden(
+            _("You ordered this rectification; another officer must accept it (separation of duties)."),
+            code="separation_of_duties",
+        )
+
+
 def case_accept(*, case: Case, actor, comment: str = "", files: Sequence[File] = ()) -> Case:
-    """整改验收, 销号: the case is closed."""
+    """整改验收, 销号: the case is closed — by someone other than the officer who ordered it (SEPARATION_OF_DUTIES)."""
     _guard(actor, "case.accept", case)
+    case_accept_check_duties(case=case, actor=actor)
     checked = attachments_check(files=files)
     return case_transition_to(
         case,
