@@ -35,12 +35,12 @@ def _flag(q: Q):
 
 
 def leads_for(*, user, now: datetime | None = None) -> QuerySet[Lead]:
+    """The user's division's leads (all, city-wide), plus the leads the user raised elsewhere."""
     now = now or timezone.now()
-    return (
-        perms.scope_queryset(Lead.objects.all(), user)
-        .select_related("division", "unit", "plan", "target")
-        .annotate(overdue=_flag(lead_overdue_q(now)))
-    )
+    scoped = perms.scope_queryset(Lead.objects.all(), user)
+    if perms.user_roles(user) and perms.has_scope(user) and not perms.is_city_wide(user):
+        scoped = Lead.objects.filter(Q(division_id=perms.user_division_id(user)) | Q(created_by_id=user.pk))
+    return scoped.select_related("division", "unit", "plan", "target").annotate(overdue=_flag(lead_overdue_q(now)))
 
 
 def cases_for(*, user, now: datetime | None = None) -> QuerySet[Case]:

@@ -44,6 +44,7 @@ from ..models import (
     InspectionEvent,
     InspectionPlan,
     InspectionPlanEvent,
+    Lead,
 )
 from .leads import lead_raise
 from .notifications import NotificationSpec, notify
@@ -367,6 +368,8 @@ def checklist_item_record(*, item: ChecklistItem, actor, result: str, note: str 
                 detected_at=now,
             )
             ChecklistItem.objects.filter(pk=item.pk).update(lead=raised.lead)
+            # The inspector raised it: they may open it, whatever division it belongs to.
+            Lead.objects.filter(pk=raised.lead.pk, created_by__isnull=True).update(created_by=actor)
             item.lead = raised.lead
     return item
 
