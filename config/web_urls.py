@@ -43,6 +43,7 @@ urlpatterns = [
     path("desk/leads/<int:pk>/", cases_web.lead_detail, name="lead-detail"),
     path("desk/leads/<int:pk>/<slug:action>/", cases_web.lead_action, name="lead-action"),
     path("desk/evidence/<int:pk>/", cases_web.evidence_file, name="evidence-file"),
+    path("desk/notifications/<int:pk>/", cases_web.notification_open, name="notification-open"),
     path("cases/", cases_web.case_list, name="case-list"),
     path("cases/<int:pk>/", cases_web.case_detail, name="case-detail"),
     path("cases/<int:pk>/<slug:action>/", cases_web.case_action, name="case-action"),

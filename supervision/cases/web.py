@@ -786,3 +786,31 @@ def public_cases(request):
         raise Http404
     cases = selectors.typical_cases_public()[:100]
     return render(request, "web/public/cases.html", {"cases": cases, "web_section": "public-cases", "public": True})
+
+
+# --- Notifications: open their object, mark read ----------------------------------------------------
+
+
+def _notification_target(n) -> str:
+    if n.case_id:
+        return reverse("web:case-detail", args=[n.case_id])
+    if n.lead_id:
+        return reverse("web:lead-detail", args=[n.lead_id])
+    if n.inspection_id:
+        return reverse("web:inspection-detail", args=[n.inspection_id])
+    return reverse("web:desk")
+
+
+@case_page
+@require_POST
+def notification_open(request, pk: int):
+    """Mark one of the user's notifications read and go to its lead, case or inspection."""
+    from .services.notifications import notification_mark_read
+
+    n = selectors.notifications_for(user=request.user).filter(pk=pk).first()
+    if n is None:
+        raise Http404
+    notification_mark_read(notification=n)
+    if request.POST.get("open") == "0":
+        return _back(request, reverse("web:desk"))
+    return redirect(_notification_target(n))

@@ -57,3 +57,25 @@ def test_layer_upload_is_refused_to_officers_on_the_page_as_in_the_api(world, cl
     client.force_login(world.users["admin"])
     response = client.post("/layers/", {"kind": "landcover"}, HTTP_ACCEPT="application/json")
     assert response.status_code == 400 and "file" in response.json()["error"] and "plan" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_a_notification_opens_its_object_and_is_marked_read(world, client):
+    from supervision.cases.models import Notification
+    from supervision.cases.services import leads as lead_services
+
+    lead_services.lead_dispatch(lead=world.leads["a"], actor=world.users["admin"], days=5)
+    n = Notification.objects.filter(
+        recipient=world.users["officer_a"], read_at__isnull=True, lead__isnull=False
+    ).first()
+    assert n is not None
+    client.force_login(world.users["officer_b"])
+    assert client.post(f"/desk/notifications/{n.pk}/", {"open": "1"}).status_code == 404
+    client.force_login(world.users["officer_a"])
+    desk = client.get("/desk/").content.decode()
+    assert f'data-notification="{n.pk}"' in desk
+    response = client.post(f"/desk/notifications/{n.pk}/", {"open": "1"})
+    assert response.status_code == 302 and response["Location"] == f"/desk/leads/{n.lead_id}/"
+    n.refresh_from_db()
+    assert n.read_at is not None
+    assert f'data-notification="{n.pk}"' not in client.get("/desk/").content.decode()
