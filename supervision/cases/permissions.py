@@ -37,6 +37,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "case.order_rectification": frozenset({OFFICER, ADMIN}),
     "case.submit_rectification": frozenset({OFFICER, ADMIN}),
     "case.accept": frozenset({OFFICER, ADMIN}),
+    "case.name_party": frozenset({OFFICER, ADMIN}),
     "case.return": frozenset({OFFICER, ADMIN}),
     "case.penalty": frozenset({OFFICER, ADMIN}),
     "case.transfer_police": frozenset({OFFICER, ADMIN}),

@@ -120,6 +120,8 @@ def case_allowed_actions(*, user, case: Case) -> list[str]:
     out = [a for a, to in CASE_ACTION_TARGETS.items() if to in nexts and roles & perms.ACTION_ROLES[f"case.{a}"]]
     if "accept" in out and settings.SEPARATION_OF_DUTIES and case_rectification_orderer_id(case=case) == user.pk:
         out.remove("accept")
+    if case.target_id is None and case.status != CaseStatus.OPENED and roles & perms.ACTION_ROLES["case.name_party"]:
+        out.append("name_party")
     if case.penalty_decided_at is None and roles & perms.ACTION_ROLES["case.penalty"]:
         out.append("penalty")
     if case.police_transferred_at is None and roles & perms.ACTION_ROLES["case.transfer_police"]:

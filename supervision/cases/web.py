@@ -525,8 +525,19 @@ def case_action(request, pk: int, action: str):
             actor=user,
             requirements=p.get("requirements", ""),
             target_id=_int(p.get("target")),
+            party_unknown=p.get("party_unknown") == "1",
             comment=p.get("comment", ""),
             **_deadline_kwargs(p),
+        )
+    elif action == "name_party":
+        _run(
+            request,
+            case_services.case_name_party,
+            ok=_("已查明责任主体。"),
+            case=case,
+            actor=user,
+            target_id=_int(p.get("target")),
+            comment=p.get("comment", ""),
         )
     elif action == "submit_rectification":
         _run(

@@ -129,6 +129,15 @@ def spec(ctx, name):
             hidden,
             200,
         )
+    if name == "case-name-party":
+        lead = lead_svc.lead_dispatch(lead=mk(target=None), actor=u["officer"], days=5)
+        lead = lead_svc.lead_start_verification(lead=lead, actor=u["officer"])
+        case = lead_svc.lead_confirm(lead=lead, actor=u["officer"])[1]
+        case = case_svc.case_order_rectification(
+            case=case, actor=u["officer"], requirements="整改", days=10, party_unknown=True
+        )
+        payload = {"target": s.target_a.pk}
+        return "post", f"/api/v1/cases/{case.pk}/name-party/", payload, "json", own, hidden, 200
     if name == "case-submit-rectification":
         case = case_in(mk, u, "rectification_ordered")
         return (
@@ -269,6 +278,7 @@ ENDPOINTS = [
     "case-list",
     "case-detail",
     "case-order-rectification",
+    "case-name-party",
     "case-submit-rectification",
     "case-accept",
     "case-return",

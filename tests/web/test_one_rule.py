@@ -79,3 +79,32 @@ def test_a_notification_opens_its_object_and_is_marked_read(world, client):
     n.refresh_from_db()
     assert n.read_at is not None
     assert f'data-notification="{n.pk}"' not in client.get("/desk/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_case_without_a_known_party_is_ordered_and_named_later(world, client):
+    from supervision.cases.services import leads as lead_services
+
+    officer = world.users["officer_a"]
+    lead = lead_services.lead_dispatch(lead=world.leads["a"], actor=officer, days=5)
+    lead = lead_services.lead_start_verification(lead=lead, actor=officer)
+    _, case = lead_services.lead_confirm(lead=lead, actor=officer)
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.force_authenticate(officer)
+    url = f"/api/v1/cases/{case.pk}/"
+    refused = api.post(url + "order-rectification/", {"requirements": "恢复植被", "days": 30}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "target_required"
+    ordered = api.post(
+        url + "order-rectification/", {"requirements": "恢复植被", "days": 30, "party_unknown": True}, format="json"
+    )
+    assert ordered.status_code == 200 and ordered.json()["target"] is None
+    assert "name_party" in ordered.json()["allowed_actions"]
+    client.force_login(officer)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert 'id="form-name_party"' in page and "不明（待查）" in page
+    client.post(f"/cases/{case.pk}/name_party/", {"target": world.target.pk})
+    case.refresh_from_db()
+    assert case.target == world.target
+    again = api.post(url + "name-party/", {"target": world.target.pk}, format="json")
+    assert again.status_code == 400 and again.json()["code"] == "already_recorded"
+    assert "name_party" not in api.get(url).json()["allowed_actions"]

@@ -491,6 +491,14 @@ class OrderRectificationInput(DeadlineInputMixin):
         allow_blank=True, error_messages={"required": "Rectification requirements are required."}
     )
     target = serializers.IntegerField(required=False, allow_null=True, default=None)
+    party_unknown = serializers.BooleanField(
+        required=False, default=False, help_text="责任主体不明/待查: order without a party; name it later (name-party)."
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class NamePartyInput(serializers.Serializer):
+    target = serializers.IntegerField()
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 

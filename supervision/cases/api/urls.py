@@ -17,6 +17,7 @@ urlpatterns = [
     path(
         "cases/<int:pk>/order-rectification/", v.CaseOrderRectificationView.as_view(), name="case-order-rectification"
     ),
+    path("cases/<int:pk>/name-party/", v.CaseNamePartyView.as_view(), name="case-name-party"),
     path(
         "cases/<int:pk>/submit-rectification/",
         v.CaseSubmitRectificationView.as_view(),

@@ -288,9 +288,19 @@ CaseOrderRectificationView = _case_action(
         day_kind=v["day_kind"],
         due_on=v.get("due_date"),
         target_id=v["target"],
+        party_unknown=v["party_unknown"],
         comment=v["comment"],
     ),
-    "责令限期整改: requirements, responsible target, deadline (days + calendar|working, or due_date).",
+    "责令限期整改: requirements, responsible target (or party_unknown), deadline (days + calendar|working, or due_date).",
+)
+CaseNamePartyView = _case_action(
+    "CaseNamePartyView",
+    "case.name_party",
+    s.NamePartyInput,
+    lambda self, case, user, v: case_services.case_name_party(
+        case=case, actor=user, target_id=v["target"], comment=v["comment"]
+    ),
+    "查明责任主体: name the party of a case ordered with the party unknown (once).",
 )
 CaseSubmitRectificationView = _case_action(
     "CaseSubmitRectificationView",

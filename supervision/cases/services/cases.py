@@ -126,16 +126,21 @@ def case_order_rectification(
     day_kind: str = "calendar",
     due_on: date | None = None,
     target_id: int | None = None,
+    party_unknown: bool = False,
     comment: str = "",
     now: datetime | None = None,
 ) -> Case:
-    """责令限期整改: what must be done, by whom, by when (calendar or working days, or a date)."""
+    """责令限期整改: what must be done, by whom, by when (calendar or working days, or a date).
+
+    A remote-sensing case often has no known party: `party_unknown` orders it anyway (责任主体不明/待查);
+    `case_name_party` names the party once it is found.
+    """
     _guard(actor, "case.order_rectification", case)
     now = now or timezone.now()
     if not (requirements or "").strip():
         raise ServiceError(_("Rectification requirements are required."), code="requirements_required")
     target = _target(target_id) or case.target
-    if target is None:
+    if target is None and not party_unknown:
         raise ServiceError(_("Name the responsible enforcement target (target)."), code="target_required")
     due_at, kind = deadline_resolve(now=now, days=days, day_kind=day_kind, on=due_on)
     return case_transition_to(
@@ -150,7 +155,13 @@ def case_order_rectification(
             "rectification_day_kind": kind,
             "target": target,
         },
-        data={"due_at": due_at.isoformat(), "day_kind": kind, "days": days, "target": target.pk},
+        data={
+            "due_at": due_at.isoformat(),
+            "day_kind": kind,
+            "days": days,
+            "target": target.pk if target else None,
+            "party_unknown": target is None,
+        },
     )
 
 
@@ -252,6 +263,24 @@ def _side_event(
             data=data,
         )
     return case
+
+
+def case_name_party(*, case: Case, actor, target_id: int, comment: str = "") -> Case:
+    """查明责任主体: name the party of a case ordered with the party unknown (once; later changes are refused)."""
+    _guard(actor, "case.name_party", case)
+    target = _target(target_id)
+    if target is None:
+        raise ServiceError(_("Name the responsible enforcement target (target)."), code="target_required")
+    return _side_event(
+        case,
+        actor=actor,
+        kind=CaseEventKind.PARTY_NAMED,
+        comment=comment,
+        guard_field="target",
+        fields={"target": target},
+        data={"target": target.pk},
+        label=_("the responsible party"),
+    )
 
 
 def case_decide_penalty(*, case: Case, actor, amount_yuan: Decimal, legal_basis: str, comment: str = "") -> Case:
