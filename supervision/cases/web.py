@@ -202,6 +202,62 @@ def _leads_filtered(request, qs):
     return qs
 
 
+# Columns the desk sorts by (click a header; again for the other direction).
+DESK_SORTS = {f"{d}{c}" for c in ("id", "detected_at", "verification_due_at", "status", "source") for d in ("", "-")}
+
+
+def _cell(value) -> str:
+    """A spreadsheet cell as text; one that a spreadsheet would run as a formula is quoted (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _desk_export(qs, fmt: str) -> HttpResponse:
+    """The desk's filtered, sorted leads as CSV (UTF-8 with BOM) or XLSX, every cell text."""
+    header = [_("编号"), _("标题"), _("来源"), _("状态"), _("区县"), _("单元"), _("发现时间"), _("核查期限")]
+    rows = [
+        [
+            lead.pk,
+            lead.title,
+            lead.get_source_display(),
+            lead.get_status_display(),
+            lead.division.name,
+            lead.unit.code if lead.unit else "",
+            timezone.localtime(lead.detected_at).strftime("%Y-%m-%d %H:%M"),
+            timezone.localtime(lead.verification_due_at).strftime("%Y-%m-%d") if lead.verification_due_at else "",
+        ]
+        for lead in qs[:10000]
+    ]
+    stamp = timezone.localdate().isoformat()
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        writer.writerows([[_cell(v) for v in row] for row in rows])
+        response = HttpResponse(buf.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    else:
+        import io
+
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = str(_("线索"))
+        for r, values in enumerate([header, *rows], start=1):
+            for c, value in enumerate(values, start=1):
+                ws.cell(row=r, column=c, value=str(value)).data_type = "s"
+        out = io.BytesIO()
+        wb.save(out)
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.{fmt}"'
+    return response
+
+
 @case_page
 @require_GET
 def desk(request):
@@ -209,7 +265,10 @@ def desk(request):
     scoped = selectors.leads_for(user=request.user)
     counts = {row["status"]: row["n"] for row in scoped.order_by().values("status").annotate(n=Count("id"))}
     overdue_n = scoped.filter(overdue=True).count()
-    qs = _leads_filtered(request, scoped).order_by("-detected_at", "-id")
+    sort = request.GET.get("sort") if request.GET.get("sort") in DESK_SORTS else "-detected_at"
+    qs = _leads_filtered(request, scoped).order_by(sort, "-id")
+    if request.GET.get("export") in ("csv", "xlsx"):
+        return _desk_export(qs, request.GET["export"])
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [
@@ -221,6 +280,9 @@ def desk(request):
     ]
     params = request.GET.copy()
     params.pop("page", None)
+    sort_params = params.copy()
+    sort_params.pop("sort", None)
+    sort_params.pop("export", None)
     return render(
         request,
         "web/cases/desk.html",
@@ -233,6 +295,13 @@ def desk(request):
             "page": page,
             "filters": request.GET,
             "querystring": params.urlencode(),
+            "sort": sort,
+            "sort_links": {
+                col: "?"
+                + "&".join(filter(None, [sort_params.urlencode(), f"sort={'-' + col if sort == col else col}"]))
+                for col in ("id", "source", "status", "detected_at", "verification_due_at")
+            },
+            "export_query": "&".join(filter(None, [sort_params.urlencode(), f"sort={sort}"])),
             "sources": LeadSource.choices,
             "statuses": LeadStatus.choices,
             "map_config": {

@@ -108,3 +108,32 @@ def test_a_case_without_a_known_party_is_ordered_and_named_later(world, client):
     again = api.post(url + "name-party/", {"target": world.target.pk}, format="json")
     assert again.status_code == 400 and again.json()["code"] == "already_recorded"
     assert "name_party" not in api.get(url).json()["allowed_actions"]
+
+
+@pytest.mark.django_db
+def test_the_desk_sorts_and_exports_what_it_shows(world, client):
+    import csv
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    from supervision.cases.models import Lead
+
+    Lead.objects.filter(pk=world.leads["a"].pk).update(title='=HYPERLINK("http://x")')
+    client.force_login(world.users["admin"])
+    ids = [world.leads[k].pk for k in ("a", "a2", "b")]
+    page = client.get("/desk/?sort=id").content.decode()
+    shown = [int(x) for x in re.findall(r'<tr data-lead="(\d+)"', page)]
+    assert shown == sorted(ids)
+    page = client.get("/desk/?sort=-id").content.decode()
+    assert [int(x) for x in re.findall(r'<tr data-lead="(\d+)"', page)] == sorted(ids, reverse=True)
+    assert 'href="?sort=id"' in page or "sort=id" in page
+    body = client.get("/desk/?sort=id&export=csv").content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][0] == "编号" and [int(r[0]) for r in rows[1:]] == sorted(ids)
+    assert rows[1][1].startswith("'=HYPERLINK")  # a formula cell is quoted, never live
+    xlsx = load_workbook(io.BytesIO(client.get("/desk/?status=new&export=xlsx").content))
+    assert xlsx.active.max_row == 1 + Lead.objects.filter(status="new").count()
+    client.cookies["django_language"] = "en"
+    assert client.get("/desk/?export=csv").content.decode("utf-8-sig").startswith("No.,Title")
