@@ -404,13 +404,65 @@ def _dispatch_divisions(user, lead):
     return AdministrativeDivision.objects.filter(pk=lead.division_id)
 
 
+# Readable names of the evidence fields the scan, monitoring and inspections write; technical ones are not shown.
+EVIDENCE_LABELS = {
+    "layer_name": "变化图层",
+    "layer_id": "图层编号",
+    "kind": "图层类型",
+    "sensor": "传感器",
+    "before_date": "前时相",
+    "after_date": "后时相",
+    "change_class_name": "变化类型",
+    "change_class": "变化类别代码",
+    "area_m2": "面积（平方米）",
+    "min_area_m2": "最小面积（平方米）",
+    "threshold": "阈值",
+    "unit_code": "管控单元",
+    "unit_class": "单元类别",
+    "pixels_in_unit": "单元内像元数",
+    "patch_pixels_total": "图斑像元数",
+    "patch_units": "图斑涉及单元",
+    "valid_fraction": "有效像元比例",
+    "nearest_target": "最近的监管对象",
+    "station_name": "监测站点",
+    "station": "站点编码",
+    "parameter": "监测指标",
+    "medium": "监测介质",
+    "period": "统计期",
+    "previous_period": "上一统计期",
+    "mean": "本期均值",
+    "previous_mean": "上期均值",
+    "exceedances": "超标次数",
+    "rule": "判定规则",
+    "basis": "依据",
+    "inspection": "检查任务",
+    "item": "检查项",
+    "requirement": "准入要求条款",
+}
+EVIDENCE_HIDDEN = {"layer_checksum", "patch_key", "id"}
+
+
+def _evidence_value(key: str, value) -> str:
+    if isinstance(value, float):
+        if key == "valid_fraction":
+            return f"{value * 100:.1f} %"
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
+    if isinstance(value, dict):
+        return "；".join(
+            f"{_(EVIDENCE_LABELS.get(k, k))}: {_evidence_value(k, v)}" for k, v in value.items() if v is not None
+        )
+    if isinstance(value, list):
+        return "、".join(_evidence_value(key, v) for v in value)[:400]
+    return str(value)
+
+
 def _evidence_rows(evidence: dict) -> list[tuple[str, str]]:
-    """The lead's evidence JSON as (key, value) rows: monitoring numbers, patch statistics, reasons."""
+    """The lead's evidence as (readable name, value) rows; empty and technical fields left out."""
     rows = []
     for key, value in (evidence or {}).items():
-        if isinstance(value, (dict, list)):
-            value = json.dumps(value, ensure_ascii=False)[:400]
-        rows.append((str(key), str(value)))
+        if key in EVIDENCE_HIDDEN or value in (None, "", [], {}):
+            continue
+        rows.append((_(EVIDENCE_LABELS[key]) if key in EVIDENCE_LABELS else str(key), _evidence_value(key, value)))
     return rows
 
 

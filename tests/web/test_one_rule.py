@@ -137,3 +137,29 @@ def test_the_desk_sorts_and_exports_what_it_shows(world, client):
     assert xlsx.active.max_row == 1 + Lead.objects.filter(status="new").count()
     client.cookies["django_language"] = "en"
     assert client.get("/desk/?export=csv").content.decode("utf-8-sig").startswith("No.,Title")
+
+
+def test_evidence_fields_have_readable_names_and_no_empty_or_technical_rows():
+    from django.utils import translation
+
+    from supervision.cases.web import _evidence_rows
+
+    evidence = {
+        "layer_checksum": "ab12",
+        "patch_key": "p-1",
+        "before_date": None,
+        "after_date": "2025-08-01",
+        "area_m2": 1234.5,
+        "valid_fraction": 0.981,
+        "change_class_name": "植被减少",
+    }
+    with translation.override("zh-hans"):
+        rows = dict(_evidence_rows(evidence))
+    assert rows == {
+        "后时相": "2025-08-01",
+        "面积（平方米）": "1,234.5",
+        "有效像元比例": "98.1 %",
+        "变化类型": "植被减少",
+    }
+    with translation.override("en"):
+        assert "Area (m²)" in dict(_evidence_rows(evidence))
