@@ -41,6 +41,7 @@ urlpatterns = [
     path("desk/", cases_web.desk, name="desk"),
     path("desk/leads/new/", cases_web.lead_create, name="lead-create"),
     path("desk/leads/<int:pk>/", cases_web.lead_detail, name="lead-detail"),
+    path("desk/leads/<int:pk>/geometry.<slug:fmt>", cases_web.lead_geometry, name="lead-geometry"),
     path("desk/leads/<int:pk>/<slug:action>/", cases_web.lead_action, name="lead-action"),
     path("desk/evidence/<int:pk>/", cases_web.evidence_file, name="evidence-file"),
     path("desk/notifications/<int:pk>/", cases_web.notification_open, name="notification-open"),

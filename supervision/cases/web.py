@@ -372,6 +372,7 @@ def lead_detail(request, pk: int):
         "web/cases/lead_detail.html",
         {
             "web_section": "desk",
+            "field_visit": _field_visit(lead),
             "lead": lead,
             "countdown": countdown(lead.verification_due_at) if lead.status in LEAD_OPEN_STATUSES else None,
             "chips": [e for e in evidence if e.content_type.startswith("image/")],
@@ -946,3 +947,45 @@ def notification_open(request, pk: int):
     if request.POST.get("open") == "0":
         return _back(request, reverse("web:desk"))
     return redirect(_notification_target(n))
+
+
+# --- Field visit: where the lead is, in both frames, a navigation link and the geometry to take along -------
+
+
+def _field_visit(lead) -> dict:
+    """The lead's point on surface in CGCS2000 (storage) and WGS84 (phones' GPS), and a geo: URI for navigation."""
+    point = lead.geom.point_on_surface if lead.geom.geom_type != "Point" else lead.geom
+    cgcs = point.transform(settings.STORAGE_SRID, clone=True)
+    wgs = point.transform(4326, clone=True)
+    return {
+        "cgcs2000": (round(cgcs.x, 6), round(cgcs.y, 6)),
+        "wgs84": (round(wgs.x, 6), round(wgs.y, 6)),
+        "geo_uri": f"geo:{wgs.y:.6f},{wgs.x:.6f}?q={wgs.y:.6f},{wgs.x:.6f}",
+    }
+
+
+@case_page
+@require_GET
+def lead_geometry(request, pk: int, fmt: str):
+    """The lead's geometry (WGS84) as GeoJSON or KML, for a phone's map app on the field visit."""
+    lead = selectors.leads_for(user=request.user).filter(pk=pk).first()
+    if lead is None or fmt not in ("geojson", "kml"):
+        raise Http404
+    geom = lead.geom.transform(4326, clone=True)
+    props = {"id": lead.pk, "title": lead.title, "status": lead.status, "unit": lead.unit.code if lead.unit else None}
+    if fmt == "geojson":
+        body = json.dumps(
+            {"type": "Feature", "id": lead.pk, "geometry": json.loads(geom.geojson), "properties": props},
+            ensure_ascii=False,
+        )
+        response = HttpResponse(body, content_type="application/geo+json; charset=utf-8")
+    else:
+        from xml.sax.saxutils import escape
+
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"<Placemark><name>{escape(f'#{lead.pk} {lead.title}')}</name>{geom.kml}</Placemark></Document></kml>"
+        )
+        response = HttpResponse(body, content_type="application/vnd.google-earth.kml+xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="lead-{lead.pk}.{fmt}"'
+    return response

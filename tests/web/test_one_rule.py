@@ -163,3 +163,20 @@ def test_evidence_fields_have_readable_names_and_no_empty_or_technical_rows():
     }
     with translation.override("en"):
         assert "Area (m²)" in dict(_evidence_rows(evidence))
+
+
+@pytest.mark.django_db
+def test_the_lead_page_gives_coordinates_navigation_and_the_geometry_to_take_along(world, client):
+    import json
+
+    lead = world.leads["a"]
+    client.force_login(world.users["officer_a"])
+    page = client.get(f"/desk/leads/{lead.pk}/").content.decode()
+    assert 'href="geo:43.810000,125.310000?q=43.810000,125.310000"' in page
+    assert "125.31, 43.81" in page and "CGCS2000" in page and "WGS84" in page
+    feature = json.loads(client.get(f"/desk/leads/{lead.pk}/geometry.geojson").content)
+    assert feature["geometry"]["type"] == "Point" and feature["properties"]["id"] == lead.pk
+    kml = client.get(f"/desk/leads/{lead.pk}/geometry.kml").content.decode()
+    assert "<Placemark>" in kml and "<coordinates>125.31,43.81" in kml
+    client.force_login(world.users["officer_b"])
+    assert client.get(f"/desk/leads/{lead.pk}/geometry.kml").status_code == 404
