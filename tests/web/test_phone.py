@@ -15,7 +15,7 @@ MIN_COLUMN_PX = 300
 # Widths of the page, its main column and each card/table container (cards inside the map's side panel too).
 MEASURE = """() => {
   const main = document.querySelector('main') || document.body;
-  const boxes = [...document.querySelectorAll('main .card, main section, main .table-wrap, main form, main > div')]
+  const boxes = [...document.querySelectorAll('main .card, main section, main .table-wrap, main form:not(.inline), main > div')]
     .filter(el => el.offsetParent !== null && !el.closest('.leaflet-container, .chips, .counts, .row, .timeline, details:not([open])'))
     .map(el => ({sel: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : ''),
                  w: Math.round(el.getBoundingClientRect().width)}));
@@ -129,3 +129,38 @@ def test_every_page_fits_a_phone_in_both_languages(world, browser):
                     name = "siting_report" if path == report else path.strip("/").replace("/", "_").split("?")[0]
                     browser.shot(f"phone_{lang}_{name}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_inspector_answers_items_on_one_page_without_reloads(world, browser):
+    from supervision.cases.services import inspections as insp
+
+    _, plan, inspection = _scene(world)
+    inspector = inspection.inspectors.first()
+    insp.inspection_start(inspection=inspection, actor=inspector)
+    page = browser.page
+    page.set_viewport_size(PHONE)
+    browser.login(inspector.username)
+    browser.goto(f"/inspections/{inspection.pk}/")
+    page.evaluate("() => { window.__samePage = true; }")
+    items = list(inspection.items.order_by("position"))
+    assert page.locator("input[type=radio]:checked").count() == 0  # nothing preselected
+    first = f"#item-{items[0].pk}"
+    page.check(f"{first} input[value=fail]")
+    page.click(f"{first} button[type=submit]")
+    # Refused without a note: the reason shows at the top, in Chinese, and the item stays open.
+    page.wait_for_selector("#page-messages li.error")
+    assert "须填写说明" in page.inner_text("#page-messages") and page.locator(f"{first} form").count() == 1
+    page.fill(f"#note-{items[0].pk}", "废气收集设施未运行")
+    page.check(f"{first} input[value=fail]")
+    page.click(f"{first} button[type=submit]")
+    page.wait_for_selector(f"{first} a[href^='/desk/leads/']")
+    second = f"#item-{items[1].pk}"
+    page.check(f"{second} input[value=pass]")
+    page.click(f"{second} button[type=submit]")
+    page.wait_for_selector(f"{second} .badge.ok")
+    assert page.evaluate("() => window.__samePage === true")  # answered in place, never reloaded
+    browser.shot("phone_checklist")
+    page.click(f"{first} a[href^='/desk/leads/']")
+    page.wait_for_selector("h1")
+    assert "检查发现问题" in page.inner_text("h1")  # the inspector opens the lead it raised
