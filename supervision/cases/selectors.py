@@ -106,6 +106,8 @@ def lead_allowed_actions(*, user, lead: Lead) -> list[str]:
     roles = perms.user_roles(user)
     nexts = LEAD_TRANSITIONS.get(lead.status, frozenset())
     out = [a for a, to in LEAD_ACTION_TARGETS.items() if to in nexts and roles & perms.ACTION_ROLES[f"lead.{a}"]]
+    if nexts and roles & perms.ACTION_ROLES["lead.dispatch"]:
+        out.append("assign")
     if roles & perms.ACTION_ROLES["lead.attach"]:
         out.append("attach")
     return out
@@ -122,6 +124,8 @@ def case_allowed_actions(*, user, case: Case) -> list[str]:
         out.remove("accept")
     if case.target_id is None and case.status != CaseStatus.OPENED and roles & perms.ACTION_ROLES["case.name_party"]:
         out.append("name_party")
+    if nexts and roles & perms.ACTION_ROLES["case.order_rectification"]:
+        out.append("assign")
     if case.penalty_decided_at is None and roles & perms.ACTION_ROLES["case.penalty"]:
         out.append("penalty")
     if case.police_transferred_at is None and roles & perms.ACTION_ROLES["case.transfer_police"]:
@@ -131,3 +135,16 @@ def case_allowed_actions(*, user, case: Case) -> list[str]:
     if roles & perms.ACTION_ROLES["case.attach"]:
         out.append("attach")
     return out
+
+
+def assignees_for(*, division_id: int) -> QuerySet:
+    """Who may be given a lead or case of the division: its officers and inspectors, and city-wide ones."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[perms.OFFICER, perms.INSPECTOR])
+        .filter(Q(profile__division_id=division_id) | Q(profile__division__isnull=True))
+        .distinct()
+        .order_by("username")
+    )

@@ -46,6 +46,7 @@ from .choices import (
     Role,
 )
 from .models import ChecklistItem, Evidence
+from .services import assignment
 from .services import cases as case_services
 from .services import inspections as inspection_services
 from .services import leads as lead_services
@@ -373,6 +374,7 @@ def lead_detail(request, pk: int):
         {
             "web_section": "desk",
             "field_visit": _field_visit(lead),
+            "assignees": selectors.assignees_for(division_id=lead.division_id),
             "lead": lead,
             "countdown": countdown(lead.verification_due_at) if lead.status in LEAD_OPEN_STATUSES else None,
             "chips": [e for e in evidence if e.content_type.startswith("image/")],
@@ -490,6 +492,16 @@ def lead_action(request, pk: int, action: str):
     lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
     p, files, user = request.POST, request.FILES.getlist("files"), request.user
     back = reverse("web:lead-detail", args=[pk])
+    if action == "assign":
+        _run(
+            request,
+            assignment.lead_assign,
+            ok=_("已指派经办人。"),
+            lead=lead,
+            actor=user,
+            assignee_id=_int(p.get("assignee")),
+        )
+        return redirect(back)
     if action == "dispatch":
         division = None
         if p.get("division"):
@@ -626,6 +638,7 @@ def case_detail(request, pk: int):
             ),
             "evidence": case.evidence_files.all(),
             "actions": _case_actions(request.user, case),
+            "assignees": selectors.assignees_for(division_id=case.division_id),
             "day_kinds": DayKind.choices,
             "targets": selectors.targets_for(user=request.user).order_by("name")[:500],
             "escalation_labels": case_services.ESCALATION_LABELS,
@@ -650,6 +663,15 @@ def case_action(request, pk: int, action: str):
             party_unknown=p.get("party_unknown") == "1",
             comment=p.get("comment", ""),
             **_deadline_kwargs(p),
+        )
+    elif action == "assign":
+        _run(
+            request,
+            assignment.case_assign,
+            ok=_("已指派经办人。"),
+            case=case,
+            actor=user,
+            assignee_id=_int(p.get("assignee")),
         )
     elif action == "name_party":
         _run(

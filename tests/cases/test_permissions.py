@@ -129,6 +129,12 @@ def spec(ctx, name):
             hidden,
             200,
         )
+    if name in ("lead-assign", "case-assign"):
+        # To a colleague of the object's division; officer_b (another division) sees a 404.
+        colleague, _ = user_upsert(username="officer_a2", role="enforcement_officer", division_adcode="220102")
+        obj = mk() if name == "lead-assign" else case_in(mk, u, "opened")
+        kind = "leads" if name == "lead-assign" else "cases"
+        return "post", f"/api/v1/{kind}/{obj.pk}/assign/", {"assignee": colleague.pk}, "json", own, hidden, 200
     if name == "case-name-party":
         lead = lead_svc.lead_dispatch(lead=mk(target=None), actor=u["officer"], days=5)
         lead = lead_svc.lead_start_verification(lead=lead, actor=u["officer"])
@@ -275,10 +281,12 @@ ENDPOINTS = [
     "lead-merge",
     "lead-confirm",
     "lead-attachments",
+    "lead-assign",
     "case-list",
     "case-detail",
     "case-order-rectification",
     "case-name-party",
+    "case-assign",
     "case-submit-rectification",
     "case-accept",
     "case-return",

@@ -44,7 +44,7 @@ def test_the_page_and_the_api_offer_the_same_actions(world, client):
     lead = world.leads["a2"]
     api = APIClient()
     api.force_authenticate(world.users["officer_a"])
-    assert api.get(f"/api/v1/leads/{lead.pk}/").json()["allowed_actions"] == ["dispatch", "attach"]
+    assert api.get(f"/api/v1/leads/{lead.pk}/").json()["allowed_actions"] == ["dispatch", "assign", "attach"]
 
 
 @pytest.mark.django_db
@@ -180,3 +180,27 @@ def test_the_lead_page_gives_coordinates_navigation_and_the_geometry_to_take_alo
     assert "<Placemark>" in kml and "<coordinates>125.31,43.81" in kml
     client.force_login(world.users["officer_b"])
     assert client.get(f"/desk/leads/{lead.pk}/geometry.kml").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_lead_and_a_case_are_assigned_to_a_person_of_their_division(world, client):
+    from supervision.cases.models import Notification
+    from supervision.cases.services.users import user_upsert
+
+    colleague, _ = user_upsert(
+        username="officer_a2", role="enforcement_officer", division_adcode="220102", password=PASSWORD
+    )
+    lead = world.leads["a"]
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.force_authenticate(world.users["officer_a"])
+    wrong = api.post(f"/api/v1/leads/{lead.pk}/assign/", {"assignee": world.users["officer_b"].pk}, format="json")
+    assert wrong.status_code == 400 and wrong.json()["code"] == "bad_assignee"
+    ok = api.post(f"/api/v1/leads/{lead.pk}/assign/", {"assignee": colleague.pk}, format="json")
+    assert ok.status_code == 200 and ok.json()["assignee"] == colleague.pk
+    assert Notification.objects.filter(recipient=colleague, lead=lead).exists()
+    client.force_login(world.users["officer_a"])
+    page = client.get(f"/desk/leads/{lead.pk}/").content.decode()
+    assert 'id="form-assign"' in page and f'<option value="{colleague.pk}" selected>' in page
+    client.post(f"/desk/leads/{lead.pk}/assign/", {"assignee": ""})
+    lead.refresh_from_db()
+    assert lead.assignee is None

@@ -199,6 +199,7 @@ class LeadDetailSerializer(LeadSerializer):
             "attachments",
             "merged_leads",
             "allowed_actions",
+            "assignee",
         ]
 
     def get_allowed_actions(self, lead) -> list[str]:
@@ -255,7 +256,7 @@ class CaseDetailSerializer(CaseSerializer):
     allowed_actions = serializers.SerializerMethodField(help_text="What the requesting user may do on it now.")
 
     class Meta(CaseSerializer.Meta):
-        fields = CaseSerializer.Meta.fields + ["events", "attachments", "allowed_actions"]
+        fields = CaseSerializer.Meta.fields + ["events", "attachments", "allowed_actions", "assignee"]
 
     def get_allowed_actions(self, case) -> list[str]:
         user = self.context.get("user") or getattr(self.context.get("request"), "user", None)
@@ -495,6 +496,12 @@ class OrderRectificationInput(DeadlineInputMixin):
         required=False, default=False, help_text="责任主体不明/待查: order without a party; name it later (name-party)."
     )
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AssignInput(serializers.Serializer):
+    assignee = serializers.IntegerField(
+        allow_null=True, help_text="User id of an officer or inspector of its division; null clears it."
+    )
 
 
 class NamePartyInput(serializers.Serializer):

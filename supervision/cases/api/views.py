@@ -16,6 +16,7 @@ from .. import permissions as perms
 from .. import selectors
 from ..filters import CaseFilter, InspectionFilter, LeadFilter, TargetFilter
 from ..models import CaseEvent, ChecklistItem, LeadEvent
+from ..services import assignment
 from ..services import cases as case_services
 from ..services import inspections as inspection_services
 from ..services import leads as lead_services
@@ -292,6 +293,20 @@ CaseOrderRectificationView = _case_action(
         comment=v["comment"],
     ),
     "责令限期整改: requirements, responsible target (or party_unknown), deadline (days + calendar|working, or due_date).",
+)
+CaseAssignView = _case_action(
+    "CaseAssignView",
+    "case.order_rectification",
+    s.AssignInput,
+    lambda self, case, user, v: assignment.case_assign(case=case, actor=user, assignee_id=v["assignee"]),
+    "Assign the case to one officer or inspector of its division (经办人); null clears it.",
+)
+LeadAssignView = _lead_action(
+    "LeadAssignView",
+    "lead.dispatch",
+    s.AssignInput,
+    lambda self, lead, user, v: assignment.lead_assign(lead=lead, actor=user, assignee_id=v["assignee"]),
+    "Assign the lead to one officer or inspector of its division (经办人); null clears it.",
 )
 CaseNamePartyView = _case_action(
     "CaseNamePartyView",
