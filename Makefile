@@ -16,7 +16,7 @@ DEMO_DB ?= var/demo.sqlite3
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 redis-server gdal-bin libgdal-dev binutils libproj-dev \
 	libsqlite3-mod-spatialite python3-venv python3-dev chromium fonts-wqy-microhei docker-compose gettext nginx-light
 
-.PHONY: help setup apt venv assets services demo test bench lint lock check-migrations clean
+.PHONY: help setup apt venv assets services demo test bench lint lock check-migrations clean messages
 
 help:
 	@echo "make demo   - set up, load the demo city, run a scan, serve on http://127.0.0.1:8000/"
@@ -93,3 +93,7 @@ lock:
 
 clean:
 	rm -rf var/*.sqlite3 var/screenshots var/media
+
+# Compile the translation catalogues (the .mo files are committed; run after editing a .po file).
+messages:
+	@for po in locale/*/LC_MESSAGES/django.po; do msgfmt -c -o $${po%.po}.mo $$po || exit 1; done

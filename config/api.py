@@ -5,7 +5,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions, permissions
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.response import Response
@@ -63,8 +63,8 @@ class SchemaAccess(permissions.BasePermission):
         return bool(settings.PUBLIC_ZONING or (request.user and request.user.is_authenticated))
 
 
-class SwaggerView(SpectacularSwaggerView):
-    """Swagger UI under the same rule as the schema; an anonymous browser is sent to sign in."""
+class SwaggerView(SpectacularSwaggerSplitView):
+    """Swagger UI (split view: no inline script, for the CSP) under the schema's rule; anonymous users sign in."""
 
     permission_classes = [SchemaAccess]
 

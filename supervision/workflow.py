@@ -18,16 +18,65 @@ from supervision.errors import Conflict, ServiceError
 M = TypeVar("M", bound=models.Model)
 
 
+def status_label(obj_or_model, status: str) -> str:
+    """The readable (translated) label of a status value, or the value itself."""
+    try:
+        choices = dict(obj_or_model._meta.get_field("status").flatchoices)
+    except Exception:  # a model without a status field with choices
+        return str(status)
+    return str(choices.get(status, status))
+
+
+def last_step_text(obj: models.Model, event_model: type[models.Model] | None, fk: str | None = None) -> str:
+    """What happened last to obj ("dispatched by wang at 2026-11-30 10:02"), for a stale action's reply."""
+    if event_model is None:
+        return ""
+    fk = fk or next(
+        (f.name for f in event_model._meta.fields if getattr(f, "related_model", None) is type(obj)),
+        "",
+    )
+    if not fk:
+        return ""
+    event = event_model._default_manager.filter(**{fk: obj}).order_by("-at", "-pk").first()
+    if event is None:
+        return ""
+    actor = getattr(event, "actor", None)
+    who = (actor.get_full_name() or actor.get_username()) if actor is not None else _("the system")
+    when = timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M")
+    return _("%(who)s set it to %(status)s at %(when)s.") % {
+        "who": who,
+        "status": status_label(obj, event.to_status),
+        "when": when,
+    }
+
+
 def transition_check(
-    *, transitions: Mapping[str, set[str] | frozenset[str]], current: str, target: str, label: str
+    *,
+    transitions: Mapping[str, set[str] | frozenset[str]],
+    current: str,
+    target: str,
+    label: str,
+    obj: models.Model | None = None,
+    event_model: type[models.Model] | None = None,
 ) -> None:
-    """Refuse a transition the table does not list."""
-    if target not in transitions.get(current, ()):
-        allowed = ", ".join(sorted(transitions.get(current, ()))) or "none"
-        raise ServiceError(
-            f"{label} cannot go from '{current}' to '{target}' (allowed from '{current}': {allowed}).",
-            code="illegal_transition",
-        )
+    """Refuse a transition the table does not list; a stale repeat says who did it first."""
+    if target in transitions.get(current, ()):
+        return
+    names = {"label": label, "from": current, "to": target}
+    if obj is not None:
+        names = {"label": label, "from": status_label(obj, current), "to": status_label(obj, target)}
+    if current == target:
+        happened = last_step_text(obj, event_model) if obj is not None else ""
+        # A second tab or a second person repeating a step that is done: a conflict, saying who did it.
+        raise Conflict((_("%(label)s is already %(to)s.") % names + " " + happened).strip(), code="conflict")
+    allowed = ", ".join(
+        sorted(status_label(obj, t) if obj is not None else t for t in transitions.get(current, ()))
+    ) or _("none")
+    raise ServiceError(
+        _("%(label)s cannot go from %(from)s to %(to)s (allowed from %(from)s: %(allowed)s).")
+        % {**names, "allowed": allowed},
+        code="illegal_transition",
+    )
 
 
 def transition_to(
@@ -48,7 +97,9 @@ def transition_to(
     label = label or f"{obj._meta.verbose_name} {obj.pk}"
     current: str = obj.status  # type: ignore[attr-defined]  # every workflow model has one
     try:
-        transition_check(transitions=transitions, current=current, target=target, label=label)
+        transition_check(
+            transitions=transitions, current=current, target=target, label=label, obj=obj, event_model=event_model
+        )
     except ServiceError:
         # Illegal now, but was it legal a moment ago? Then the caller lost a race (409), not a rule (400).
         latest = _latest_event(obj, event_model=event_model, event_fields=event_fields)
@@ -64,9 +115,14 @@ def transition_to(
             latest = _latest_event(obj, event_model=event_model, event_fields=event_fields)
             if latest is not None:
                 raise _conflict(label, latest)
+            obj.refresh_from_db()
             raise Conflict(
-                _("%(label)s was changed by someone else (it is no longer '%(status)s'); reload and try again.")
-                % {"label": label, "status": current},
+                (
+                    _("%(label)s was changed by someone else (it is no longer %(from)s); reload and try again.")
+                    % {"label": label, "from": status_label(obj, current)}
+                    + " "
+                    + last_step_text(obj, event_model)
+                ).strip(),
                 code="conflict",
             )
         event = event_model._default_manager.create(from_status=current, to_status=target, at=now, **event_fields)

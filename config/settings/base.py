@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "supervision.web.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -294,6 +295,8 @@ CASES_VERIFICATION_DAY_KIND = env.str("CASES_VERIFICATION_DAY_KIND", default="wo
 # "Deadline in N days" reminder, and days overdue between escalation levels (督办 → 重点督办 → 挂牌督办).
 CASES_REMINDER_DAYS = env.int("CASES_REMINDER_DAYS", default=3)
 CASES_ESCALATION_STEP_DAYS = env.int("CASES_ESCALATION_STEP_DAYS", default=7)
+# Separation of duties: the officer who ordered a rectification cannot accept it.
+SEPARATION_OF_DUTIES = env.bool("SEPARATION_OF_DUTIES", default=True)
 # Base URL used in notification emails.
 CASES_SITE_URL = env.str("CASES_SITE_URL", default="http://127.0.0.1:8000")
 # --- assessment ---
@@ -334,7 +337,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 # "https://t{s}.tianditu.gov.cn/vec_w/wmts?...&tk=KEY". Empty: the plan's own layers on a plain background.
 BASEMAP_URL = env.str("BASEMAP_URL", default="")
 BASEMAP_ATTRIBUTION = env.str("BASEMAP_ATTRIBUTION", default="")
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("supervision.cases.web.web_context")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("supervision.web.web_context")
 
 # --- security: sign-in lockout, API throttles, tokens ---
 # Failed sign-ins are counted per (username, client IP) by django-axes, in the database
@@ -416,3 +419,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SCAN_SWEEP_SECONDS", default=60.0),
     },
 }
+
+# Content-Security-Policy (supervision.web.csp): scripts only from our static files, no inline
+# script. CSP_POLICY replaces the whole built-in policy; CSP_REPORT_ONLY sends it as Report-Only.
+CSP_POLICY = env.str("CSP_POLICY", default="")
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)

@@ -23,6 +23,13 @@
 
   function setStatus(text) { if (statusEl) statusEl.textContent = text; }
 
+  // Labels are text, never HTML: a unit or overlay named "<img onerror=...>" shows those characters.
+  function textNode(text, tag) {
+    var el = document.createElement(tag || "span");
+    el.textContent = text == null ? "" : String(text);
+    return el;
+  }
+
   function withParams(url, params) {
     var u = new URL(url, window.location.origin);
     Object.keys(params).forEach(function (k) { if (params[k] !== undefined && params[k] !== null) u.searchParams.set(k, params[k]); });
@@ -57,11 +64,9 @@
     style: unitStyle,
     onEachFeature: function (f, layer) {
       code(f);
-      layer.bindTooltip(f.properties.code + " " + f.properties.name, { sticky: true });
-      layer.on("click", function (e) {
-        if (state.drawMode) { onDrawClick(e); return; }
-        openUnit(f.properties.code, layer);
-      });
+      layer.bindTooltip(textNode(f.properties.code + " " + f.properties.name), { sticky: true });
+      // While drawing, the click reaches the map's own handler (one vertex per click, not two).
+      layer.on("click", function () { if (!state.drawMode) openUnit(f.properties.code, layer); });
       state.byCode[f.properties.code] = layer;
     },
   }).addTo(map);
@@ -80,32 +85,38 @@
   }
   window.supervisionMap.openUnit = openUnit;
 
-  var redLine = L.geoJSON(null, { style: { color: "#d62828", weight: 2, fillColor: "#d62828", fillOpacity: 0.15 } });
-  var basins = L.geoJSON(null, { style: { color: "#2f7fd1", weight: 2, dashArray: "6 4", fill: false } });
-  var other = L.geoJSON(null, { style: { color: "#666", weight: 1, dashArray: "2 3", fill: false } });
-  [redLine, basins, other].forEach(function (lyr) {
-    lyr.options.onEachFeature = function (f, layer) {
-      layer.bindTooltip(f.properties.name);
-      layer.on("click", function (e) { if (state.drawMode) onDrawClick(e); });
-    };
-  });
+  // Overlays are drawn above the units but take no clicks or hovers (a basin covers many units, and a
+  // canvas polygon answers for its whole area even when unfilled): the unit underneath gets them.
+  var redLine = L.geoJSON(null, { interactive: false, style: { color: "#d62828", weight: 2, fillColor: "#d62828", fillOpacity: 0.15, interactive: false } });
+  var basins = L.geoJSON(null, { interactive: false, style: { color: "#2f7fd1", weight: 2, dashArray: "6 4", fill: false, interactive: false } });
+  var other = L.geoJSON(null, { interactive: false, style: { color: "#666", weight: 1, dashArray: "2 3", fill: false, interactive: false } });
   var leads = L.geoJSON(null, {
     pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 6, color: "#fff", weight: 1.5, fillColor: "#c62828", fillOpacity: 0.9 }); },
     style: { color: "#c62828", weight: 2, fillOpacity: 0.3 },
     onEachFeature: function (f, layer) {
       var p = f.properties;
-      layer.bindPopup('<strong><a href="' + p.url + '">#' + p.id + " " + escapeHtml(p.title) + "</a></strong><br>" +
-        escapeHtml(p.status_label) + (p.overdue ? ' <span class="badge overdue">' + escapeHtml(p.overdue_label) + "</span>" : ""));
+      var box = document.createElement("div");
+      var a = textNode("#" + p.id + " " + p.title, "a");
+      a.href = String(p.url || "").charAt(0) === "/" ? p.url : "#";
+      var strong = document.createElement("strong");
+      strong.appendChild(a);
+      box.appendChild(strong);
+      box.appendChild(document.createElement("br"));
+      box.appendChild(textNode(p.status_label));
+      if (p.overdue) { box.appendChild(document.createTextNode(" ")); var b = textNode(p.overdue_label); b.className = "badge overdue"; box.appendChild(b); }
+      layer.bindPopup(box);
     },
   });
   var targets = L.geoJSON(null, {
     pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 5, color: "#333", weight: 1, fillColor: "#1f6fb2", fillOpacity: 0.9 }); },
-    onEachFeature: function (f, layer) { layer.bindPopup(escapeHtml(f.properties.name) + "<br><small>" + escapeHtml(f.properties.credit_code) + "</small>"); },
+    onEachFeature: function (f, layer) {
+      var box = document.createElement("div");
+      box.appendChild(textNode(f.properties.name));
+      box.appendChild(document.createElement("br"));
+      box.appendChild(textNode(f.properties.credit_code, "small"));
+      layer.bindPopup(box);
+    },
   });
-
-  function escapeHtml(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]; });
-  }
 
   var overlayControl = {};
   overlayControl[cfg.labels.units] = unitsLayer;
@@ -149,7 +160,7 @@
     if ("leads" in state.loaded) parts.push(cfg.labels.leads + " " + state.loaded.leads);
     setStatus(parts.join(" · "));
     document.getElementById("map").setAttribute("data-loaded", "true");
-    redLine.bringToFront(); basins.bringToFront(); leads.bringToFront();
+    redLine.bringToFront(); basins.bringToFront(); leads.bringToFront(); targets.bringToFront();
   }).catch(function (err) { setStatus(String(err)); });
 
   // --- search by unit code or name (client-side over the loaded units) ---
@@ -163,7 +174,7 @@
       var hits = state.units.filter(function (f) {
         return f.properties.code.toLowerCase().indexOf(q) >= 0 || f.properties.name.toLowerCase().indexOf(q) >= 0;
       }).slice(0, 30);
-      if (!hits.length) { results.innerHTML = "<li class='muted small'>" + escapeHtml(cfg.labels.noMatch) + "</li>"; return; }
+      if (!hits.length) { var none = textNode(cfg.labels.noMatch, "li"); none.className = "muted small"; results.appendChild(none); return; }
       hits.forEach(function (f) {
         var li = document.createElement("li");
         var b = document.createElement("button");

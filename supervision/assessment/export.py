@@ -6,6 +6,8 @@ import csv
 import io
 from decimal import Decimal
 
+from django.conf import settings
+from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -129,7 +131,8 @@ def officials_table(*, plan_code: str, period_code: str, status: str) -> tuple[l
 
 def export_csv(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> bytes:
     """UTF-8 with a BOM, so Excel opens the Chinese headers correctly."""
-    headers, table = score_table(plan_code=plan_code, period_code=period_code, status=status)
+    with translation.override(settings.LANGUAGE_CODE):  # a file for the bureau: Chinese, whoever asks
+        headers, table = score_table(plan_code=plan_code, period_code=period_code, status=status)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(csv_row(headers))
@@ -139,7 +142,8 @@ def export_csv(*, plan_code: str, period_code: str, status: str = ScorecardStatu
 
 def export_xlsx(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> bytes:
     """Three sheets: 考核结果 (every indicator), 排名 (ranking), 领导干部 (officials, pro rata)."""
-    headers, table = score_table(plan_code=plan_code, period_code=period_code, status=status)
+    with translation.override(settings.LANGUAGE_CODE):  # a file for the bureau: Chinese, whoever asks
+        headers, table = score_table(plan_code=plan_code, period_code=period_code, status=status)
     wb = Workbook()
     ws = wb.active
     ws.title = "考核结果"

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
 
 
@@ -50,7 +52,9 @@ class Period:
 def period_parse(code: str) -> Period:
     match = PERIOD_RE.match((code or "").strip())
     if not match:
-        raise PeriodError(f"Period '{code}' is not YYYY, YYYY-Qn or YYYY-MM (e.g. 2025, 2025-Q3, 2025-07).")
+        raise PeriodError(
+            _("Period '%(code)s' is not YYYY, YYYY-Qn or YYYY-MM (e.g. 2025, 2025-Q3, 2025-07).") % {"code": code}
+        )
     year = int(match["year"])
     if match["quarter"]:
         q = int(match["quarter"])
@@ -73,4 +77,4 @@ def period_previous(kind: str, today: date) -> Period:
         return period_parse(f"{today.year - 1}-Q4" if q == 1 else f"{today.year}-Q{q - 1}")
     if kind == "month":
         return period_parse(f"{today.year - 1}-12" if today.month == 1 else f"{today.year}-{today.month - 1:02d}")
-    raise PeriodError(f"Unknown period kind '{kind}'.")
+    raise PeriodError(_("Unknown period kind '%(kind)s'.") % {"kind": kind})

@@ -9,6 +9,7 @@ read every published scorecard. Planners have no access.
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import permissions
 
 from supervision.cases.permissions import (
@@ -44,7 +45,9 @@ def require_role(user, action: str) -> None:
     allowed = ACTION_ROLES[action]
     if not user_roles(user) & allowed:
         raise Forbidden(
-            f"Your role may not do '{action}' (allowed: {', '.join(sorted(allowed))}).", code="forbidden_role"
+            _("Your role may not do '%(action)s' (allowed: %(value)s).")
+            % {"action": action, "value": ", ".join(sorted(allowed))},
+            code="forbidden_role",
         )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from supervision.cases.permissions import is_city_wide, scoped_get, user_division_id
 from supervision.cases.selectors_assessment import cases_by_ids, leads_by_ids
@@ -45,7 +46,7 @@ def scorecards_list(
 
 
 def scorecard_get(*, user, pk: int) -> Scorecard:
-    return scoped_get(scorecards_list(user=user), pk, label="Scorecard")
+    return scoped_get(scorecards_list(user=user), pk, label=_("Scorecard"))
 
 
 def current_cards(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> QuerySet[Scorecard]:
@@ -126,10 +127,12 @@ def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str,
     """
     ensure_division_visible(user, scorecard.division_id)
     if side not in DrillSide.values:
-        raise ServiceError(f"Side must be numerator or denominator, not '{side}'.", code="bad_side")
+        raise ServiceError(
+            _("Side must be numerator or denominator, not '%(side)s'.") % {"side": side}, code="bad_side"
+        )
     line = scorecard.lines.filter(code=code).first()
     if line is None:
-        raise NotFound(f"Indicator '{code}' is not on this scorecard.", code="not_found")
+        raise NotFound(_("Indicator '%(code)s' is not on this scorecard.") % {"code": code}, code="not_found")
     subject = line.subject if side == DrillSide.NUMERATOR else line.denominator_subject
     if subject == Subject.NONE:
         return subject, None, scorecard.is_frozen

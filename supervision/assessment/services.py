@@ -9,6 +9,7 @@ from typing import cast
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.errors import Conflict, NotFound, ServiceError
 from supervision.workflow import transition_to
@@ -70,7 +71,11 @@ def scheme_check(*, scheme: AssessmentScheme) -> None:
     rows = list(scheme.indicators.values_list("code", "weight", "params"))
     problems = scheme_problems(weights={c: w for c, w, _ in rows}, params={c: p for c, _, p in rows})
     if problems:
-        raise ServiceError(f"Scheme version {scheme.version} cannot be used.", problems=problems, code="bad_scheme")
+        raise ServiceError(
+            _("Scheme version %(scheme_version)s cannot be used.") % {"scheme_version": scheme.version},
+            problems=problems,
+            code="bad_scheme",
+        )
 
 
 def scheme_resolve(*, version: int | None = None) -> AssessmentScheme:
@@ -78,7 +83,12 @@ def scheme_resolve(*, version: int | None = None) -> AssessmentScheme:
     qs = AssessmentScheme.objects.all()
     scheme = qs.filter(version=version).first() if version is not None else qs.order_by("-version").first()
     if scheme is None:
-        raise NotFound(f"No assessment scheme{f' version {version}' if version is not None else ''}.", code="not_found")
+        raise NotFound(
+            _("No assessment scheme version %(version)s.") % {"version": version}
+            if version is not None
+            else _("No assessment scheme."),
+            code="not_found",
+        )
     scheme_check(scheme=scheme)
     return scheme
 
@@ -109,7 +119,7 @@ def scheme_set_weights(
         raise Conflict(exc.messages[0], code="scheme_in_use") from None
     problems = scheme_problems(weights=weights, params=params)
     if problems:
-        raise ServiceError("Scheme refused.", problems=problems, code="bad_scheme")
+        raise ServiceError(_("Scheme refused."), problems=problems, code="bad_scheme")
     scheme.indicators.all().delete()
     order = {c: i for i, c in enumerate(IndicatorCode.values)}
     Indicator.objects.bulk_create(
@@ -142,7 +152,7 @@ def period_resolve(code: str) -> Period:
 def plan_resolve(code: str) -> ZoningPlan:
     plan = ZoningPlan.objects.filter(code=code).first()
     if plan is None:
-        raise NotFound(f"No zoning plan '{code}'.", code="not_found")
+        raise NotFound(_("No zoning plan '%(code)s'.") % {"code": code}, code="not_found")
     return plan
 
 
@@ -216,7 +226,10 @@ def scores_compute(
     if division_ids is not None:
         divisions = [d for d in divisions if d in set(division_ids)]
     if not divisions:
-        raise ServiceError(f"Plan {plan.code} has no divisions (no units) to assess.", code="no_divisions")
+        raise ServiceError(
+            _("Plan %(plan_code)s has no divisions (no units) to assess.") % {"plan_code": plan.code},
+            code="no_divisions",
+        )
     measures = measures_compute(scheme=scheme, division_ids=divisions, period=period, plan_id=plan.pk)
     result = ComputeResult(plan=plan, period=period, scheme=scheme)
     now = timezone.now()
@@ -245,7 +258,9 @@ def scores_compute(
                         )
                 except IntegrityError:
                     raise Conflict(
-                        f"Another computation of {plan.code} {period.code} is running; try again.", code="conflict"
+                        _("Another computation of %(plan_code)s %(period_code)s is running; try again.")
+                        % {"plan_code": plan.code, "period_code": period.code},
+                        code="conflict",
                     ) from None
             draft.scheme = scheme
             draft.score = _write_lines(draft, scheme, measures[div])
@@ -275,7 +290,11 @@ def scorecard_publish(*, scorecard: Scorecard, actor) -> Scorecard:
     with transaction.atomic():
         card = Scorecard.objects.select_for_update().select_related("scheme").get(pk=scorecard.pk)
         if card.status != ScorecardStatus.DRAFT:
-            raise Conflict(f"Scorecard {card.pk} is {card.status}; only a draft can be published.", code="not_draft")
+            raise Conflict(
+                _("Scorecard %(card_id)s is %(card_status)s; only a draft can be published.")
+                % {"card_id": card.pk, "card_status": card.status},
+                code="not_draft",
+            )
         scheme = card.scheme
         scheme_check(scheme=scheme)
         draft_score = card.score
@@ -325,20 +344,22 @@ def scorecard_correct(*, scorecard: Scorecard, reason: str, actor) -> Scorecard:
     require_role(actor, "scorecard.correct")
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError("A correction needs a reason.", code="reason_required")
+        raise ServiceError(_("A correction needs a reason."), code="reason_required")
     actor_obj = actor if getattr(actor, "pk", None) else None
     with transaction.atomic():
         card = Scorecard.objects.select_for_update().get(pk=scorecard.pk)
         if card.status != ScorecardStatus.PUBLISHED:
             raise Conflict(
-                f"Only the published scorecard can be corrected (this one is {card.status}).", code="not_published"
+                _("Only the published scorecard can be corrected (this one is %(card_status)s).")
+                % {"card_status": card.status},
+                code="not_published",
             )
         siblings = Scorecard.objects.filter(
             plan_id=card.plan_id, division_id=card.division_id, period_code=card.period_code
         )
         if siblings.filter(status=ScorecardStatus.DRAFT).exists():
             raise Conflict(
-                "A draft (correction) for this division and period already exists; publish or recompute it.",
+                _("A draft (correction) for this division and period already exists; publish or recompute it."),
                 code="draft_exists",
             )
         version = max(siblings.values_list("version", flat=True)) + 1
@@ -383,8 +404,12 @@ def official_ensure(
 ) -> Official:
     """Upsert an official on (division, role, name, term_start)."""
     if term_end is not None and term_end < term_start:
-        raise ServiceError(f"{name}: the term ends ({term_end}) before it starts ({term_start}).", code="bad_term")
-    official, _ = Official.objects.update_or_create(
+        raise ServiceError(
+            _("%(name)s: the term ends (%(term_end)s) before it starts (%(term_start)s).")
+            % {"name": name, "term_end": term_end, "term_start": term_start},
+            code="bad_term",
+        )
+    official, __ = Official.objects.update_or_create(
         division=division, role=role, name=name, term_start=term_start, defaults={"term_end": term_end, "title": title}
     )
     return official

@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from supervision.cases.web import ASSESSMENT_ROLES, case_page
 from supervision.errors import ServiceError
+from supervision.web import ASSESSMENT_ROLES, case_page
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
 from . import services as assessment_services
@@ -86,7 +86,7 @@ def overview(request):
                     n += 1
                 messages.success(request, _("已发布 %(n)s 份考核结果。") % {"n": n})
         except ServiceError as exc:
-            messages.error(request, exc.message + ("" if not exc.problems else " " + "; ".join(exc.problems)))
+            messages.error(request, exc.text())
         return redirect(reverse("web:assessment") + f"?plan={plan.code if plan else ''}&period={period_code}")
     cards = list(_cards(request, plan, period_code).prefetch_related("lines"))
     codes = [c for c, _label in IndicatorCode.choices]

@@ -123,6 +123,7 @@ class CaseEventKind(models.TextChoices):
     POLICE_TRANSFER = "police_transfer", _("移送公安")
     PUBLICATION = "publication", _("典型案例曝光")
     ATTACHMENT = "attachment", _("补充材料")
+    PARTY_NAMED = "party_named", _("查明责任主体")
 
 
 class LeadEventKind(models.TextChoices):

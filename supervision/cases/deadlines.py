@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.errors import ServiceError
 
@@ -26,7 +27,7 @@ def end_of_local_day(d: date) -> datetime:
 def due_date(*, start: date, days: int, day_kind: str) -> date:
     """The last day of a period of `days` calendar or working days after `start`."""
     if days < 1:
-        raise ServiceError(f"A deadline needs at least 1 day, got {days}.")
+        raise ServiceError(_("A deadline needs at least 1 day, got %(days)s.") % {"days": days})
     if day_kind == DayKind.CALENDAR:
         return start + timedelta(days=days)
     if day_kind == DayKind.WORKING:
@@ -34,7 +35,7 @@ def due_date(*, start: date, days: int, day_kind: str) -> date:
             return workdays.add_working_days(start, days)
         except workdays.CalendarRangeError as exc:
             raise ServiceError(str(exc)) from exc
-    raise ServiceError(f"Unknown day kind '{day_kind}' (calendar or working).")
+    raise ServiceError(_("Unknown day kind '%(day_kind)s' (calendar or working).") % {"day_kind": day_kind})
 
 
 def deadline_resolve(
@@ -44,10 +45,13 @@ def deadline_resolve(
     today = timezone.localdate(now)
     if on is not None:
         if days is not None:
-            raise ServiceError("Give either a number of days or a date for the deadline, not both.")
+            raise ServiceError(_("Give either a number of days or a date for the deadline, not both."))
         if on < today:
-            raise ServiceError(f"The deadline {on.isoformat()} is in the past (today is {today.isoformat()}).")
+            raise ServiceError(
+                _("The deadline %(value)s is in the past (today is %(value2)s).")
+                % {"value": on.isoformat(), "value2": today.isoformat()}
+            )
         return end_of_local_day(on), DayKind.CALENDAR
     if days is None:
-        raise ServiceError("A deadline is required: give a number of days (and calendar or working) or a date.")
+        raise ServiceError(_("A deadline is required: give a number of days (and calendar or working) or a date."))
     return end_of_local_day(due_date(start=today, days=days, day_kind=day_kind)), day_kind

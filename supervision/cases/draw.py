@@ -19,6 +19,8 @@ import json
 import random
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 ALGORITHM = "es-weighted/random.Random(seed:sha256(pools))-v2"
 
 
@@ -56,24 +58,37 @@ def draw(
     avoidance: bool,
 ) -> list[DrawnTask]:
     if count < 1 or per_target < 1:
-        raise DrawError("count and per_target must be at least 1")
+        raise DrawError(_("count and per_target must be at least 1"))
     targets = sorted(targets, key=lambda t: t.id)
     inspectors = sorted(inspectors, key=lambda i: i.id)
     if len(targets) < count:
-        raise DrawError(f"the target pool holds {len(targets)} targets, fewer than the {count} to draw")
+        raise DrawError(
+            _("the target pool holds %(value)s targets, fewer than the %(count)s to draw")
+            % {"value": len(targets), "count": count}
+        )
     for t in targets:
         if t.weight <= 0:
-            raise DrawError(f"target {t.id} has a non-positive weight {t.weight}")
+            raise DrawError(
+                _("target %(t_id)s has a non-positive weight %(t_weight)s") % {"t_id": t.id, "t_weight": t.weight}
+            )
     rng = random.Random(f"{seed}:{pool_digest(targets, inspectors, count, per_target, avoidance)}")
     keyed = [(rng.random() ** (1.0 / t.weight), t) for t in targets]
     keyed.sort(key=lambda kt: (-kt[0], kt[1].id))
     out = []
-    for _, target in keyed[:count]:
+    for __, target in keyed[:count]:
         eligible = [i.id for i in inspectors if not (avoidance and i.division == target.division)]
         if len(eligible) < per_target:
             raise DrawError(
-                f"only {len(eligible)} inspectors may inspect target {target.id} "
-                f"(division {target.division}{', avoidance on' if avoidance else ''}); {per_target} needed"
+                _(
+                    "only %(value)s inspectors may inspect target %(target_id)s (division %(target_division)s%(avoidance)s); %(per_target)s needed"
+                )
+                % {
+                    "value": len(eligible),
+                    "target_id": target.id,
+                    "target_division": target.division,
+                    "avoidance": _(", avoidance on") if avoidance else "",
+                    "per_target": per_target,
+                }
             )
         out.append(DrawnTask(target.id, target.weight, tuple(sorted(rng.sample(eligible, per_target)))))
     return out

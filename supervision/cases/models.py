@@ -87,6 +87,10 @@ class Lead(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The person who handles it (经办人), within its division; the division stays responsible.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_leads"
+    )
     # Workflow columns: written only by services.leads through transition_to; the
     # assessment reads them as SQL aggregates (verification timeliness).
     dispatched_at = models.DateTimeField(_("派发时间"), null=True, blank=True)
@@ -280,6 +284,10 @@ class Case(models.Model):
     unit = models.ForeignKey(ControlUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     division = models.ForeignKey(AdministrativeDivision, on_delete=models.PROTECT, related_name="cases")
     target = models.ForeignKey(EnforcementTarget, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    # The person who handles it (经办人), within its division.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
     opened_at = models.DateTimeField(_("立案时间"))
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

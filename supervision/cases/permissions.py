@@ -41,6 +41,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "case.order_rectification": frozenset({OFFICER, ADMIN}),
     "case.submit_rectification": frozenset({OFFICER, ADMIN}),
     "case.accept": frozenset({OFFICER, ADMIN}),
+    "case.name_party": frozenset({OFFICER, ADMIN}),
     "case.return": frozenset({OFFICER, ADMIN}),
     "case.penalty": frozenset({OFFICER, ADMIN}),
     "case.transfer_police": frozenset({OFFICER, ADMIN}),
@@ -101,7 +102,9 @@ def require_role(user, action: str) -> None:
     allowed = ACTION_ROLES[action]
     if not user_roles(user) & allowed:
         raise Forbidden(
-            f"Your role may not do '{action}' (allowed: {', '.join(sorted(allowed))}).", code="forbidden_role"
+            _("Your role may not do '%(action)s' (allowed: %(value)s).")
+            % {"action": action, "value": ", ".join(sorted(allowed))},
+            code="forbidden_role",
         )
 
 
@@ -126,11 +129,11 @@ def scope_inspections(qs: QuerySet[M], user) -> QuerySet[M]:
 def ensure_in_scope(user, division_id: int | None, *, label: str) -> None:
     """Raise NotFound (404) when the object lies outside the user's division."""
     if not has_scope(user):
-        raise NotFound(f"{label} not found.", code="not_found")
+        raise NotFound(_("%(label)s not found.") % {"label": label}, code="not_found")
     if is_city_wide(user):
         return
     if division_id != user_division_id(user):
-        raise NotFound(f"{label} not found.", code="not_found")
+        raise NotFound(_("%(label)s not found.") % {"label": label}, code="not_found")
 
 
 def scoped_get(queryset: QuerySet[M], pk: object, *, label: str, field: str | None = None) -> M:

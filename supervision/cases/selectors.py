@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import BooleanField, Q, QuerySet, Value, When
 from django.db.models import Case as SqlCase
 from django.utils import timezone
 
 from . import permissions as perms
-from .choices import CASE_RECTIFYING_STATUSES, LEAD_VERIFYING_STATUSES, InspectionPlanStatus
+from .choices import (
+    CASE_RECTIFYING_STATUSES,
+    CASE_TRANSITIONS,
+    LEAD_TRANSITIONS,
+    LEAD_VERIFYING_STATUSES,
+    CaseStatus,
+    InspectionPlanStatus,
+    LeadStatus,
+)
 from .models import Case, EnforcementTarget, Evidence, Inspection, InspectionPlan, Lead, Notification
 
 
@@ -30,10 +39,14 @@ RELATED_HEAVY = ("unit__geom", "unit__attributes", "target__location", "target__
 
 
 def leads_for(*, user, now: datetime | None = None) -> QuerySet[Lead]:
+    """The user's division's leads (all, city-wide), plus the leads the user raised elsewhere."""
     now = now or timezone.now()
+    scoped = perms.scope_queryset(Lead.objects.all(), user)
+    if perms.user_roles(user) and perms.has_scope(user) and not perms.is_city_wide(user):
+        # An inspector (or officer) also opens the leads it raised itself, in any division.
+        scoped = Lead.objects.filter(Q(division_id=perms.user_division_id(user)) | Q(created_by_id=user.pk))
     return (
-        perms.scope_queryset(Lead.objects.all(), user)
-        .select_related("division", "unit", "plan", "target")
+        scoped.select_related("division", "unit", "plan", "target")
         # A unit's polygon can hold thousands of vertices: never load it with each lead.
         .defer(*RELATED_HEAVY)
         .annotate(overdue=_flag(lead_overdue_q(now)))
@@ -87,3 +100,69 @@ def typical_cases_public() -> QuerySet[Case]:
 
 def inspection_plans_public() -> QuerySet[InspectionPlan]:
     return InspectionPlan.objects.filter(status=InspectionPlanStatus.PUBLISHED).select_related("division")
+
+
+# --- Who may do what, now: one answer for the API, the pages and the templates -------------------
+
+LEAD_ACTION_TARGETS = {
+    "dispatch": LeadStatus.DISPATCHED,
+    "start_verification": LeadStatus.VERIFYING,
+    "confirm": LeadStatus.CONFIRMED,
+    "dismiss": LeadStatus.DISMISSED,
+    "merge": LeadStatus.MERGED,
+}
+CASE_ACTION_TARGETS = {
+    "order_rectification": CaseStatus.RECTIFICATION_ORDERED,
+    "submit_rectification": CaseStatus.RECTIFICATION_SUBMITTED,
+    "accept": CaseStatus.ACCEPTED,
+    "return": CaseStatus.RETURNED,
+}
+
+
+def lead_allowed_actions(*, user, lead: Lead) -> list[str]:
+    """The steps (TRANSITIONS from the lead's status) and side actions the user's roles allow on the lead now."""
+    roles = perms.user_roles(user)
+    nexts = LEAD_TRANSITIONS.get(lead.status, frozenset())
+    out = [a for a, to in LEAD_ACTION_TARGETS.items() if to in nexts and roles & perms.ACTION_ROLES[f"lead.{a}"]]
+    if nexts and roles & perms.ACTION_ROLES["lead.dispatch"]:
+        out.append("assign")
+    if roles & perms.ACTION_ROLES["lead.attach"]:
+        out.append("attach")
+    return out
+
+
+def case_allowed_actions(*, user, case: Case) -> list[str]:
+    """The steps and side actions the user may take on the case now (separation of duties included)."""
+    from .services.cases import case_rectification_orderer_id
+
+    roles = perms.user_roles(user)
+    nexts = CASE_TRANSITIONS.get(case.status, frozenset())
+    out = [a for a, to in CASE_ACTION_TARGETS.items() if to in nexts and roles & perms.ACTION_ROLES[f"case.{a}"]]
+    if "accept" in out and settings.SEPARATION_OF_DUTIES and case_rectification_orderer_id(case=case) == user.pk:
+        out.remove("accept")
+    if case.target_id is None and case.status != CaseStatus.OPENED and roles & perms.ACTION_ROLES["case.name_party"]:
+        out.append("name_party")
+    if nexts and roles & perms.ACTION_ROLES["case.order_rectification"]:
+        out.append("assign")
+    if case.penalty_decided_at is None and roles & perms.ACTION_ROLES["case.penalty"]:
+        out.append("penalty")
+    if case.police_transferred_at is None and roles & perms.ACTION_ROLES["case.transfer_police"]:
+        out.append("transfer_police")
+    if case.published_at is None and roles & perms.ACTION_ROLES["case.publish"]:
+        out.append("publish")
+    if roles & perms.ACTION_ROLES["case.attach"]:
+        out.append("attach")
+    return out
+
+
+def assignees_for(*, division_id: int) -> QuerySet:
+    """Who may be given a lead or case of the division: its officers and inspectors, and city-wide ones."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[perms.OFFICER, perms.INSPECTOR])
+        .filter(Q(profile__division_id=division_id) | Q(profile__division__isnull=True))
+        .distinct()
+        .order_by("username")
+    )

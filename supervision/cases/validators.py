@@ -1,6 +1,7 @@
 """The unified social credit code (统一社会信用代码, GB 32100-2015) with its check character."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 # 31 characters: digits and capitals without I, O, Z, S, V.
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -45,20 +46,22 @@ ATTACHMENT_SIGNATURES: tuple[tuple[bytes, str, tuple[str, ...]], ...] = (
 def attachment_content_type(*, name: str, head: bytes, size: int, max_bytes: int) -> str:
     """The content type of an acceptable attachment; ValidationError with a clear message otherwise."""
     if size <= 0:
-        raise ValidationError(f"'{name}' is empty.")
+        raise ValidationError(_("'%(name)s' is empty.") % {"name": name})
     if size > max_bytes:
         raise ValidationError(
-            f"'{name}' is {size / 1048576:.1f} MB; attachments may be at most {max_bytes / 1048576:.1f} MB."
+            _("'%(name)s' is %(value).1f MB; attachments may be at most %(value2).1f MB.")
+            % {"name": name, "value": size / 1048576, "value2": max_bytes / 1048576}
         )
     lower = name.lower()
     for magic, content_type, suffixes in ATTACHMENT_SIGNATURES:
         if head.startswith(magic):
             if not lower.endswith(suffixes):
                 raise ValidationError(
-                    f"'{name}' is a {content_type} file but its name ends otherwise; use {suffixes[0]}."
+                    _("'%(name)s' is a %(content_type)s file but its name ends otherwise; use %(suffix)s.")
+                    % {"name": name, "content_type": content_type, "suffix": suffixes[0]}
                 )
             return content_type
-    raise ValidationError(f"'{name}' is not a JPEG, PNG or PDF file; only those are accepted.")
+    raise ValidationError(_("'%(name)s' is not a JPEG, PNG or PDF file; only those are accepted.") % {"name": name})
 
 
 def attachment_content_check(*, name: str, content: bytes, content_type: str, max_pixels: int) -> None:
@@ -82,7 +85,10 @@ def _image_check(*, name: str, content: bytes, content_type: str, max_pixels: in
     from PIL import Image
 
     expected = {"image/jpeg": "JPEG", "image/png": "PNG"}[content_type]
-    unreadable = f"'{name}' is not a readable {expected} image (damaged or not an image)."
+    unreadable = _("'%(name)s' is not a readable %(format)s image (damaged or not an image).") % {
+        "name": name,
+        "format": expected,
+    }
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -90,7 +96,8 @@ def _image_check(*, name: str, content: bytes, content_type: str, max_pixels: in
                 width, height = image.size
                 if width * height > max_pixels:
                     raise ValidationError(
-                        f"'{name}' is {width}×{height} pixels; images may have at most {max_pixels:,} pixels."
+                        _("'%(name)s' is %(width)s×%(height)s pixels; images may have at most %(max)s pixels.")
+                        % {"name": name, "width": width, "height": height, "max": f"{max_pixels:,}"}
                     )
                 image.verify()
             # verify() leaves the image unusable: open it again and decode every pixel.
@@ -108,14 +115,14 @@ def _pdf_check(*, name: str, content: bytes) -> None:
 
     from pypdf import PdfReader
 
-    unreadable = f"'{name}' is not a readable PDF document (damaged or not a PDF)."
+    unreadable = _("'%(name)s' is not a readable PDF document (damaged or not a PDF).") % {"name": name}
     logger = logging.getLogger("pypdf")
     level = logger.level
     logger.setLevel(logging.ERROR)  # pypdf warns on every repairable flaw; we only want yes or no
     try:
         reader = PdfReader(io.BytesIO(content), strict=False)
         if len(reader.pages) < 1:
-            raise ValidationError(f"'{name}' is a PDF without pages.")
+            raise ValidationError(_("'%(name)s' is a PDF without pages.") % {"name": name})
     except ValidationError:
         raise
     except Exception:  # pypdf raises PdfReadError, but also KeyError, ValueError … on broken files

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,7 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from supervision.errors import Forbidden, NotFound, ServiceError
+from supervision.errors import NotFound
+from supervision.web import ASSESSMENT_ROLES, case_page, service_run, web_context  # noqa: F401 (re-exported)
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
 from . import permissions as perms
@@ -48,83 +48,19 @@ from .choices import (
 )
 from .downloads import evidence_file_response, evidence_get_for
 from .models import ChecklistItem
+from .services import assignment
 from .services import cases as case_services
 from .services import inspections as inspection_services
 from .services import leads as lead_services
 
-# Who reads scorecards (the assessment app's READ_ROLES: officers and inspectors see their own division's published ones).
-ASSESSMENT_ROLES = frozenset({perms.OFFICER, perms.INSPECTOR, perms.ASSESSOR, perms.ADMIN})
-LAYER_ROLES = frozenset({perms.OFFICER, perms.ADMIN})
-
-
-# --- Shared: context, guards ---------------------------------------------------------------
-
-
-def web_context(request) -> dict:
-    """Template context for every page: what the nav may show, the user's scope, unread notifications."""
-    user = request.user
-    roles = perms.user_roles(user) if user.is_authenticated else frozenset()
-    scope_label = ""
-    unread = 0
-    if user.is_authenticated:
-        if perms.is_city_wide(user):
-            scope_label = _("全市")
-        else:
-            profile = perms._profile(user)
-            scope_label = profile.division.name if profile and profile.division_id else ""
-        unread = selectors.notifications_for(user=user).filter(read_at__isnull=True).count()
-    return {
-        "web": {
-            "roles": roles,
-            "can_cases": bool(roles & perms.READ_ROLES),
-            "can_layers": bool(roles & perms.READ_ROLES),
-            "can_upload_layers": bool(roles & LAYER_ROLES),
-            "can_assessment": bool(roles & ASSESSMENT_ROLES),
-            "public_zoning": settings.PUBLIC_ZONING,
-            "scope_label": scope_label,
-            "unread": unread,
-        }
-    }
-
-
-def case_page(view=None, *, roles: frozenset[str] = perms.READ_ROLES):
-    """Signed in (else to login) and holding one of `roles` (else 403); a service's NotFound is a 404."""
-
-    def decorate(fn):
-        @wraps(fn)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not perms.user_roles(request.user) & roles:
-                raise PermissionDenied
-            try:
-                return fn(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404(exc.message) from None
-            except Forbidden:
-                raise PermissionDenied from None
-
-        return wrapped
-
-    return decorate(view) if view is not None else decorate
+# --- Shared: context, guards (in supervision.web; imported here for the pages below) --------------
 
 
 def _back(request, fallback: str):
     return redirect(request.POST.get("next") or fallback)
 
 
-def _run(request, fn, *, ok: str, **kwargs):
-    """Call a service; its refusal becomes an error message. Returns the result or None."""
-    try:
-        result = fn(**kwargs)
-    except (NotFound, Forbidden):
-        raise
-    except ServiceError as exc:
-        text = exc.message + ("" if not exc.problems else " " + "; ".join(exc.problems))
-        messages.error(request, text)
-        return None
-    messages.success(request, ok)
-    return result if result is not None else True
+_run = service_run
 
 
 def _int(value, default=None):
@@ -269,6 +205,62 @@ def _leads_filtered(request, qs):
     return qs
 
 
+# Columns the desk sorts by (click a header; again for the other direction).
+DESK_SORTS = {f"{d}{c}" for c in ("id", "detected_at", "verification_due_at", "status", "source") for d in ("", "-")}
+
+
+def _cell(value) -> str:
+    """A spreadsheet cell as text; one that a spreadsheet would run as a formula is quoted (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _desk_export(qs, fmt: str) -> HttpResponse:
+    """The desk's filtered, sorted leads as CSV (UTF-8 with BOM) or XLSX, every cell text."""
+    header = [_("编号"), _("标题"), _("来源"), _("状态"), _("区县"), _("单元"), _("发现时间"), _("核查期限")]
+    rows = [
+        [
+            lead.pk,
+            lead.title,
+            lead.get_source_display(),
+            lead.get_status_display(),
+            lead.division.name,
+            lead.unit.code if lead.unit else "",
+            timezone.localtime(lead.detected_at).strftime("%Y-%m-%d %H:%M"),
+            timezone.localtime(lead.verification_due_at).strftime("%Y-%m-%d") if lead.verification_due_at else "",
+        ]
+        for lead in qs[:10000]
+    ]
+    stamp = timezone.localdate().isoformat()
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(header)
+        writer.writerows([[_cell(v) for v in row] for row in rows])
+        response = HttpResponse(buf.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    else:
+        import io
+
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = str(_("线索"))
+        for r, values in enumerate([header, *rows], start=1):
+            for c, value in enumerate(values, start=1):
+                ws.cell(row=r, column=c, value=str(value)).data_type = "s"
+        out = io.BytesIO()
+        wb.save(out)
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.{fmt}"'
+    return response
+
+
 @case_page
 @require_GET
 def desk(request):
@@ -276,7 +268,10 @@ def desk(request):
     scoped = selectors.leads_for(user=request.user)
     counts = {row["status"]: row["n"] for row in scoped.order_by().values("status").annotate(n=Count("id"))}
     overdue_n = scoped.filter(overdue=True).count()
-    qs = _leads_filtered(request, scoped).order_by("-detected_at", "-id")
+    sort = request.GET.get("sort") if request.GET.get("sort") in DESK_SORTS else "-detected_at"
+    qs = _leads_filtered(request, scoped).order_by(sort, "-id")
+    if request.GET.get("export") in ("csv", "xlsx"):
+        return _desk_export(qs, request.GET["export"])
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [
@@ -288,6 +283,9 @@ def desk(request):
     ]
     params = request.GET.copy()
     params.pop("page", None)
+    sort_params = params.copy()
+    sort_params.pop("sort", None)
+    sort_params.pop("export", None)
     return render(
         request,
         "web/cases/desk.html",
@@ -300,6 +298,13 @@ def desk(request):
             "page": page,
             "filters": request.GET,
             "querystring": params.urlencode(),
+            "sort": sort,
+            "sort_links": {
+                col: "?"
+                + "&".join(filter(None, [sort_params.urlencode(), f"sort={'-' + col if sort == col else col}"]))
+                for col in ("id", "source", "status", "detected_at", "verification_due_at")
+            },
+            "export_query": "&".join(filter(None, [sort_params.urlencode(), f"sort={sort}"])),
             "sources": LeadSource.choices,
             "statuses": LeadStatus.choices,
             "map_config": {
@@ -351,17 +356,8 @@ def lead_create(request):
 
 
 def _lead_actions(user, lead) -> list[str]:
-    """The transitions (and side actions) this user may take on the lead now."""
-    roles = perms.user_roles(user)
-    allowed = {
-        LeadStatus.NEW: ["dispatch"],
-        LeadStatus.DISPATCHED: ["start_verification"],
-        LeadStatus.VERIFYING: ["confirm", "dismiss", "merge"],
-    }.get(lead.status, [])
-    out = [a for a in allowed if roles & perms.ACTION_ROLES[f"lead.{a}"]]
-    if roles & perms.ACTION_ROLES["lead.attach"]:
-        out.append("attach")
-    return out
+    """The transitions (and side actions) this user may take on the lead now: the API's answer too."""
+    return selectors.lead_allowed_actions(user=user, lead=lead)
 
 
 @case_page
@@ -379,6 +375,8 @@ def lead_detail(request, pk: int):
         "web/cases/lead_detail.html",
         {
             "web_section": "desk",
+            "field_visit": _field_visit(lead),
+            "assignees": selectors.assignees_for(division_id=lead.division_id),
             "lead": lead,
             "countdown": countdown(lead.verification_due_at) if lead.status in LEAD_OPEN_STATUSES else None,
             "chips": [e for e in evidence if e.content_type.startswith("image/")],
@@ -411,13 +409,65 @@ def _dispatch_divisions(user, lead):
     return AdministrativeDivision.objects.filter(pk=lead.division_id)
 
 
+# Readable names of the evidence fields the scan, monitoring and inspections write; technical ones are not shown.
+EVIDENCE_LABELS = {
+    "layer_name": "变化图层",
+    "layer_id": "图层编号",
+    "kind": "图层类型",
+    "sensor": "传感器",
+    "before_date": "前时相",
+    "after_date": "后时相",
+    "change_class_name": "变化类型",
+    "change_class": "变化类别代码",
+    "area_m2": "面积（平方米）",
+    "min_area_m2": "最小面积（平方米）",
+    "threshold": "阈值",
+    "unit_code": "管控单元",
+    "unit_class": "单元类别",
+    "pixels_in_unit": "单元内像元数",
+    "patch_pixels_total": "图斑像元数",
+    "patch_units": "图斑涉及单元",
+    "valid_fraction": "有效像元比例",
+    "nearest_target": "最近的监管对象",
+    "station_name": "监测站点",
+    "station": "站点编码",
+    "parameter": "监测指标",
+    "medium": "监测介质",
+    "period": "统计期",
+    "previous_period": "上一统计期",
+    "mean": "本期均值",
+    "previous_mean": "上期均值",
+    "exceedances": "超标次数",
+    "rule": "判定规则",
+    "basis": "依据",
+    "inspection": "检查任务",
+    "item": "检查项",
+    "requirement": "准入要求条款",
+}
+EVIDENCE_HIDDEN = {"layer_checksum", "patch_key", "id"}
+
+
+def _evidence_value(key: str, value) -> str:
+    if isinstance(value, float):
+        if key == "valid_fraction":
+            return f"{value * 100:.1f} %"
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
+    if isinstance(value, dict):
+        return "；".join(
+            f"{_(EVIDENCE_LABELS.get(k, k))}: {_evidence_value(k, v)}" for k, v in value.items() if v is not None
+        )
+    if isinstance(value, list):
+        return "、".join(_evidence_value(key, v) for v in value)[:400]
+    return str(value)
+
+
 def _evidence_rows(evidence: dict) -> list[tuple[str, str]]:
-    """The lead's evidence JSON as (key, value) rows: monitoring numbers, patch statistics, reasons."""
+    """The lead's evidence as (readable name, value) rows; empty and technical fields left out."""
     rows = []
     for key, value in (evidence or {}).items():
-        if isinstance(value, (dict, list)):
-            value = json.dumps(value, ensure_ascii=False)[:400]
-        rows.append((str(key), str(value)))
+        if key in EVIDENCE_HIDDEN or value in (None, "", [], {}):
+            continue
+        rows.append((_(EVIDENCE_LABELS[key]) if key in EVIDENCE_LABELS else str(key), _evidence_value(key, value)))
     return rows
 
 
@@ -438,6 +488,16 @@ def lead_action(request, pk: int, action: str):
     lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
     p, files, user = request.POST, request.FILES.getlist("files"), request.user
     back = reverse("web:lead-detail", args=[pk])
+    if action == "assign":
+        _run(
+            request,
+            assignment.lead_assign,
+            ok=_("已指派经办人。"),
+            lead=lead,
+            actor=user,
+            assignee_id=_int(p.get("assignee")),
+        )
+        return redirect(back)
     if action == "dispatch":
         division = None
         if p.get("division"):
@@ -552,23 +612,7 @@ def case_list(request):
 
 
 def _case_actions(user, case) -> list[str]:
-    roles = perms.user_roles(user)
-    allowed = {
-        CaseStatus.OPENED: ["order_rectification"],
-        CaseStatus.RECTIFICATION_ORDERED: ["submit_rectification"],
-        CaseStatus.RECTIFICATION_SUBMITTED: ["accept", "return"],
-        CaseStatus.RETURNED: ["submit_rectification", "order_rectification"],
-    }.get(case.status, [])
-    out = [a for a in allowed if roles & perms.ACTION_ROLES[f"case.{a}"]]
-    if case.penalty_decided_at is None and roles & perms.ACTION_ROLES["case.penalty"]:
-        out.append("penalty")
-    if case.police_transferred_at is None and roles & perms.ACTION_ROLES["case.transfer_police"]:
-        out.append("transfer_police")
-    if case.published_at is None and roles & perms.ACTION_ROLES["case.publish"]:
-        out.append("publish")
-    if roles & perms.ACTION_ROLES["case.attach"]:
-        out.append("attach")
-    return out
+    return selectors.case_allowed_actions(user=user, case=case)
 
 
 @case_page
@@ -590,6 +634,7 @@ def case_detail(request, pk: int):
             ),
             "evidence": case.evidence_files.all(),
             "actions": _case_actions(request.user, case),
+            "assignees": selectors.assignees_for(division_id=case.division_id),
             "day_kinds": DayKind.choices,
             "targets": selectors.targets_for(user=request.user).order_by("name")[:500],
             "escalation_labels": case_services.ESCALATION_LABELS,
@@ -611,8 +656,28 @@ def case_action(request, pk: int, action: str):
             actor=user,
             requirements=p.get("requirements", ""),
             target_id=_int(p.get("target")),
+            party_unknown=p.get("party_unknown") == "1",
             comment=p.get("comment", ""),
             **_deadline_kwargs(p),
+        )
+    elif action == "assign":
+        _run(
+            request,
+            assignment.case_assign,
+            ok=_("已指派经办人。"),
+            case=case,
+            actor=user,
+            assignee_id=_int(p.get("assignee")),
+        )
+    elif action == "name_party":
+        _run(
+            request,
+            case_services.case_name_party,
+            ok=_("已查明责任主体。"),
+            case=case,
+            actor=user,
+            target_id=_int(p.get("target")),
+            comment=p.get("comment", ""),
         )
     elif action == "submit_rectification":
         _run(
@@ -872,3 +937,73 @@ def public_cases(request):
         raise Http404
     cases = selectors.typical_cases_public()[:100]
     return render(request, "web/public/cases.html", {"cases": cases, "web_section": "public-cases", "public": True})
+
+
+# --- Notifications: open their object, mark read ----------------------------------------------------
+
+
+def _notification_target(n) -> str:
+    if n.case_id:
+        return reverse("web:case-detail", args=[n.case_id])
+    if n.lead_id:
+        return reverse("web:lead-detail", args=[n.lead_id])
+    if n.inspection_id:
+        return reverse("web:inspection-detail", args=[n.inspection_id])
+    return reverse("web:desk")
+
+
+@case_page
+@require_POST
+def notification_open(request, pk: int):
+    """Mark one of the user's notifications read and go to its lead, case or inspection."""
+    from .services.notifications import notification_mark_read
+
+    n = selectors.notifications_for(user=request.user).filter(pk=pk).first()
+    if n is None:
+        raise Http404
+    notification_mark_read(notification=n)
+    if request.POST.get("open") == "0":
+        return _back(request, reverse("web:desk"))
+    return redirect(_notification_target(n))
+
+
+# --- Field visit: where the lead is, in both frames, a navigation link and the geometry to take along -------
+
+
+def _field_visit(lead) -> dict:
+    """The lead's point on surface in CGCS2000 (storage) and WGS84 (phones' GPS), and a geo: URI for navigation."""
+    point = lead.geom.point_on_surface if lead.geom.geom_type != "Point" else lead.geom
+    cgcs = point.transform(settings.STORAGE_SRID, clone=True)
+    wgs = point.transform(4326, clone=True)
+    return {
+        "cgcs2000": (round(cgcs.x, 6), round(cgcs.y, 6)),
+        "wgs84": (round(wgs.x, 6), round(wgs.y, 6)),
+        "geo_uri": f"geo:{wgs.y:.6f},{wgs.x:.6f}?q={wgs.y:.6f},{wgs.x:.6f}",
+    }
+
+
+@case_page
+@require_GET
+def lead_geometry(request, pk: int, fmt: str):
+    """The lead's geometry (WGS84) as GeoJSON or KML, for a phone's map app on the field visit."""
+    lead = selectors.leads_for(user=request.user).filter(pk=pk).first()
+    if lead is None or fmt not in ("geojson", "kml"):
+        raise Http404
+    geom = lead.geom.transform(4326, clone=True)
+    props = {"id": lead.pk, "title": lead.title, "status": lead.status, "unit": lead.unit.code if lead.unit else None}
+    if fmt == "geojson":
+        body = json.dumps(
+            {"type": "Feature", "id": lead.pk, "geometry": json.loads(geom.geojson), "properties": props},
+            ensure_ascii=False,
+        )
+        response = HttpResponse(body, content_type="application/geo+json; charset=utf-8")
+    else:
+        from xml.sax.saxutils import escape
+
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+            f"<Placemark><name>{escape(f'#{lead.pk} {lead.title}')}</name>{geom.kml}</Placemark></Document></kml>"
+        )
+        response = HttpResponse(body, content_type="application/vnd.google-earth.kml+xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="lead-{lead.pk}.{fmt}"'
+    return response

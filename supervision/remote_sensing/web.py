@@ -4,7 +4,7 @@ Upload calls `services.layers.layer_upload` then `layer_scan` (queued after comm
 CELERY_TASK_ALWAYS_EAGER the whole scan runs within the request). The detail page polls
 `layer_progress` (an htmx fragment) while the layer is queued or running.
 
-Who: every role that reads leads sees layers; officers and bureau admins upload.
+Who: every role that reads leads sees layers; bureau admins upload (`permissions.layer_upload_allowed`, as the API).
 Leads listed here go through the cases app's scope (an officer sees their district's only).
 """
 
@@ -14,21 +14,22 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from supervision.cases import permissions as perms
 from supervision.cases import selectors as case_selectors
-from supervision.cases.web import LAYER_ROLES, case_page
 from supervision.errors import ServiceError
+from supervision.web import case_page, form_problems
 from supervision.zoning.models import ZoningPlan
 
 from . import selectors
+from .api.serializers import ChangeLayerUploadSerializer
 from .choices import LayerKind, LayerStatus
 from .models import ChangeLayer
+from .permissions import layer_upload_allowed, layer_upload_scans
 from .services import layers as layer_services
 
 STEPS = [LayerStatus.QUEUED, LayerStatus.RUNNING, LayerStatus.DONE]
@@ -44,7 +45,7 @@ def _date(value) -> date | None:
 @case_page
 def layer_list(request):
     """Change layers with status and counts, and the upload form (officers, bureau admins)."""
-    can_upload = bool(perms.user_roles(request.user) & LAYER_ROLES)
+    can_upload = layer_upload_allowed(request.user)
     if request.method == "POST":
         if not can_upload:
             raise PermissionDenied
@@ -63,33 +64,27 @@ def layer_list(request):
 
 
 def _upload(request):
-    upload = request.FILES.get("file")
-    plan = ZoningPlan.objects.filter(code=request.POST.get("plan")).first()
+    """The API's upload: the same serializer, the same service, the same re-scan rule."""
     wants_json = "application/json" in request.headers.get("Accept", "")
+    data = request.POST.copy()  # a QueryDict, so the serializer reads empty form fields as "not given"
+    data.update(request.FILES)
+    form = ChangeLayerUploadSerializer(data=data)
     error = None
     layer = None
-    if upload is None:
-        error = _("请选择要上传的 GeoTIFF 文件。")
-    elif plan is None:
-        error = _("请选择分区管控方案。")
+    if not form.is_valid():
+        error = form_problems(form.errors)
     else:
+        v = dict(form.validated_data)
+        upload = v.pop("file")
         try:
-            reg = layer_services.layer_upload(
-                plan=plan,
-                fileobj=upload,
-                name=upload.name,
-                kind=request.POST.get("kind", LayerKind.LANDCOVER),
-                before_date=_date(request.POST.get("before_date")),
-                after_date=_date(request.POST.get("after_date")),
-                sensor=request.POST.get("sensor", ""),
-                source=request.POST.get("source", ""),
-                created_by=request.user,
-            )
-            layer = reg.layer
-            if reg.created or layer.status in (LayerStatus.FAILED,):
-                layer = layer_services.layer_scan(layer=layer)
+            with transaction.atomic():
+                reg = layer_services.layer_upload(
+                    plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v
+                )
+                scan = layer_upload_scans(created=reg.created, status=reg.layer.status)
+                layer = layer_services.layer_scan(layer=reg.layer) if scan else reg.layer
         except ServiceError as exc:
-            error = exc.message
+            error = exc.text()
     if error:
         if wants_json:
             return JsonResponse({"error": error}, status=400)
@@ -138,7 +133,7 @@ def layer_detail(request, pk: int):
             **_progress_context(layer),
             "web_section": "layers",
             "leads": leads,
-            "can_upload": bool(perms.user_roles(request.user) & LAYER_ROLES),
+            "can_upload": layer_upload_allowed(request.user),
         },
     )
 

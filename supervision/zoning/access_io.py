@@ -17,6 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
 from supervision.tables import TableError, cell_text, csv_cell_restore, csv_row, table_read, xlsx_row_append
 
 from .access_rules import Clause
@@ -243,7 +247,8 @@ def clause_cells(clause: Clause) -> list[str]:
 def access_file_write(clauses: Iterable[Clause], *, fmt: str, stream: BinaryIO) -> None:
     """Write clauses with Chinese headers: CSV as UTF-8 with a BOM (Excel opens it right), or XLSX."""
     header = [name for _, name in COLUMNS]
-    rows = [clause_cells(c) for c in clauses]
+    with translation.override(settings.LANGUAGE_CODE):  # the file's labels are the Chinese ones the import reads
+        rows = [clause_cells(c) for c in clauses]
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\r\n")
@@ -261,4 +266,4 @@ def access_file_write(clauses: Iterable[Clause], *, fmt: str, stream: BinaryIO) 
             xlsx_row_append(sheet, values)
         workbook.save(stream)
     else:
-        raise AccessFileError(f"unknown format '{fmt}'; use csv or xlsx")
+        raise AccessFileError(_("unknown format '%(fmt)s'; use csv or xlsx") % {"fmt": fmt})

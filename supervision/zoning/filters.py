@@ -12,9 +12,15 @@ def _floats(value: str, count: int, name: str) -> list[float]:
     try:
         parts = [float(p) for p in value.split(",")]
     except ValueError:
-        raise ValidationError(f"{name} must be {count} comma-separated numbers, got '{value}'.") from None
+        raise ValidationError(
+            _("%(name)s must be %(count)s comma-separated numbers, got '%(value)s'.")
+            % {"name": name, "count": count, "value": value}
+        ) from None
     if len(parts) != count:
-        raise ValidationError(f"{name} must be {count} comma-separated numbers, got '{value}'.")
+        raise ValidationError(
+            _("%(name)s must be %(count)s comma-separated numbers, got '%(value)s'.")
+            % {"name": name, "count": count, "value": value}
+        )
     return parts
 
 
@@ -25,7 +31,7 @@ def _srid(request) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ValidationError(f"srid must be an EPSG number, got '{raw}'.") from None
+        raise ValidationError(_("srid must be an EPSG number, got '%(raw)s'.") % {"raw": raw}) from None
 
 
 def to_storage(geom):
@@ -37,7 +43,10 @@ def to_storage(geom):
         if geom.srid != settings.STORAGE_SRID:
             geom.transform(settings.STORAGE_SRID)
     except (GDALException, ValueError) as exc:
-        raise ValidationError(f"srid {geom.srid} is not a known coordinate reference system ({exc}).") from None
+        raise ValidationError(
+            _("srid %(geom_srid)s is not a known coordinate reference system (%(exc)s).")
+            % {"geom_srid": geom.srid, "exc": exc}
+        ) from None
     return geom
 
 

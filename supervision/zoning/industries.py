@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 DATA_FILE = Path(__file__).resolve().parent / "data" / "gbt4754_2017.csv"
 
 LEVELS = ("section", "division", "group")
@@ -92,46 +94,62 @@ def industry_normalise(code: str) -> str:
     ``'C26145'``, ``'B26'``).
     """
     if not isinstance(code, str):
-        raise IndustryCodeError(f"industry code must be a string, got {type(code).__name__}")
+        raise IndustryCodeError(_("industry code must be a string, got %(type)s") % {"type": type(code).__name__})
     raw = code
     cleaned = re.sub(r"\s+", "", code).upper()
     if not cleaned:
-        raise IndustryCodeError("industry code is empty")
+        raise IndustryCodeError(_("industry code is empty"))
     m = _CODE_RE.match(cleaned)
     if not m:
         raise IndustryCodeError(
-            f"malformed industry code {raw!r}: expected an optional section letter "
-            "A–T followed by 2, 3 or 4 digits (e.g. 'C26', 'C261', 'C2614', '2614')"
+            _(
+                "malformed industry code %(raw)s: expected an optional section letter A–T followed by 2, 3 or 4 digits (e.g. 'C26', 'C261', 'C2614', '2614')"
+            )
+            % {"raw": repr(raw)}
         )
     letter, digits = m.group("letter"), m.group("digits")
     sections = {i.code for i in load_industries().values() if i.level == "section"}
 
     if not digits:
         if letter not in sections:
-            raise IndustryCodeError(f"unknown industry section {raw!r}: GB/T 4754-2017 sections are A–T")
+            raise IndustryCodeError(
+                _("unknown industry section %(raw)s: GB/T 4754-2017 sections are A–T") % {"raw": repr(raw)}
+            )
         return letter
 
     if len(digits) not in (2, 3, 4):
         raise IndustryCodeError(
-            f"malformed industry code {raw!r}: {len(digits)} digit(s); a division has 2, a group 3 and a class 4 digits"
+            _("malformed industry code %(raw)s: %(value)s digit(s); a division has 2, a group 3 and a class 4 digits")
+            % {"raw": repr(raw), "value": len(digits)}
         )
     division = digits[:2]
     section = _division_sections().get(division)
     if section is None:
         raise IndustryCodeError(
-            f"unknown industry code {raw!r}: division {division} does not exist in GB/T 4754-2017 (divisions run 01–97)"
+            _(
+                "unknown industry code %(raw)s: division %(division)s does not exist in GB/T 4754-2017 (divisions run 01–97)"
+            )
+            % {"raw": repr(raw), "division": division}
         )
     if letter is not None and letter != section:
         if letter not in sections:
-            raise IndustryCodeError(f"unknown industry section letter in {raw!r}: GB/T 4754-2017 sections are A–T")
+            raise IndustryCodeError(
+                _("unknown industry section letter in %(raw)s: GB/T 4754-2017 sections are A–T") % {"raw": repr(raw)}
+            )
         raise IndustryCodeError(
-            f"inconsistent industry code {raw!r}: division {division} belongs to section {section}, not {letter}"
+            _(
+                "inconsistent industry code %(raw)s: division %(division)s belongs to section %(section)s, not %(letter)s"
+            )
+            % {"raw": repr(raw), "division": division, "section": section, "letter": letter}
         )
     normalised = section + digits
     if len(digits) == 3:
         # Groups are tabulated for B, C and D only; elsewhere we cannot verify them.
         if section in _sections_with_groups() and normalised not in load_industries():
-            raise IndustryCodeError(f"unknown industry group {raw!r}: {normalised} is not a GB/T 4754-2017 group")
+            raise IndustryCodeError(
+                _("unknown industry group %(raw)s: %(normalised)s is not a GB/T 4754-2017 group")
+                % {"raw": repr(raw), "normalised": normalised}
+            )
     return normalised
 
 

@@ -353,11 +353,13 @@ def project_industry(code: str) -> str:
     try:
         normalised = industry_normalise(code)
     except IndustryCodeError as exc:
-        raise ServiceError(f"industry_code: {exc}") from None
+        raise ServiceError(_("industry_code: %(exc)s") % {"exc": exc}) from None
     if len(normalised) < 3:
         raise ServiceError(
-            f"industry_code: '{code}' is a whole section; give the project's industry at least to the "
-            "division (2-digit) level, e.g. C26 or C2614."
+            _(
+                "industry_code: '%(code)s' is a whole section; give the project's industry at least to the division (2-digit) level, e.g. C26 or C2614."
+            )
+            % {"code": code}
         )
     return normalised
 
@@ -370,10 +372,16 @@ def siting_evaluate(*, plan: ZoningPlan, geometry: GEOSGeometry, industry_code: 
     plan_in_force_check(plan=plan, purpose=_("Siting assessment"))
     industry = project_industry(industry_code)
     if project_type not in ProjectType.values:
-        raise ServiceError(f"project_type: '{project_type}' is not one of {', '.join(ProjectType.values)}.")
+        raise ServiceError(
+            _("project_type: '%(project_type)s' is not one of %(value)s.")
+            % {"project_type": project_type, "value": ", ".join(ProjectType.values)}
+        )
     lookup = geometry_lookup(plan=plan, geometry=geometry)
     if not lookup.units:
-        raise ServiceError(f"The site lies outside every control unit of plan {plan.code}.", code="outside_plan")
+        raise ServiceError(
+            _("The site lies outside every control unit of plan %(plan_code)s.") % {"plan_code": plan.code},
+            code="outside_plan",
+        )
     units = [
         {
             "code": u.unit.code,

@@ -11,6 +11,7 @@ from django.contrib.gis.db.models.functions import Area, Transform
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import connection, transaction
 from django.db.models import F, Max
+from django.utils.translation import gettext as _
 
 from supervision.errors import ImportRefused, NotFound, ServiceError
 from supervision.workflow import transition_to
@@ -46,13 +47,13 @@ def plan_get(*, code: str) -> ZoningPlan:
     try:
         return ZoningPlan.objects.get(code=code)
     except ZoningPlan.DoesNotExist:
-        raise NotFound(f"No zoning plan with code '{code}'.") from None
+        raise NotFound(_("No zoning plan with code '%(code)s'.") % {"code": code}) from None
 
 
 def division_ensure(*, adcode: str, name: str = "", level: str | None = None) -> AdministrativeDivision:
     """Get or create a division and its parents from the adcode's structure (PP CC DD)."""
     if len(adcode) != 6 or not adcode.isdigit():
-        raise ServiceError(f"'{adcode}' is not a 6-digit administrative division code.")
+        raise ServiceError(_("'%(adcode)s' is not a 6-digit administrative division code.") % {"adcode": adcode})
     if level is None:
         level = (
             DivisionLevel.PROVINCE
@@ -90,7 +91,9 @@ def plan_ensure(
     if plan is not None:
         return plan, False
     if not region_adcode:
-        raise ServiceError(f"Plan '{code}' does not exist and no region adcode is known to create it.")
+        raise ServiceError(
+            _("Plan '%(code)s' does not exist and no region adcode is known to create it.") % {"code": code}
+        )
     plan = ZoningPlan.objects.create(code=code, name=name or code, region_adcode=region_adcode, version=version)
     division_ensure(adcode=region_adcode)
     return plan, True
@@ -112,14 +115,21 @@ def _plan_for_import(*, plan_code: str, plan_name: str | None, region: str | Non
         region = region or _region_from_adcodes(adcodes)
         if region is None:
             raise ImportRefused(
-                "Units span several provinces; pass --region to name the plan's region.",
-                problems=[f"plan {plan_code}: units span several provinces; pass --region ADCODE"],
+                _("Units span several provinces; pass --region to name the plan's region."),
+                problems=[
+                    _("plan %(plan_code)s: units span several provinces; pass --region ADCODE")
+                    % {"plan_code": plan_code}
+                ],
             )
-        plan, _ = plan_ensure(code=plan_code, name=plan_name, region_adcode=region)
+        plan, __ = plan_ensure(code=plan_code, name=plan_name, region_adcode=region)
     if plan.status != PlanStatus.DRAFT:
         raise ImportRefused(
-            f"Plan '{plan_code}' is {plan.status}; only a draft plan takes new units (make a new version).",
-            problems=[f"plan {plan_code}: status {plan.status}, only a draft plan takes new units"],
+            _("Plan '%(plan_code)s' is %(plan_status)s; only a draft plan takes new units (make a new version).")
+            % {"plan_code": plan_code, "plan_status": plan.status},
+            problems=[
+                _("plan %(plan_code)s: status %(plan_status)s, only a draft plan takes new units")
+                % {"plan_code": plan_code, "plan_status": plan.status}
+            ],
         )
     return plan
 
@@ -171,7 +181,10 @@ def units_import(
         if record.code in existing:
             problems.append(f"{record.feature}: unit code '{record.code}' already exists in plan {plan_code}")
     if problems:
-        raise ImportRefused(f"{path}: refused, {len(problems)} problem(s); nothing was written.", problems=problems)
+        raise ImportRefused(
+            _("%(path)s: refused, %(value)s problem(s); nothing was written.") % {"path": path, "value": len(problems)},
+            problems=problems,
+        )
 
     with transaction.atomic():
         plan = _plan_for_import(
@@ -215,8 +228,10 @@ def overlays_import(
     """Import overlay polygons (red line, basin, other) into a plan, or refuse the whole file."""
     if kind not in OverlayKind.values:
         raise ImportRefused(
-            f"Unknown overlay kind '{kind}'.",
-            problems=[f"--kind {kind}: expected one of {', '.join(OverlayKind.values)}"],
+            _("Unknown overlay kind '%(kind)s'.") % {"kind": kind},
+            problems=[
+                _("--kind %(kind)s: expected one of %(value)s") % {"kind": kind, "value": ", ".join(OverlayKind.values)}
+            ],
         )
     plan = plan_get(code=plan_code)
     result = overlays_read(path, layer_name=layer_name, src_srid=src_srid)
@@ -228,7 +243,10 @@ def overlays_import(
         if record.code in existing:
             problems.append(f"{record.feature}: overlay code '{record.code}' already exists in plan {plan_code}")
     if problems:
-        raise ImportRefused(f"{path}: refused, {len(problems)} problem(s); nothing was written.", problems=problems)
+        raise ImportRefused(
+            _("%(path)s: refused, %(value)s problem(s); nothing was written.") % {"path": path, "value": len(problems)},
+            problems=problems,
+        )
     with transaction.atomic():
         Overlay.objects.bulk_create(
             [Overlay(plan=plan, kind=kind, code=r.code, name=r.name, geom=r.geom) for r in result.records]
@@ -249,12 +267,12 @@ def plan_transition(*, plan: ZoningPlan, target: str, actor=None, comment: str =
     if target == PlanStatus.FILED:
         filed_with = fields.get("filed_with") or plan.filed_with
         if not filed_with:
-            raise ServiceError("Filing a plan needs the authority it is filed with (filed_with).")
+            raise ServiceError(_("Filing a plan needs the authority it is filed with (filed_with)."))
         extra["filed_with"] = filed_with
     if target == PlanStatus.EFFECTIVE:
         effective_date = fields.get("effective_date") or plan.effective_date
         if not effective_date:
-            raise ServiceError("A plan taking effect needs its effective date.")
+            raise ServiceError(_("A plan taking effect needs its effective date."))
         extra["effective_date"] = effective_date
     with transaction.atomic():
         if target == PlanStatus.EFFECTIVE:
@@ -301,7 +319,9 @@ def access_list_import(*, path: str, plan_code: str, replace_all: bool = False) 
     try:
         table = access_file_read(path)
     except AccessFileError as exc:
-        raise ImportRefused(f"{path}: refused; nothing was written.", problems=[str(exc)]) from None
+        raise ImportRefused(
+            _("%(path)s: refused; nothing was written.") % {"path": path}, problems=[str(exc)]
+        ) from None
     return access_list_load(plan=plan, rows=table.rows, problems=table.problems, replace_all=replace_all, source=path)
 
 
@@ -353,7 +373,9 @@ def access_list_load(
         )
     if problems:
         raise ImportRefused(
-            f"{source}: refused, {len(problems)} problem(s); nothing was written.", problems=_by_row(problems)
+            _("%(source)s: refused, %(value)s problem(s); nothing was written.")
+            % {"source": source, "value": len(problems)},
+            problems=_by_row(problems),
         )
 
     with transaction.atomic():

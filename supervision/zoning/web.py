@@ -205,7 +205,7 @@ def siting_check(request, public: bool = False):
             actor=request.user,
         )
     except ServiceError as exc:
-        return render(request, "web/zoning/siting_result.html", {"error": exc.message}, status=200)
+        return render(request, "web/zoning/siting_result.html", {"error": exc.text()}, status=200)
     result = assessment.result
     deciding_numbers = {c["number"] for c in result.get("deciding", [])}
     requirements = [

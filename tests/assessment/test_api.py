@@ -15,7 +15,7 @@ BASE = "/api/v1/assessment"
 
 
 def client_for(user):
-    c = APIClient()
+    c = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     if user is not None:
         c.force_authenticate(user)
     return c

@@ -127,7 +127,7 @@ def users(scene):
 @pytest.fixture
 def client_for(users):
     def make(key):
-        client = APIClient()
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
         client.force_authenticate(users[key])
         return client
 

@@ -134,7 +134,10 @@ def test_case_api_bad_input(make_lead, users, client_for):
     )
     assert r.status_code == 400 and "Unknown enforcement target" in r.json()["detail"]
     r = client.post(f"/api/v1/cases/{case_id}/accept/", {}, format="json")
-    assert r.status_code == 400 and "cannot go from 'opened' to 'accepted'" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["code"] == "illegal_transition"
+    assert "cannot go from Opened to Accepted" in r.json()["detail"]
+    r = client.post(f"/api/v1/cases/{case_id}/accept/", {}, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert r.json()["code"] == "illegal_transition" and "不能从" in r.json()["detail"]
     ok = client.post(
         f"/api/v1/cases/{case_id}/order-rectification/",
         {"requirements": "拆除", "days": 10, "day_kind": "working"},

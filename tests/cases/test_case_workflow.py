@@ -8,7 +8,8 @@ from supervision.cases.choices import CASE_TRANSITIONS, CaseStatus
 from supervision.cases.models import Case, CaseEvent
 from supervision.cases.services import cases as svc
 from supervision.cases.services import leads as lead_svc
-from supervision.errors import ServiceError
+from supervision.cases.services.users import user_upsert
+from supervision.errors import Forbidden, ServiceError
 from tests.cases.conftest import PDF, raw_file
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,8 @@ def test_forbidden_case_transition_is_refused(open_case, users, current, target)
     before = CaseEvent.objects.count()
     with pytest.raises(ServiceError) as exc:
         svc.case_transition_to(case, target=target, actor=users["officer"])
-    assert exc.value.code == "illegal_transition"
+    # Repeating the step it is in (a stale second tab) is a conflict saying what happened; others are illegal.
+    assert exc.value.code == ("conflict" if current == target else "illegal_transition")
     case.refresh_from_db()
     assert case.status == current and CaseEvent.objects.count() == before
 
@@ -67,7 +69,12 @@ def test_rectification_cycle_with_return_and_acceptance(open_case, users, scene)
     case = svc.case_return(case=case, actor=officer, note="仍有残留")
     assert case.status == "returned"
     case = svc.case_submit_rectification(case=case, actor=officer, files=[raw_file("report.pdf", PDF)])
-    case = svc.case_accept(case=case, actor=officer, comment="验收通过")
+    # Separation of duties: the officer who ordered the rectification cannot accept it; a colleague can.
+    with pytest.raises(Forbidden) as refused:
+        svc.case_accept(case=case, actor=officer, comment="验收通过")
+    assert refused.value.code == "separation_of_duties"
+    colleague, _ = user_upsert(username="officer_a2", role="enforcement_officer", division_adcode="220102")
+    case = svc.case_accept(case=case, actor=colleague, comment="验收通过")
     assert case.status == "accepted" and case.accepted_at
     path = list(case.events.values_list("from_status", "to_status"))
     assert path == [
@@ -141,3 +148,11 @@ def test_penalty_police_and_publication_are_recorded_once(open_case, users):
     kinds = list(case.events.values_list("kind", flat=True))
     assert kinds == ["transition", "penalty", "police_transfer", "publication"]
     assert all(e.from_status == e.to_status == "opened" for e in case.events.exclude(kind="transition"))
+
+
+def test_separation_of_duties_can_be_switched_off(open_case, users, settings):
+    settings.SEPARATION_OF_DUTIES = False
+    officer = users["officer"]
+    case = svc.case_order_rectification(case=open_case(), actor=officer, requirements="拆除违建", days=10)
+    case = svc.case_submit_rectification(case=case, actor=officer, files=[raw_file()])
+    assert svc.case_accept(case=case, actor=officer).status == "accepted"

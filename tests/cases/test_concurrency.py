@@ -45,7 +45,7 @@ def test_two_simultaneous_requests_one_200_one_409(scene, users, make_lead, monk
     results = {}
 
     def act(name, path, payload):
-        client = APIClient()
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
         client.force_authenticate(users[name])
         try:
             results[name] = client.post(f"/api/v1/leads/{lead.pk}/{path}/", payload, format="json").status_code

@@ -163,6 +163,9 @@ def test_failed_item_raises_a_lead_once(inspection_scene, users, client_for):
     lead = Lead.objects.get(pk=r.json()["lead"])
     assert (lead.source, lead.status, lead.target_id) == ("inspection", "new", inspection.target_id)
     assert lead.division_id == inspection.division_id and "废气" in lead.description
+    # The inspector who raised it opens it, whichever division it belongs to.
+    assert lead.created_by == inspector
+    assert client.get(f"/api/v1/leads/{lead.pk}/").status_code == 200
     again = client.post(
         f"/api/v1/inspections/{inspection.pk}/items/{items[0].pk}/record/",
         {"result": "fail", "note": "x"},

@@ -31,7 +31,9 @@ def case_in(make_lead, users, status):
     lead = lead_in(None, make_lead, users, "verifying")
     case = lead_svc.lead_confirm(lead=lead, actor=officer)[1]
     if status in ("rectification_ordered", "rectification_submitted"):
-        case = case_svc.case_order_rectification(case=case, actor=officer, requirements="整改", days=10)
+        # Ordered by a colleague: whoever orders may not accept (SEPARATION_OF_DUTIES), the roles under test may.
+        colleague, _ = user_upsert(username="officer_a2", role="enforcement_officer", division_adcode="220102")
+        case = case_svc.case_order_rectification(case=case, actor=colleague, requirements="整改", days=10)
     if status == "rectification_submitted":
         case = case_svc.case_submit_rectification(case=case, actor=officer, files=[raw_file()])
     return case
@@ -127,6 +129,21 @@ def spec(ctx, name):
             hidden,
             200,
         )
+    if name in ("lead-assign", "case-assign"):
+        # To a colleague of the object's division; officer_b (another division) sees a 404.
+        colleague, _ = user_upsert(username="officer_a2", role="enforcement_officer", division_adcode="220102")
+        obj = mk() if name == "lead-assign" else case_in(mk, u, "opened")
+        kind = "leads" if name == "lead-assign" else "cases"
+        return "post", f"/api/v1/{kind}/{obj.pk}/assign/", {"assignee": colleague.pk}, "json", own, hidden, 200
+    if name == "case-name-party":
+        lead = lead_svc.lead_dispatch(lead=mk(target=None), actor=u["officer"], days=5)
+        lead = lead_svc.lead_start_verification(lead=lead, actor=u["officer"])
+        case = lead_svc.lead_confirm(lead=lead, actor=u["officer"])[1]
+        case = case_svc.case_order_rectification(
+            case=case, actor=u["officer"], requirements="整改", days=10, party_unknown=True
+        )
+        payload = {"target": s.target_a.pk}
+        return "post", f"/api/v1/cases/{case.pk}/name-party/", payload, "json", own, hidden, 200
     if name == "case-submit-rectification":
         case = case_in(mk, u, "rectification_ordered")
         return (
@@ -267,9 +284,12 @@ ENDPOINTS = [
     "lead-merge",
     "lead-confirm",
     "lead-attachments",
+    "lead-assign",
     "case-list",
     "case-detail",
     "case-order-rectification",
+    "case-name-party",
+    "case-assign",
     "case-submit-rectification",
     "case-accept",
     "case-return",
@@ -315,7 +335,7 @@ def test_role_on_endpoint(endpoint, role, scene, users, make_lead):
     method, url, payload, fmt, allowed, hidden, ok = spec(
         {"scene": scene, "users": users, "make_lead": make_lead}, endpoint
     )
-    client = APIClient()
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     if role != "anon":
         client.force_authenticate(users[role])
     response = getattr(client, method)(url, payload, format=fmt) if method == "post" else client.get(url)
@@ -342,10 +362,10 @@ def test_notification_read_is_only_for_its_recipient(users, scene):
         recipient=users["officer"], kind="dispatched", key="k", subject="s", created_at=timezone.now()
     )
     for role, expected in (("officer_b", 404), ("admin", 404), ("officer", 200)):
-        client = APIClient()
+        client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
         client.force_authenticate(users[role])
         assert client.post(f"/api/v1/notifications/{n.pk}/read/").status_code == expected
-    assert APIClient().post(f"/api/v1/notifications/{n.pk}/read/").status_code in (401, 403)
+    assert APIClient(HTTP_ACCEPT_LANGUAGE="en").post(f"/api/v1/notifications/{n.pk}/read/").status_code in (401, 403)
     n.refresh_from_db()
     assert n.read_at is not None
 
@@ -384,6 +404,6 @@ def test_user_without_profile_sees_nothing(db, scene, make_lead, django_user_mod
     make_lead()
     user = django_user_model.objects.create_user("lost", password="x")
     user.groups.add(Group.objects.get(name="enforcement_officer"))
-    client = APIClient()
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_authenticate(user)
     assert client.get("/api/v1/leads/").json()["count"] == 0

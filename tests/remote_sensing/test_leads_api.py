@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client(db):
     user, _ = user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")
-    client = APIClient()
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_authenticate(user)
     return client
 
@@ -30,7 +30,7 @@ def admin_client(db):
 def officer_client(db, plan):
     DivisionFactory(adcode="220102")
     user, _ = user_upsert(username="rs-officer", role="enforcement_officer", division_adcode="220102", password="pw-1")
-    client = APIClient()
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_authenticate(user)
     return client
 
@@ -150,7 +150,7 @@ def test_leads_list_as_geojson_with_filters(scanned, admin_client):
 def test_division_scoping_applies_to_the_geojson_list(scanned, db):
     DivisionFactory(adcode="220103", name="宽城区")
     user, _ = user_upsert(username="rs-other", role="enforcement_officer", division_adcode="220103", password="pw-1")
-    client = APIClient()
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
     client.force_authenticate(user)
     assert _features(client) == []
     assert get_user_model().objects.filter(username="rs-other").exists()

@@ -180,6 +180,15 @@ class Browser:
         self.context.set_default_timeout(15_000)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
+        # Content-Security-Policy violations reported in the console (an inline script or handler the
+        # policy blocked) fail the test, as do script errors on the page.
+        self.csp_violations: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda err: self.csp_violations.append(f"page error: {err}"))
+
+    def _console(self, msg):
+        if "Content Security Policy" in msg.text or "Content-Security-Policy" in msg.text:
+            self.csp_violations.append(msg.text)
 
     def _route(self, route):
         url = route.request.url
@@ -212,3 +221,4 @@ def browser(chromium, live_server):
     yield b
     b.context.close()
     assert not b.external, f"pages requested external URLs: {b.external}"
+    assert not b.csp_violations, f"the pages broke the Content-Security-Policy: {b.csp_violations}"

@@ -135,9 +135,14 @@ def test_change_layer_upload_shows_progress_and_ends_with_leads(db, browser, set
     plant(data, 300, 250, 20, 2)  # new construction in the key unit
     tif = scene.write(tmp_path / "change_2025.tif", data, nodata=255)
     user_upsert(username="officer_rs", role="enforcement_officer", division_adcode="220102", password=PASSWORD)
+    user_upsert(username="admin_rs", role="bureau_admin", password=PASSWORD)
 
     page = browser.page
+    # The API's rule on the page too: officers read layers, bureau admins upload them.
     browser.login("officer_rs")
+    browser.goto("/layers/")
+    assert page.locator("#l-file").count() == 0
+    browser.login("admin_rs")
     browser.goto("/layers/")
     page.set_input_files("#l-file", tif)
     page.select_option("#l-plan", "rs-web")

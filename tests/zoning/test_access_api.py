@@ -252,9 +252,12 @@ def test_unit_detail_lists_the_whole_access_list(auth_client, plan):
 
 
 def test_access_requirement_list_filters(auth_client, plan):
-    data = auth_client.get("/api/v1/zoning/access-requirements/", {"plan": "cc-test", "level": "unit"}).json()
+    q = {"plan": "cc-test", "level": "unit"}
+    data = auth_client.get("/api/v1/zoning/access-requirements/", q, HTTP_ACCEPT_LANGUAGE="zh-hans").json()
     assert [r["number"] for r in data["results"]] == ["UK-01", "UP-01"]
     assert data["results"][0]["level_label"] == "单元" and data["results"][0]["action_label"] == "限制"
+    english = auth_client.get("/api/v1/zoning/access-requirements/", q).json()  # the client asks for en
+    assert english["results"][0]["level_label"] == "Unit"
     by_scope = auth_client.get("/api/v1/zoning/access-requirements/", {"scope_code": "HX-0001"}).json()
     assert [r["number"] for r in by_scope["results"]] == ["HX-01"]
     by_text = auth_client.get("/api/v1/zoning/access-requirements/", {"q": "钢铁"}).json()

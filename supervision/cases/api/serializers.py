@@ -4,6 +4,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,6 +13,7 @@ from supervision.api_input import INT32_MAX, BoundedDateTimeField, GeoJSONGeomet
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 from supervision.zoning.selectors import geometry_transformed
 
+from .. import selectors
 from ..choices import (
     LEAD_MANUAL_SOURCES,
     ChecklistResult,
@@ -64,7 +66,7 @@ class DeadlineInputMixin(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs.get("days") is not None and attrs.get("due_date") is not None:
-            raise serializers.ValidationError("Give either days or due_date for the deadline, not both.")
+            raise serializers.ValidationError(_("Give either days or due_date for the deadline, not both."))
         return attrs
 
 
@@ -195,6 +197,7 @@ class LeadDetailSerializer(LeadSerializer):
     events = LeadEventSerializer(many=True, read_only=True)
     attachments = EvidenceSerializer(source="evidence_files", many=True, read_only=True)
     merged_leads = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    allowed_actions = serializers.SerializerMethodField(help_text="What the requesting user may do on it now.")
 
     class Meta(LeadSerializer.Meta):
         fields = LeadSerializer.Meta.fields + [
@@ -204,7 +207,13 @@ class LeadDetailSerializer(LeadSerializer):
             "events",
             "attachments",
             "merged_leads",
+            "allowed_actions",
+            "assignee",
         ]
+
+    def get_allowed_actions(self, lead) -> list[str]:
+        user = self.context.get("user") or getattr(self.context.get("request"), "user", None)
+        return selectors.lead_allowed_actions(user=user, lead=lead) if user is not None else []
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -253,9 +262,14 @@ class CaseSerializer(serializers.ModelSerializer):
 class CaseDetailSerializer(CaseSerializer):
     events = CaseEventSerializer(many=True, read_only=True)
     attachments = EvidenceSerializer(source="evidence_files", many=True, read_only=True)
+    allowed_actions = serializers.SerializerMethodField(help_text="What the requesting user may do on it now.")
 
     class Meta(CaseSerializer.Meta):
-        fields = CaseSerializer.Meta.fields + ["events", "attachments"]
+        fields = CaseSerializer.Meta.fields + ["events", "attachments", "allowed_actions", "assignee"]
+
+    def get_allowed_actions(self, case) -> list[str]:
+        user = self.context.get("user") or getattr(self.context.get("request"), "user", None)
+        return selectors.case_allowed_actions(user=user, case=case) if user is not None else []
 
 
 class TypicalCasePublicSerializer(serializers.ModelSerializer):
@@ -479,6 +493,20 @@ class OrderRectificationInput(DeadlineInputMixin):
         allow_blank=True, error_messages={"required": "Rectification requirements are required."}
     )
     target = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=INT32_MAX)
+    party_unknown = serializers.BooleanField(
+        required=False, default=False, help_text="责任主体不明/待查: order without a party; name it later (name-party)."
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AssignInput(serializers.Serializer):
+    assignee = serializers.IntegerField(
+        allow_null=True, help_text="User id of an officer or inspector of its division; null clears it."
+    )
+
+
+class NamePartyInput(serializers.Serializer):
+    target = serializers.IntegerField()
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 

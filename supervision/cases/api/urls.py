@@ -19,6 +19,9 @@ urlpatterns = [
     path(
         "cases/<int:pk>/order-rectification/", v.CaseOrderRectificationView.as_view(), name="case-order-rectification"
     ),
+    path("cases/<int:pk>/name-party/", v.CaseNamePartyView.as_view(), name="case-name-party"),
+    path("cases/<int:pk>/assign/", v.CaseAssignView.as_view(), name="case-assign"),
+    path("leads/<int:pk>/assign/", v.LeadAssignView.as_view(), name="lead-assign"),
     path(
         "cases/<int:pk>/submit-rectification/",
         v.CaseSubmitRectificationView.as_view(),

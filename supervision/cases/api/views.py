@@ -4,6 +4,7 @@ validate the input serializer (400), call one service, answer with an output ser
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -19,6 +20,7 @@ from .. import permissions as perms
 from .. import selectors
 from ..filters import CaseFilter, InspectionFilter, LeadFilter, TargetFilter
 from ..models import CaseEvent, ChecklistItem, LeadEvent
+from ..services import assignment
 from ..services import cases as case_services
 from ..services import inspections as inspection_services
 from ..services import leads as lead_services
@@ -43,7 +45,7 @@ def _lead_detail(user, pk):
         "evidence_files",
         "merged_leads",
     )
-    return s.LeadDetailSerializer(qs.get(pk=pk)).data
+    return s.LeadDetailSerializer(qs.get(pk=pk), context={"user": user}).data
 
 
 def _case_detail(user, pk):
@@ -51,7 +53,7 @@ def _case_detail(user, pk):
         Prefetch("events", CaseEvent.objects.select_related("actor").prefetch_related("attachments")),
         "evidence_files",
     )
-    return s.CaseDetailSerializer(qs.get(pk=pk)).data
+    return s.CaseDetailSerializer(qs.get(pk=pk), context={"user": user}).data
 
 
 class CaseAppView(APIView):
@@ -303,9 +305,33 @@ CaseOrderRectificationView = _case_action(
         day_kind=v["day_kind"],
         due_on=v.get("due_date"),
         target_id=v["target"],
+        party_unknown=v["party_unknown"],
         comment=v["comment"],
     ),
-    "责令限期整改: requirements, responsible target, deadline (days + calendar|working, or due_date).",
+    "责令限期整改: requirements, responsible target (or party_unknown), deadline (days + calendar|working, or due_date).",
+)
+CaseAssignView = _case_action(
+    "CaseAssignView",
+    "case.order_rectification",
+    s.AssignInput,
+    lambda self, case, user, v: assignment.case_assign(case=case, actor=user, assignee_id=v["assignee"]),
+    "Assign the case to one officer or inspector of its division (经办人); null clears it.",
+)
+LeadAssignView = _lead_action(
+    "LeadAssignView",
+    "lead.dispatch",
+    s.AssignInput,
+    lambda self, lead, user, v: assignment.lead_assign(lead=lead, actor=user, assignee_id=v["assignee"]),
+    "Assign the lead to one officer or inspector of its division (经办人); null clears it.",
+)
+CaseNamePartyView = _case_action(
+    "CaseNamePartyView",
+    "case.name_party",
+    s.NamePartyInput,
+    lambda self, case, user, v: case_services.case_name_party(
+        case=case, actor=user, target_id=v["target"], comment=v["comment"]
+    ),
+    "查明责任主体: name the party of a case ordered with the party unknown (once).",
 )
 CaseSubmitRectificationView = _case_action(
     "CaseSubmitRectificationView",
@@ -520,7 +546,7 @@ class ChecklistItemRecordView(CaseAppView):
         item = perms.scoped_get(
             ChecklistItem.objects.filter(inspection=inspection).select_related("inspection"),
             item_id,
-            label="Checklist item",
+            label=_("Checklist item"),
         )
         data = s.ItemRecordInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -551,7 +577,7 @@ class NotificationReadView(APIView):
 
     @extend_schema(request=None, responses=s.NotificationSerializer)
     def post(self, request, pk):
-        n = perms.scoped_get(selectors.notifications_for(user=request.user), pk, label="Notification")
+        n = perms.scoped_get(selectors.notifications_for(user=request.user), pk, label=_("Notification"))
         return Response(s.NotificationSerializer(notification_mark_read(notification=n)).data)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
+from django.utils.translation import gettext as _
 
 from supervision.errors import ServiceError
 
@@ -54,7 +55,7 @@ def attachments_check(*, files: Sequence[File]) -> list[CheckedFile]:
             continue
         checked.append(CheckedFile(name, content, content_type))
     if problems:
-        raise ServiceError("Attachment refused: " + " ".join(problems), problems=problems, code="bad_attachment")
+        raise ServiceError(_("Attachment refused: ") + " ".join(problems), problems=problems, code="bad_attachment")
     return checked
 
 

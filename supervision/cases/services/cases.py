@@ -19,8 +19,9 @@ from django.conf import settings
 from django.core.files.base import File
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from supervision.errors import ServiceError
+from supervision.errors import Forbidden, ServiceError
 
 from .. import permissions as perms
 from ..choices import (
@@ -74,7 +75,7 @@ def _guard(actor, action: str, case: Case) -> None:
 
 
 def case_get_for(*, actor, case_id: int) -> Case:
-    return perms.scoped_get(perms.scope_queryset(Case.objects.all(), actor), case_id, label="Case")
+    return perms.scoped_get(perms.scope_queryset(Case.objects.all(), actor), case_id, label=_("Case"))
 
 
 def case_open(*, lead: Lead, actor, title: str, now: datetime | None = None) -> Case:
@@ -110,7 +111,7 @@ def _target(actor, target_id: int | None) -> EnforcementTarget | None:
     return perms.scoped_get(
         perms.scope_queryset(EnforcementTarget.objects.all(), actor),
         target_id,
-        label="enforcement target",
+        label=_("enforcement target"),
         field="target",
     )
 
@@ -124,17 +125,22 @@ def case_order_rectification(
     day_kind: str = "calendar",
     due_on: date | None = None,
     target_id: int | None = None,
+    party_unknown: bool = False,
     comment: str = "",
     now: datetime | None = None,
 ) -> Case:
-    """责令限期整改: what must be done, by whom, by when (calendar or working days, or a date)."""
+    """责令限期整改: what must be done, by whom, by when (calendar or working days, or a date).
+
+    A remote-sensing case often has no known party: `party_unknown` orders it anyway (责任主体不明/待查);
+    `case_name_party` names the party once it is found.
+    """
     _guard(actor, "case.order_rectification", case)
     now = now or timezone.now()
     if not (requirements or "").strip():
-        raise ServiceError("Rectification requirements are required.", code="requirements_required")
+        raise ServiceError(_("Rectification requirements are required."), code="requirements_required")
     target = _target(actor, target_id) or case.target
-    if target is None:
-        raise ServiceError("Name the responsible enforcement target (target).", code="target_required")
+    if target is None and not party_unknown:
+        raise ServiceError(_("Name the responsible enforcement target (target)."), code="target_required")
     due_at, kind = deadline_resolve(now=now, days=days, day_kind=day_kind, on=due_on)
     return case_transition_to(
         case,
@@ -148,7 +154,13 @@ def case_order_rectification(
             "rectification_day_kind": kind,
             "target": target,
         },
-        data={"due_at": due_at.isoformat(), "day_kind": kind, "days": days, "target": target.pk},
+        data={
+            "due_at": due_at.isoformat(),
+            "day_kind": kind,
+            "days": days,
+            "target": target.pk if target else None,
+            "party_unknown": target is None,
+        },
     )
 
 
@@ -157,7 +169,7 @@ def case_submit_rectification(*, case: Case, actor, files: Sequence[File], comme
     _guard(actor, "case.submit_rectification", case)
     checked = attachments_check(files=files)
     if not checked:
-        raise ServiceError("Evidence is required: attach at least one photo or PDF.", code="evidence_required")
+        raise ServiceError(_("Evidence is required: attach at least one photo or PDF."), code="evidence_required")
     return case_transition_to(
         case,
         target=CaseStatus.RECTIFICATION_SUBMITTED,
@@ -168,9 +180,27 @@ def case_submit_rectification(*, case: Case, actor, files: Sequence[File], comme
     )
 
 
+def case_rectification_orderer_id(*, case: Case) -> int | None:
+    """Who ordered the rectification now running (the last order event's actor), if anyone."""
+    event = case.events.filter(to_status=CaseStatus.RECTIFICATION_ORDERED).order_by("-at", "-pk").first()
+    return event.actor_id if event else None
+
+
+def case_accept_check_duties(*, case: Case, actor) -> None:
+    """Separation of duties: the officer who ordered a rectification does not accept it (setting on by default)."""
+    if not settings.SEPARATION_OF_DUTIES:
+        return
+    if getattr(actor, "pk", None) is not None and case_rectification_orderer_id(case=case) == actor.pk:
+        raise Forbidden(
+            _("You ordered this rectification; another officer must accept it (separation of duties)."),
+            code="separation_of_duties",
+        )
+
+
 def case_accept(*, case: Case, actor, comment: str = "", files: Sequence[File] = ()) -> Case:
-    """整改验收, 销号: the case is closed."""
+    """整改验收, 销号: the case is closed — by someone other than the officer who ordered it (SEPARATION_OF_DUTIES)."""
     _guard(actor, "case.accept", case)
+    case_accept_check_duties(case=case, actor=actor)
     checked = attachments_check(files=files)
     return case_transition_to(
         case,
@@ -196,7 +226,7 @@ def case_return(
     _guard(actor, "case.return", case)
     now = now or timezone.now()
     if not (note or "").strip():
-        raise ServiceError("A note is required to return a rectification.", code="note_required")
+        raise ServiceError(_("A note is required to return a rectification."), code="note_required")
     fields: dict = {}
     data: dict = {}
     if days is not None or due_on is not None:
@@ -215,7 +245,11 @@ def _side_event(
     with transaction.atomic():
         updated = Case.objects.filter(pk=case.pk, **{f"{guard_field}__isnull": True}).update(**fields)
         if updated != 1:
-            raise ServiceError(f"Case {case.number}: {label} is already recorded.", code="already_recorded")
+            raise ServiceError(
+                _("Case %(case_number)s: %(label)s is already recorded.")
+                % {"case_number": case.number, "label": label},
+                code="already_recorded",
+            )
         case.refresh_from_db()
         CaseEvent.objects.create(
             case=case,
@@ -230,13 +264,31 @@ def _side_event(
     return case
 
 
+def case_name_party(*, case: Case, actor, target_id: int, comment: str = "") -> Case:
+    """查明责任主体: name the party of a case ordered with the party unknown (once; later changes are refused)."""
+    _guard(actor, "case.name_party", case)
+    target = _target(target_id)
+    if target is None:
+        raise ServiceError(_("Name the responsible enforcement target (target)."), code="target_required")
+    return _side_event(
+        case,
+        actor=actor,
+        kind=CaseEventKind.PARTY_NAMED,
+        comment=comment,
+        guard_field="target",
+        fields={"target": target},
+        data={"target": target.pk},
+        label=_("the responsible party"),
+    )
+
+
 def case_decide_penalty(*, case: Case, actor, amount_yuan: Decimal, legal_basis: str, comment: str = "") -> Case:
     """行政处罚: the fine in yuan and its legal basis."""
     _guard(actor, "case.penalty", case)
     if amount_yuan is None or amount_yuan <= 0:
-        raise ServiceError("The penalty amount must be a positive number of yuan.")
+        raise ServiceError(_("The penalty amount must be a positive number of yuan."))
     if not (legal_basis or "").strip():
-        raise ServiceError("The legal basis of the penalty is required.", code="legal_basis_required")
+        raise ServiceError(_("The legal basis of the penalty is required."), code="legal_basis_required")
     return _side_event(
         case,
         actor=actor,
@@ -249,7 +301,7 @@ def case_decide_penalty(*, case: Case, actor, amount_yuan: Decimal, legal_basis:
             "penalty_decided_at": timezone.now(),
         },
         data={"amount_yuan": str(amount_yuan), "legal_basis": legal_basis.strip()},
-        label="a penalty decision",
+        label=_("a penalty decision"),
     )
 
 
@@ -257,7 +309,7 @@ def case_transfer_to_police(*, case: Case, actor, agency: str, comment: str) -> 
     """移送公安 (行刑衔接)."""
     _guard(actor, "case.transfer_police", case)
     if not (agency or "").strip() or not (comment or "").strip():
-        raise ServiceError("The receiving police agency and the reason for the transfer are required.")
+        raise ServiceError(_("The receiving police agency and the reason for the transfer are required."))
     return _side_event(
         case,
         actor=actor,
@@ -266,7 +318,7 @@ def case_transfer_to_police(*, case: Case, actor, agency: str, comment: str) -> 
         guard_field="police_transferred_at",
         fields={"police_transferred_at": timezone.now(), "police_agency": agency.strip()},
         data={"agency": agency.strip()},
-        label="a police transfer",
+        label=_("a police transfer"),
     )
 
 
@@ -274,7 +326,7 @@ def case_publish(*, case: Case, actor, summary: str) -> Case:
     """典型案例曝光: shown on the public page with this summary (and nothing else of the case)."""
     _guard(actor, "case.publish", case)
     if not (summary or "").strip():
-        raise ServiceError("A public summary is required to publish a typical case.", code="summary_required")
+        raise ServiceError(_("A public summary is required to publish a typical case."), code="summary_required")
     return _side_event(
         case,
         actor=actor,
@@ -283,7 +335,7 @@ def case_publish(*, case: Case, actor, summary: str) -> Case:
         guard_field="published_at",
         fields={"published_at": timezone.now(), "public_summary": summary.strip()},
         data={},
-        label="publication",
+        label=_("publication"),
     )
 
 
@@ -291,7 +343,7 @@ def case_attach(*, case: Case, actor, files: Sequence[File], caption: str = "") 
     _guard(actor, "case.attach", case)
     checked = attachments_check(files=files)
     if not checked:
-        raise ServiceError("No file was uploaded.", code="no_file")
+        raise ServiceError(_("No file was uploaded."), code="no_file")
     with transaction.atomic():
         event = CaseEvent.objects.create(
             case=case,

@@ -11,10 +11,12 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from supervision.errors import Forbidden, ServiceError
 from supervision.workflow import transition_to
@@ -42,6 +44,7 @@ from ..models import (
     InspectionEvent,
     InspectionPlan,
     InspectionPlanEvent,
+    Lead,
 )
 from .leads import lead_raise
 from .notifications import NotificationSpec, notify
@@ -77,13 +80,15 @@ def inspection_plan_create(
 ) -> InspectionPlan:
     perms.require_role(actor, "inspection_plan.create")
     if division is None and not perms.is_city_wide(actor):
-        raise ServiceError("Only city-wide users can create a city-wide plan; give a division.", code="wrong_division")
+        raise ServiceError(
+            _("Only city-wide users can create a city-wide plan; give a division."), code="wrong_division"
+        )
     if division is not None and not perms.is_city_wide(actor) and division.pk != perms.user_division_id(actor):
-        raise ServiceError("You can create plans only for your own division.", code="wrong_division")
+        raise ServiceError(_("You can create plans only for your own division."), code="wrong_division")
     if period_end < period_start:
-        raise ServiceError("The period ends before it starts.")
+        raise ServiceError(_("The period ends before it starts."))
     if target_count < 1 or inspectors_per_target < 1:
-        raise ServiceError("Draw at least one target and one inspector per target.")
+        raise ServiceError(_("Draw at least one target and one inspector per target."))
     return InspectionPlan.objects.create(
         name=name,
         zoning_plan=zoning_plan,
@@ -105,7 +110,7 @@ def inspection_plan_get_for(*, actor, plan_id: int) -> InspectionPlan:
         qs = qs.filter(Q(division_id=perms.user_division_id(actor)) | Q(inspections__inspectors=actor)).distinct()
     if not (perms.user_roles(actor) and perms.has_scope(actor)):
         qs = qs.none()
-    return perms.scoped_get(qs, plan_id, label="Inspection plan")
+    return perms.scoped_get(qs, plan_id, label=_("Inspection plan"))
 
 
 def target_pool(*, inspection_plan: InspectionPlan) -> list[dict]:
@@ -154,7 +159,7 @@ def _run_draw(plan: InspectionPlan, targets: list[dict], inspectors: list[dict])
             avoidance=plan.avoidance,
         )
     except draw_core.DrawError as exc:
-        raise ServiceError(f"The draw cannot be made: {exc}.", code="draw_impossible") from exc
+        raise ServiceError(_("The draw cannot be made: %(exc)s.") % {"exc": exc}, code="draw_impossible") from exc
     return [{"target": d.target_id, "weight": d.weight, "inspectors": list(d.inspector_ids)} for d in drawn]
 
 
@@ -226,7 +231,7 @@ def inspection_plan_publish(*, inspection_plan: InspectionPlan, actor) -> Inspec
 def inspection_plan_verify(*, inspection_plan: InspectionPlan) -> dict:
     """Re-run the stored draw from its seed and pools; `matches` says whether it reproduces."""
     if inspection_plan.status == InspectionPlanStatus.DRAFT:
-        raise ServiceError("The plan has not been drawn yet.")
+        raise ServiceError(_("The plan has not been drawn yet."))
     rerun = _run_draw(inspection_plan, inspection_plan.target_pool, inspection_plan.inspector_pool)
     return {
         "seed": inspection_plan.seed,
@@ -250,7 +255,9 @@ def _applicable_requirements(unit: ControlUnit | None, industry_code: str) -> li
     for clause in requirements_for_unit(unit=unit):
         if clause.industry_codes and industry_code and not _clause_covers(clause.industry_codes, industry_code):
             continue
-        rows.append((clause.number, str(Dimension(clause.dimension).label), clause.text))
+        # Stored with the item: in the data's language (zh-hans), whoever's request drew the plan.
+        with translation.override(settings.LANGUAGE_CODE):
+            rows.append((clause.number, str(Dimension(clause.dimension).label), clause.text))
     return rows
 
 
@@ -279,7 +286,9 @@ def checklist_generate(*, inspection: Inspection) -> list[ChecklistItem]:
 
 
 def inspection_get_for(*, actor, inspection_id: int) -> Inspection:
-    return perms.scoped_get(perms.scope_inspections(Inspection.objects.all(), actor), inspection_id, label="Inspection")
+    return perms.scoped_get(
+        perms.scope_inspections(Inspection.objects.all(), actor), inspection_id, label=_("Inspection")
+    )
 
 
 def _guard_record(actor, inspection: Inspection) -> None:
@@ -287,7 +296,7 @@ def _guard_record(actor, inspection: Inspection) -> None:
     if Role.BUREAU_ADMIN in perms.user_roles(actor):
         return
     if not inspection.inspectors.filter(pk=actor.pk).exists():
-        raise Forbidden("Only the inspectors drawn for this inspection can record it.", code="not_assigned")
+        raise Forbidden(_("Only the inspectors drawn for this inspection can record it."), code="not_assigned")
 
 
 def _inspection_transition(inspection: Inspection, *, target: str, actor, comment: str = "", fields=None) -> Inspection:
@@ -318,18 +327,24 @@ def checklist_item_record(*, item: ChecklistItem, actor, result: str, note: str 
     inspection = item.inspection
     _guard_record(actor, inspection)
     if inspection.status != InspectionStatus.IN_PROGRESS:
-        raise ServiceError(f"Inspection {inspection.pk} is {inspection.status}; start it before recording items.")
+        raise ServiceError(
+            _("Inspection %(inspection_id)s is %(inspection_status)s; start it before recording items.")
+            % {"inspection_id": inspection.pk, "inspection_status": inspection.status}
+        )
     if result not in (ChecklistResult.PASS, ChecklistResult.FAIL, ChecklistResult.NOTE):
-        raise ServiceError("The result must be pass, fail or note.")
+        raise ServiceError(_("The result must be pass, fail or note."))
     if result in (ChecklistResult.FAIL, ChecklistResult.NOTE) and not (note or "").strip():
-        raise ServiceError("A note is required for a failed or noted item.", code="note_required")
+        raise ServiceError(_("A note is required for a failed or noted item."), code="note_required")
     now = timezone.now()
     with transaction.atomic():
         updated = ChecklistItem.objects.filter(pk=item.pk, result=ChecklistResult.PENDING).update(
             result=result, note=(note or "").strip(), checked_by=actor, checked_at=now
         )
         if updated != 1:
-            raise ServiceError(f"Item {item.position} is already recorded.", code="already_recorded")
+            raise ServiceError(
+                _("Item %(item_position)s is already recorded.") % {"item_position": item.position},
+                code="already_recorded",
+            )
         item.refresh_from_db()
         if result == ChecklistResult.FAIL:
             target = inspection.target
@@ -349,6 +364,8 @@ def checklist_item_record(*, item: ChecklistItem, actor, result: str, note: str 
                 detected_at=now,
             )
             ChecklistItem.objects.filter(pk=item.pk).update(lead=raised.lead)
+            # The inspector raised it: they may open it, whatever division it belongs to.
+            Lead.objects.filter(pk=raised.lead.pk, created_by__isnull=True).update(created_by=actor)
             item.lead = raised.lead
     return item
 
@@ -357,7 +374,9 @@ def inspection_complete(*, inspection: Inspection, actor, comment: str = "") -> 
     _guard_record(actor, inspection)
     pending = list(inspection.items.filter(result=ChecklistResult.PENDING).values_list("position", flat=True))
     if pending:
-        raise ServiceError(f"Items not yet recorded: {', '.join(map(str, pending))}.", code="items_pending")
+        raise ServiceError(
+            _("Items not yet recorded: %(value)s.") % {"value": ", ".join(map(str, pending))}, code="items_pending"
+        )
     return _inspection_transition(
         inspection,
         target=InspectionStatus.COMPLETED,

@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from supervision.errors import ServiceError
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, ZoningPlan
@@ -87,10 +88,10 @@ def lead_raise(
     move on instead of a new lead being made.
     """
     if source not in LeadSource.values:
-        raise ServiceError(f"Unknown lead source '{source}'.")
+        raise ServiceError(_("Unknown lead source '%(source)s'.") % {"source": source})
     division = division or (unit.division if unit else None)
     if division is None:
-        raise ServiceError("A lead needs a responsible division (or a unit that has one).")
+        raise ServiceError(_("A lead needs a responsible division (or a unit that has one)."))
     detected_at = detected_at or timezone.now()
     existing = LeadDetection.objects.filter(source_key=source_key).select_related("lead").first()
     if existing is not None:
@@ -261,10 +262,12 @@ def lead_create(
     perms.require_role(actor, "lead.create")
     if source not in LEAD_MANUAL_SOURCES:
         raise ServiceError(
-            f"Source '{source}' cannot be filed by hand (allowed: {', '.join(LEAD_MANUAL_SOURCES)}).", code="bad_source"
+            _("Source '%(source)s' cannot be filed by hand (allowed: %(value)s).")
+            % {"source": source, "value": ", ".join(LEAD_MANUAL_SOURCES)},
+            code="bad_source",
         )
     if not title.strip():
-        raise ServiceError("A title is required.")
+        raise ServiceError(_("A title is required."))
     if location.srid != settings.STORAGE_SRID:
         location = location.transform(settings.STORAGE_SRID, clone=True)
     unit = (
@@ -275,18 +278,18 @@ def lead_create(
     )
     division = division or (unit.division if unit else None)
     if division is None:
-        raise ServiceError("The location lies in no unit of the plan; name the responsible division.")
+        raise ServiceError(_("The location lies in no unit of the plan; name the responsible division."))
     target = None
     if target_id is not None:
         target = perms.scoped_get(
             perms.scope_queryset(EnforcementTarget.objects.all(), actor),
             target_id,
-            label="enforcement target",
+            label=_("enforcement target"),
             field="target",
         )
     own = perms.user_division_id(actor)
     if not perms.is_city_wide(actor) and division.pk != own:
-        raise ServiceError("You can file leads only for your own division.", code="wrong_division")
+        raise ServiceError(_("You can file leads only for your own division."), code="wrong_division")
     checked = attachments_check(files=files)
     with transaction.atomic():
         result = lead_raise(
@@ -326,7 +329,7 @@ def lead_dispatch(
     now = now or timezone.now()
     division = division or lead.division
     if not perms.is_city_wide(actor) and division.pk != perms.user_division_id(actor):
-        raise ServiceError("You can dispatch only to your own division.", code="wrong_division")
+        raise ServiceError(_("You can dispatch only to your own division."), code="wrong_division")
     if days is None and due_on is None:
         days = settings.CASES_VERIFICATION_DAYS
         day_kind = day_kind or settings.CASES_VERIFICATION_DAY_KIND
@@ -375,9 +378,12 @@ def lead_dismiss(
     """Not a violation (不属实): a coded reason and a written one are both required."""
     _guard(actor, "lead.dismiss", lead)
     if not (reason or "").strip():
-        raise ServiceError("A reason is required to dismiss a lead.", code="reason_required")
+        raise ServiceError(_("A reason is required to dismiss a lead."), code="reason_required")
     if reason_code not in DismissReason.values:
-        raise ServiceError(f"Unknown dismiss reason code '{reason_code}' (one of {', '.join(DismissReason.values)}).")
+        raise ServiceError(
+            _("Unknown dismiss reason code '%(reason_code)s' (one of %(value)s).")
+            % {"reason_code": reason_code, "value": ", ".join(DismissReason.values)}
+        )
     checked = attachments_check(files=files)
     return lead_transition_to(
         lead,
@@ -394,10 +400,13 @@ def lead_merge(*, lead: Lead, actor, into_id: int, comment: str = "") -> Lead:
     """A duplicate: merge into another lead, which takes over its detections (the sources)."""
     _guard(actor, "lead.merge", lead)
     if into_id == lead.pk:
-        raise ServiceError("A lead cannot be merged into itself.", code="merge_self")
-    into = perms.scoped_get(perms.scope_queryset(Lead.objects.all(), actor), into_id, label="lead", field="into")
+        raise ServiceError(_("A lead cannot be merged into itself."), code="merge_self")
+    into = perms.scoped_get(perms.scope_queryset(Lead.objects.all(), actor), into_id, label=_("lead"), field="into")
     if into.status in (LeadStatus.DISMISSED, LeadStatus.MERGED):
-        raise ServiceError(f"Lead {into_id} is {into.status}; merge into an open or confirmed lead.")
+        raise ServiceError(
+            _("Lead %(into_id)s is %(into_status)s; merge into an open or confirmed lead.")
+            % {"into_id": into_id, "into_status": into.status}
+        )
     with transaction.atomic():
         lead = lead_transition_to(
             lead,
@@ -445,7 +454,7 @@ def lead_attach(*, lead: Lead, actor, files: Sequence[File], caption: str = "") 
     _guard(actor, "lead.attach", lead)
     checked = attachments_check(files=files)
     if not checked:
-        raise ServiceError("No file was uploaded.", code="no_file")
+        raise ServiceError(_("No file was uploaded."), code="no_file")
     with transaction.atomic():
         event = LeadEvent.objects.create(
             lead=lead,
@@ -460,4 +469,4 @@ def lead_attach(*, lead: Lead, actor, files: Sequence[File], caption: str = "") 
 
 
 def lead_get_for(*, actor, lead_id: int) -> Lead:
-    return perms.scoped_get(perms.scope_queryset(Lead.objects.all(), actor), lead_id, label="Lead")
+    return perms.scoped_get(perms.scope_queryset(Lead.objects.all(), actor), lead_id, label=_("Lead"))

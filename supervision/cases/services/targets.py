@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.gis.gdal import GDALException, SpatialReference
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, Point
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from supervision.errors import ImportRefused
 from supervision.tables import TableError, column_map, table_read
@@ -84,7 +85,8 @@ def targets_import(*, path: str, plan: ZoningPlan, srid: int | None = None) -> T
         SpatialReference(srid)
     except (GDALException, ValueError):
         raise ImportRefused(
-            f"--srid {srid} is not a known EPSG code.", problems=[f"--srid {srid}: unknown CRS"]
+            _("--srid %(srid)s is not a known EPSG code.") % {"srid": srid},
+            problems=[_("--srid %(srid)s: unknown CRS") % {"srid": srid}],
         ) from None
     try:
         header, rows = table_read(path)
@@ -161,11 +163,14 @@ def targets_import(*, path: str, plan: ZoningPlan, srid: int | None = None) -> T
             }
         )
     if problems:
-        raise ImportRefused(f"{path}: refused, {len(problems)} problem(s); nothing was written.", problems=problems)
+        raise ImportRefused(
+            _("%(path)s: refused, %(value)s problem(s); nothing was written.") % {"path": path, "value": len(problems)},
+            problems=problems,
+        )
     created = 0
     with transaction.atomic():
         for record in records:
             code = record.pop("credit_code")
-            _, was_created = EnforcementTarget.objects.update_or_create(credit_code=code, defaults=record)
+            __, was_created = EnforcementTarget.objects.update_or_create(credit_code=code, defaults=record)
             created += was_created
     return TargetImportReport(created=created, updated=len(records) - created)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from supervision.errors import ServiceError
 from supervision.zoning.models import AdministrativeDivision
@@ -35,14 +36,18 @@ def user_upsert(
     given (an inspector's division matters for avoidance in double-random draws).
     """
     if role not in Role.values:
-        raise ServiceError(f"Unknown role '{role}' (one of {', '.join(Role.values)}).")
+        raise ServiceError(
+            _("Unknown role '%(role)s' (one of %(value)s).") % {"role": role, "value": ", ".join(Role.values)}
+        )
     division = None
     if division_adcode:
         division = AdministrativeDivision.objects.filter(adcode=division_adcode).first()
         if division is None:
-            raise ServiceError(f"Unknown division adcode '{division_adcode}'.")
+            raise ServiceError(
+                _("Unknown division adcode '%(division_adcode)s'.") % {"division_adcode": division_adcode}
+            )
     elif role in DIVISION_ROLES:
-        raise ServiceError(f"Role '{role}' works in one district: give --division ADCODE.")
+        raise ServiceError(_("Role '%(role)s' works in one district: give --division ADCODE.") % {"role": role})
     User = get_user_model()
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username, defaults={"email": email})

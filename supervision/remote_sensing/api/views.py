@@ -1,12 +1,12 @@
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from supervision.cases import permissions as case_perms
-
 from .. import selectors
+from ..permissions import layer_upload_allowed, layer_upload_scans
 from ..services.layers import layer_register, layer_scan, layer_upload
 from .serializers import ChangeLayerSerializer, ChangeLayerUploadSerializer
 
@@ -14,7 +14,7 @@ from .serializers import ChangeLayerSerializer, ChangeLayerUploadSerializer
 class CanUploadLayers(permissions.BasePermission):
     """Reading layers: any signed-in user; uploading: bureau admins (or the model permission)."""
 
-    message = "Only bureau administrators may upload change layers."
+    message = _("Only bureau administrators may upload change layers.")
 
     def has_permission(self, request, view):
         user = request.user
@@ -22,7 +22,7 @@ class CanUploadLayers(permissions.BasePermission):
             return False
         if request.method in permissions.SAFE_METHODS:
             return True
-        return user.has_perm("remote_sensing.add_changelayer") or case_perms.ADMIN in case_perms.user_roles(user)
+        return layer_upload_allowed(user)
 
 
 class ChangeLayerListView(generics.ListAPIView):
@@ -50,7 +50,8 @@ class ChangeLayerListView(generics.ListAPIView):
                 reg = layer_register(plan=v.pop("plan"), path=url, created_by=request.user, **v)
             else:
                 reg = layer_upload(plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v)
-            layer = layer_scan(layer=reg.layer) if reg.created else reg.layer
+            scan = layer_upload_scans(created=reg.created, status=reg.layer.status)
+            layer = layer_scan(layer=reg.layer) if scan else reg.layer
         layer.refresh_from_db()
         # The same file again: the existing layer, 200 instead of 201 (nothing new was made).
         return Response(

@@ -12,6 +12,7 @@ import io
 import json
 
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
+from django.utils.translation import gettext as _
 
 from supervision.cases.models import Lead
 from supervision.errors import ServiceError
@@ -39,7 +40,10 @@ def _properties(lead: Lead) -> dict:
 def leads_export(*, plan: ZoningPlan, fmt: str) -> str:
     """The plan's leads, oldest first, as GeoJSON text or CSV text (geometry as WKT in EPSG:4326)."""
     if fmt not in EXPORT_FORMATS:
-        raise ServiceError(f"Unknown export format '{fmt}'; expected one of {', '.join(EXPORT_FORMATS)}.")
+        raise ServiceError(
+            _("Unknown export format '%(fmt)s'; expected one of %(value)s.")
+            % {"fmt": fmt, "value": ", ".join(EXPORT_FORMATS)}
+        )
     # GeoJSON is lon/lat in EPSG:4326 (RFC 7946), whatever API_SRID says.
     qs = (
         Lead.objects.filter(plan=plan)

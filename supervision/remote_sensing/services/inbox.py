@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from supervision.errors import ServiceError
 
@@ -37,13 +38,17 @@ def _sidecar_fields(data: dict) -> dict:
             try:
                 fields[key] = date.fromisoformat(str(data[key]))
             except ValueError:
-                raise ServiceError(f"{key} '{data[key]}' is not a date (YYYY-MM-DD).") from None
+                raise ServiceError(
+                    _("%(key)s '%(value)s' is not a date (YYYY-MM-DD).") % {"key": key, "value": data[key]}
+                ) from None
     for key in ("threshold", "min_area_m2"):
         if key in fields:
             try:
                 fields[key] = float(fields[key])
             except (TypeError, ValueError):
-                raise ServiceError(f"{key} '{fields[key]}' is not a number.") from None
+                raise ServiceError(
+                    _("%(key)s '%(value)s' is not a number.") % {"key": key, "value": fields[key]}
+                ) from None
     return fields
 
 
@@ -65,7 +70,9 @@ def inbox_collect(*, inbox_dir: str | None = None) -> list[ChangeLayer]:
         try:
             data = json.loads(claimed.read_text(encoding="utf-8"))
             if not isinstance(data, dict) or not data.get("plan") or not data.get("kind"):
-                raise ServiceError(f"{sidecar.name}: needs at least 'plan' and 'kind'.")
+                raise ServiceError(
+                    _("%(sidecar_name)s: needs at least 'plan' and 'kind'.") % {"sidecar_name": sidecar.name}
+                )
             plan = plan_for_code(code=str(data["plan"]))
             fields = _sidecar_fields(data)
             done_dir.mkdir(exist_ok=True)

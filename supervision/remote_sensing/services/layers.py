@@ -32,7 +32,7 @@ from supervision.cases.choices import EvidenceKind, EvidenceStatus, LeadSource
 from supervision.cases.models import LeadDetection
 from supervision.cases.services.leads import EvidenceFile
 from supervision.cases.services.leads_bulk import LeadRaiseSpec, lead_evidence_complete, leads_raise_bulk
-from supervision.errors import Conflict, NotFound, ServiceError
+from supervision.errors import Conflict, NotFound, ServiceError, without_dirs
 from supervision.queueing import task_send, task_send_on_commit
 from supervision.workflow import transition_to
 from supervision.zoning.choices import UnitClass
@@ -89,7 +89,10 @@ def scan_rules_update(
     if classes_by_unit_class is not None:
         unknown = set(classes_by_unit_class) - set(UnitClass.values)
         if unknown:
-            raise ServiceError(f"Unknown unit classes {sorted(unknown)}; expected {UnitClass.values}.")
+            raise ServiceError(
+                _("Unknown unit classes %(value)s; expected %(UnitClass_values)s.")
+                % {"value": sorted(unknown), "UnitClass_values": UnitClass.values}
+            )
         rs.classes_by_unit_class = {k: sorted(int(c) for c in v) for k, v in classes_by_unit_class.items()}
     for name, value in (
         ("min_area_m2", min_area_m2),
@@ -171,9 +174,16 @@ def _remote_fingerprint(url: str) -> tuple[str, str, int]:
 
 
 def _raster_refused(exc: raster.RasterError) -> ServiceError:
-    return ServiceError(
-        str(exc), code=f"raster_{type(exc).__name__.removeprefix('Raster').removesuffix('Error').lower()}"
-    )
+    kind = type(exc).__name__.removeprefix("Raster").removesuffix("Error").lower()
+    refusals = {
+        "open": _("The raster file cannot be read."),
+        "crs": _("The raster file has no usable coordinate reference system."),
+        "dtype": _("The raster file's data type does not fit the layer kind."),
+        "nodata": _("The raster file's nodata value cannot be used for this layer kind."),
+        "overlap": _("The raster does not overlap the plan's units."),
+    }
+    detail = without_dirs(str(exc))
+    return ServiceError(" ".join(filter(None, [refusals.get(kind, ""), detail])), code=f"raster_{kind}")
 
 
 def layer_register(
@@ -201,32 +211,41 @@ def layer_register(
     """
     plan_in_force_check(plan=plan, purpose=_("A change-layer scan"))
     if kind not in LayerKind.values:
-        raise ServiceError(f"Unknown layer kind '{kind}'; expected one of {', '.join(LayerKind.values)}.")
+        raise ServiceError(
+            _("Unknown layer kind '%(kind)s'; expected one of %(value)s.")
+            % {"kind": kind, "value": ", ".join(LayerKind.values)}
+        )
     if threshold is not None and kind != LayerKind.NDVI_DIFF:
-        raise ServiceError("A threshold only applies to ndvi_diff layers.")
+        raise ServiceError(_("A threshold only applies to ndvi_diff layers."))
     if min_area_m2 is not None and min_area_m2 < 0:
-        raise ServiceError(f"min_area_m2 must be zero or more, got {min_area_m2}.")
+        raise ServiceError(_("min_area_m2 must be zero or more, got %(min_area_m2)s.") % {"min_area_m2": min_area_m2})
     if before_date and after_date and before_date > after_date:
-        raise ServiceError(f"before date {before_date} is after the after date {after_date}.")
+        raise ServiceError(
+            _("before date %(before_date)s is after the after date %(after_date)s.")
+            % {"before_date": before_date, "after_date": after_date}
+        )
     path, checksum, size_bytes = source_fingerprint(source=path)
     existing = ChangeLayer.objects.filter(plan=plan, checksum=checksum).first()
     if existing is not None:
         if existing.kind != kind:
             raise ServiceError(
-                f"This file is already registered as change layer #{existing.pk} of kind {existing.kind}, not {kind}."
+                _(
+                    "This file is already registered as change layer #%(existing_id)s of kind %(existing_kind)s, not %(kind)s."
+                )
+                % {"existing_id": existing.pk, "existing_kind": existing.kind, "kind": kind}
             )
         return LayerRegistration(existing, created=False)
     try:
         info = raster.raster_inspect(path, kind=kind)
         bounds = plan_bounds_lonlat(plan=plan)
         if bounds is None:
-            raise ServiceError(f"Plan '{plan.code}' has no units to scan against.")
+            raise ServiceError(_("Plan '%(plan_code)s' has no units to scan against.") % {"plan_code": plan.code})
         raster.raster_check_overlap(info, bounds_lonlat=bounds)
     except raster.RasterError as exc:
         raise _raster_refused(exc) from None
     for image in (before_image, after_image):
         if image and not raster.source_is_remote(image) and not os.path.isfile(image):
-            raise ServiceError(f"Imagery file '{image}' does not exist.")
+            raise ServiceError(_("Imagery file '%(image)s' does not exist.") % {"image": image})
     layer = ChangeLayer.objects.create(
         plan=plan,
         kind=kind,
@@ -275,7 +294,8 @@ def layer_upload(*, plan: ZoningPlan, fileobj, name: str, kind: str, **fields: A
                 size += len(chunk)
                 if size > limit:
                     raise ServiceError(
-                        f"Upload is larger than the limit of {settings.CHANGE_LAYER_MAX_UPLOAD_MB} MB.",
+                        _("Upload is larger than the limit of %(settings_CHANGE_LAYER_MAX_UPLOAD_MB)s MB.")
+                        % {"settings_CHANGE_LAYER_MAX_UPLOAD_MB": settings.CHANGE_LAYER_MAX_UPLOAD_MB},
                         code="too_large",
                     )
                 digest.update(chunk)
@@ -334,7 +354,9 @@ def layer_scan(*, layer: ChangeLayer) -> ChangeLayer:
     layer.refresh_from_db()
     plan_in_force_check(plan=layer.plan, purpose=_("A change-layer scan"))
     if layer.status == LayerStatus.RUNNING:
-        raise Conflict(f"Change layer #{layer.pk} is already being scanned.", code="conflict")
+        raise Conflict(
+            _("Change layer #%(layer_id)s is already being scanned.") % {"layer_id": layer.pk}, code="conflict"
+        )
     now = timezone.now()
     if layer.status in (LayerStatus.DONE, LayerStatus.FAILED):
         layer = _transition(layer, LayerStatus.QUEUED, comment="re-scan", task_sent_at=now)
@@ -396,9 +418,12 @@ def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | N
         return None
     try:
         if not raster.source_is_remote(layer.path) and not os.path.isfile(layer.path):
-            raise ServiceError(f"Raster file '{layer.path}' no longer exists.")
+            raise ServiceError(_("Raster file '%(layer_path)s' no longer exists.") % {"layer_path": layer.path})
         if source_fingerprint(source=layer.path)[1] != layer.checksum:
-            raise ServiceError(f"Raster file '{layer.path}' changed since it was registered; register it again.")
+            raise ServiceError(
+                _("Raster file '%(layer_path)s' changed since it was registered; register it again.")
+                % {"layer_path": layer.path}
+            )
         info = raster.raster_inspect(layer.path, kind=layer.kind)
         rules = _scan_rules_for(layer)
         windows = raster.windows_plan(info, window_size=settings.SCAN_WINDOW_SIZE)
@@ -420,7 +445,7 @@ def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | N
                 info=info.to_dict(), rules=rules.to_dict(), windows_total=len(windows)
             )
     except (raster.RasterError, ServiceError, OSError) as exc:
-        layer_fail(layer=layer, error=getattr(exc, "message", None) or str(exc))
+        layer_fail(layer=layer, error=without_dirs(getattr(exc, "message", None) or str(exc)))
         return None
     layer.refresh_from_db()
     return layer, layer.scan_run, list(range(len(windows)))
@@ -924,7 +949,15 @@ def layer_wait(*, layer: ChangeLayer, timeout_s: float, poll_s: float = 1.0) -> 
             return layer
         if _time.monotonic() > deadline:
             raise ServiceError(
-                f"Change layer #{layer.pk} is still {layer.status} ({layer.progress} %) after {timeout_s:.0f} s.",
+                _(
+                    "Change layer #%(layer_id)s is still %(layer_status)s (%(layer_progress)s %%) after %(timeout_s).0f s."
+                )
+                % {
+                    "layer_id": layer.pk,
+                    "layer_status": layer.status,
+                    "layer_progress": layer.progress,
+                    "timeout_s": timeout_s,
+                },
                 code="timeout",
             )
         _time.sleep(poll_s)
@@ -947,5 +980,5 @@ def layer_summary(layer: ChangeLayer) -> str:
 def plan_for_code(*, code: str) -> ZoningPlan:
     plan = ZoningPlan.objects.filter(code=code).first()
     if plan is None:
-        raise NotFound(f"No zoning plan with code '{code}'.")
+        raise NotFound(_("No zoning plan with code '%(code)s'.") % {"code": code})
     return plan

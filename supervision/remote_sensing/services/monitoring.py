@@ -91,7 +91,10 @@ def _read_csv(path: str) -> tuple[list[str], list[dict[str, str]]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise ImportRefused(f"{path}: not UTF-8 or GB18030 text.", problems=[f"{path}: cannot decode the file"])
+        raise ImportRefused(
+            _("%(path)s: not UTF-8 or GB18030 text.") % {"path": path},
+            problems=[_("%(path)s: cannot decode the file") % {"path": path}],
+        )
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
@@ -111,8 +114,11 @@ def _columns(
     missing = [k for k in required if k not in found]
     if missing:
         raise ImportRefused(
-            f"{path}: refused, missing column(s); nothing was written.",
-            problems=[f"header: missing column '{k}' (one of {', '.join(spec[k])})" for k in missing],
+            _("%(path)s: refused, missing column(s); nothing was written.") % {"path": path},
+            problems=[
+                _("header: missing column '%(k)s' (one of %(value)s)") % {"k": k, "value": ", ".join(spec[k])}
+                for k in missing
+            ],
         )
     return found
 
@@ -164,11 +170,14 @@ def stations_import(*, path: str, srid: int | None = None) -> ImportReport:
             point.transform(settings.STORAGE_SRID)
         parsed.append((code, row.get(cols["name"], "") or code, medium, point, grade))
     if problems:
-        raise ImportRefused(f"{path}: refused, {len(problems)} problem(s); nothing was written.", problems=problems)
+        raise ImportRefused(
+            _("%(path)s: refused, %(value)s problem(s); nothing was written.") % {"path": path, "value": len(problems)},
+            problems=problems,
+        )
     report = ImportReport()
     with transaction.atomic():
         for code, name, medium, point, grade in parsed:
-            _, created = MonitoringStation.objects.update_or_create(
+            __, created = MonitoringStation.objects.update_or_create(
                 code=code,
                 defaults={"name": name, "medium": cast(str, medium), "location": point, "target_grade": grade},
             )
@@ -300,24 +309,29 @@ def grid_import(*, plan: ZoningPlan, path: str, parameter: str, period_start: da
 
     parameter = standards._canonical_parameter(parameter, "air") if parameter else parameter
     if period_end < period_start:
-        raise ServiceError(f"period end {period_end} is before its start {period_start}.")
+        raise ServiceError(
+            _("period end %(period_end)s is before its start %(period_start)s.")
+            % {"period_end": period_end, "period_start": period_start}
+        )
     if not os.path.isfile(path):
-        raise ServiceError(f"Raster file '{path}' does not exist.")
+        raise ServiceError(_("Raster file '%(path)s' does not exist.") % {"path": path})
     try:
         ds_ctx = rasterio.open(path)
     except rasterio.errors.RasterioError as exc:
-        raise ServiceError(f"Raster file '{path}' cannot be opened ({exc}).") from None
+        raise ServiceError(
+            _("Raster file '%(path)s' cannot be opened (%(exc)s).") % {"path": path, "exc": exc}
+        ) from None
     digest = file_sha256(path)
     with ds_ctx as ds:
         if ds.crs is None:
-            raise ServiceError(f"Raster file '{path}' has no coordinate reference system.")
+            raise ServiceError(_("Raster file '%(path)s' has no coordinate reference system.") % {"path": path})
         crs_wkt = ds.crs.to_wkt()
         stats = []
         for unit in ControlUnit.objects.filter(plan=plan).order_by("code"):
             mean, n = _zonal_mean(ds, storage_to_crs(unit.geom, crs_wkt))
             stats.append((unit, mean, n))
     with transaction.atomic():
-        grid, _ = GridLayer.objects.update_or_create(
+        grid, __ = GridLayer.objects.update_or_create(
             plan=plan,
             parameter=parameter,
             period_start=period_start,

@@ -1,0 +1,166 @@
+"""Phone first: every page a user works on, at 390 px wide, in Chinese and in English, without sideways
+scrolling and without a crushed text column; the siting report too. Screenshots go to var/screenshots/."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.web.test_security_web import siting_report_path
+
+PHONE = {"width": 390, "height": 844}
+MIN_COLUMN_PX = 300
+
+# Widths of the page, its main column and each card/table container (cards inside the map's side panel too).
+MEASURE = """() => {
+  const main = document.querySelector('main') || document.body;
+  const boxes = [...document.querySelectorAll('main .card, main section, main .table-wrap, main form:not(.inline), main > div')]
+    .filter(el => el.offsetParent !== null && !el.closest('.leaflet-container, .chips, .counts, .row, .timeline, details:not([open])'))
+    .map(el => ({sel: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : ''),
+                 w: Math.round(el.getBoundingClientRect().width)}));
+  return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+          main: Math.round(main.getBoundingClientRect().width), boxes: boxes};
+}"""
+
+
+def _scene(world):
+    from supervision.cases.services import inspections as insp
+    from supervision.cases.services import leads as lead_services
+
+    officer = world.users["officer_a"]
+    lead = world.leads["a2"]
+    lead = lead_services.lead_dispatch(lead=lead, actor=officer, days=5)
+    lead = lead_services.lead_start_verification(lead=lead, actor=officer)
+    _, case = lead_services.lead_confirm(lead=lead, actor=officer, comment="现场核实属实")
+    plan = insp.inspection_plan_create(
+        actor=world.users["admin"],
+        name="2026 年第四季度双随机抽查",
+        zoning_plan=world.plan,
+        period_start=date.today(),
+        period_end=date.today() + timedelta(days=30),
+        target_count=1,
+        inspectors_per_target=1,
+        avoidance=False,
+    )
+    plan = insp.inspection_plan_draw(inspection_plan=plan, actor=world.users["admin"])
+    inspection = plan.inspections.first()
+    return case, plan, inspection
+
+
+def _pages(world, case, plan, inspection, report):
+    return {
+        "officer_a": [
+            "/desk/",
+            f"/desk/leads/{world.leads['a'].pk}/",
+            "/cases/",
+            f"/cases/{case.pk}/",
+            "/map/",
+            "/layers/",
+            report,
+        ],
+        "inspector_w": [
+            "/inspections/",
+            f"/inspections/plans/{plan.pk}/",
+            f"/inspections/{inspection.pk}/",
+        ],
+        "assessor_w": ["/assessment/?plan=web-city&period=2025-Q3"],
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_page_fits_a_phone_in_both_languages(world, browser):
+    from supervision.zoning.choices import OverlayKind
+    from tests.factories import OverlayFactory, square
+
+    OverlayFactory(
+        plan=world.plan, kind=OverlayKind.BASIN, code="LY-01", name="测试流域", geom=square(125.29, 43.79, 0.06)
+    )
+    case, plan, inspection = _scene(world)
+    report = siting_report_path(world)
+    page = browser.page
+    page.set_viewport_size(PHONE)
+    problems = []
+    for username, paths in _pages(world, case, plan, inspection, report).items():
+        browser.login(username)
+        for lang in ("zh-hans", "en"):
+            browser.context.add_cookies([{"name": "django_language", "value": lang, "url": browser.base}])
+            for path in paths:
+                response = browser.goto(path)
+                assert response.status == 200, (username, path, response.status)
+                page.wait_for_load_state("networkidle")
+                if path == "/map/":
+                    page.wait_for_selector("#map[data-loaded=true]")
+                    # The phone map is a fixed share of the screen and its units are drawn and clickable.
+                    box = page.locator("#map").bounding_box()
+                    assert 0.4 * PHONE["height"] <= box["height"] <= 0.7 * PHONE["height"], box
+                    page.wait_for_timeout(300)
+                    # A basin drawn over every unit takes neither clicks nor hovers: the unit underneath does.
+                    page.evaluate(
+                        """() => { const m = window.supervisionMap, l = m.state.byCode['ZH22010220001'];
+                           const b = l.getBounds();  // a quarter in from the south-west corner: clear of the lead at the centre
+                           const p = m.map.latLngToContainerPoint([b.getSouth() * 0.75 + b.getNorth() * 0.25, b.getWest() * 0.75 + b.getEast() * 0.25]);
+                           const r = document.getElementById('map').getBoundingClientRect();
+                           window.__unitPoint = [r.x + p.x, r.y + p.y]; }"""
+                    )
+                    x, y = page.evaluate("() => window.__unitPoint")
+                    page.mouse.move(x - 5, y - 5)
+                    page.mouse.move(x, y, steps=3)
+                    assert "ZH22010220001" in page.locator(".leaflet-tooltip").first.inner_text()
+                    page.mouse.click(x, y)
+                    page.wait_for_selector('#unit-card article[data-unit="ZH22010220001"]', state="attached")
+                    # Drawing a site: one vertex per click, "finish" only from the third.
+                    page.click("#draw-polygon")
+                    page.locator("#map").scroll_into_view_if_needed()
+                    box = page.locator("#map").bounding_box()
+                    for i, (fx, fy) in enumerate(((0.3, 0.3), (0.6, 0.35), (0.5, 0.6))):
+                        assert page.is_disabled("#draw-finish") == (i < 3)
+                        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+                        assert page.evaluate("() => window.supervisionMap.state.vertices.length") == i + 1
+                    assert page.is_enabled("#draw-finish")
+                    page.click("#draw-clear")
+                m = page.evaluate(MEASURE)
+                if m["scroll"] > m["inner"]:
+                    problems.append(f"{lang} {path}: page is {m['scroll']} px wide on a {m['inner']} px screen")
+                narrow = [b for b in m["boxes"] if b["w"] < MIN_COLUMN_PX]
+                if m["main"] < MIN_COLUMN_PX or narrow:
+                    problems.append(f"{lang} {path}: text column {m['main']} px; narrow boxes {narrow[:3]}")
+                if lang == "zh-hans" or path == "/desk/":
+                    name = "siting_report" if path == report else path.strip("/").replace("/", "_").split("?")[0]
+                    browser.shot(f"phone_{lang}_{name}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_inspector_answers_items_on_one_page_without_reloads(world, browser):
+    from supervision.cases.services import inspections as insp
+
+    _, plan, inspection = _scene(world)
+    inspector = inspection.inspectors.first()
+    insp.inspection_start(inspection=inspection, actor=inspector)
+    page = browser.page
+    page.set_viewport_size(PHONE)
+    browser.login(inspector.username)
+    browser.goto(f"/inspections/{inspection.pk}/")
+    page.evaluate("() => { window.__samePage = true; }")
+    items = list(inspection.items.order_by("position"))
+    assert page.locator("input[type=radio]:checked").count() == 0  # nothing preselected
+    first = f"#item-{items[0].pk}"
+    page.check(f"{first} input[value=fail]")
+    page.click(f"{first} button[type=submit]")
+    # Refused without a note: the reason shows at the top, in Chinese, and the item stays open.
+    page.wait_for_selector("#page-messages li.error")
+    assert "须填写说明" in page.inner_text("#page-messages") and page.locator(f"{first} form").count() == 1
+    page.fill(f"#note-{items[0].pk}", "废气收集设施未运行")
+    page.check(f"{first} input[value=fail]")
+    page.click(f"{first} button[type=submit]")
+    page.wait_for_selector(f"{first} a[href^='/desk/leads/']")
+    second = f"#item-{items[1].pk}"
+    page.check(f"{second} input[value=pass]")
+    page.click(f"{second} button[type=submit]")
+    page.wait_for_selector(f"{second} .badge.ok")
+    assert page.evaluate("() => window.__samePage === true")  # answered in place, never reloaded
+    browser.shot("phone_checklist")
+    page.click(f"{first} a[href^='/desk/leads/']")
+    page.wait_for_selector("h1")
+    assert "检查发现问题" in page.inner_text("h1")  # the inspector opens the lead it raised
