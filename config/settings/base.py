@@ -149,6 +149,11 @@ SPECTACULAR_SETTINGS = {
 
 # Anonymous read of plans, units and access lists (the public end, 公众端).
 PUBLIC_ZONING = env.bool("PUBLIC_ZONING", default=False)
+# What the public sees of a unit's outline (map-publication rules): generalised by this many metres,
+# coordinates rounded to this many decimal places of a degree (4 ≈ 11 m). Only effective and
+# superseded plan versions are public.
+PUBLIC_GEOMETRY_TOLERANCE_M = env.float("PUBLIC_GEOMETRY_TOLERANCE_M", default=50.0)
+PUBLIC_COORDINATE_DECIMALS = env.int("PUBLIC_COORDINATE_DECIMALS", default=4)
 
 # --- Celery -------------------------------------------------------------------------------
 _broker = env.str("CELERY_BROKER_URL", default="")
@@ -241,6 +246,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "cases-escalate-overdue": {"task": "supervision.cases.tasks.escalate_overdue", "schedule": 15 * 60},
     "cases-deadline-reminders": {"task": "supervision.cases.tasks.deadline_reminders", "schedule": 60 * 60},
+    # Five-year plan revisions that fell due: the planners are told once (idempotent).
+    "zoning-plan-revisions-due": {"task": "supervision.zoning.tasks.plan_revisions_due", "schedule": 24 * 3600},
 }
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
