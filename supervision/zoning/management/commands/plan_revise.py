@@ -9,7 +9,7 @@ class Command(ServiceCommand):
         parser.add_argument("--from", dest="from_code", required=True, help="code of the version to revise")
         parser.add_argument("--to", dest="to_code", required=True, help="code of the new draft")
         parser.add_argument("--name", help="name of the new draft (default: the source's)")
-        parser.add_argument("--version", help="version label of the new draft (default: the source's)")
+        parser.add_argument("--version-label", dest="version_label", help="version label of the new draft (default: the source's)")
         parser.add_argument("--reason", default="", help="why the plan is revised (dynamic-update log)")
         parser.add_argument("--document", default="", help="the document the revision follows (dynamic-update log)")
 
@@ -18,7 +18,7 @@ class Command(ServiceCommand):
             from_code=opts["from_code"],
             to_code=opts["to_code"],
             name=opts["name"],
-            version=opts["version"],
+            version=opts["version_label"],
             reason=opts["reason"],
             document=opts["document"],
         )
