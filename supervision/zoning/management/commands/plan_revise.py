@@ -9,7 +9,9 @@ class Command(ServiceCommand):
         parser.add_argument("--from", dest="from_code", required=True, help="code of the version to revise")
         parser.add_argument("--to", dest="to_code", required=True, help="code of the new draft")
         parser.add_argument("--name", help="name of the new draft (default: the source's)")
-        parser.add_argument("--version-label", dest="version_label", help="version label of the new draft (default: the source's)")
+        parser.add_argument(
+            "--version-label", dest="version_label", help="version label of the new draft (default: the source's)"
+        )
         parser.add_argument("--reason", default="", help="why the plan is revised (dynamic-update log)")
         parser.add_argument("--document", default="", help="the document the revision follows (dynamic-update log)")
 
