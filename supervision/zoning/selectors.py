@@ -416,6 +416,17 @@ def plans_public_qs():
     )
 
 
+# Groups (cases.choices.Role values) whose members maintain plans; zoning imports no other app.
+PLANNER_GROUPS = ("planner", "bureau_admin")
+
+
+def user_is_planner(user) -> bool:
+    """A planner or bureau admin (or a superuser): may revise, file, publish and edit plans."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.groups.filter(name__in=PLANNER_GROUPS).exists()
+
+
 def plans_for_user(user):
     """Every version for a signed-in user; the public versions for anyone else."""
     if user is not None and user.is_authenticated:
@@ -427,6 +438,13 @@ class SimplifyPreserveTopology(Func):
     """ST_SimplifyPreserveTopology(geom, tolerance) (PostGIS and SpatiaLite); tolerance in the geometry's units."""
 
     function = "ST_SimplifyPreserveTopology"
+    output_field = MultiPolygonField(srid=0)
+
+
+class Multi(Func):
+    """ST_Multi(geom): a unit stays a MultiPolygon after simplification."""
+
+    function = "ST_Multi"
     output_field = MultiPolygonField(srid=0)
 
 
@@ -442,7 +460,7 @@ def geometry_public(expression="geom"):
         ),
         settings.API_SRID,
     )
-    return SnapToGrid(simplified, 10.0 ** -int(settings.PUBLIC_COORDINATE_DECIMALS))
+    return Multi(SnapToGrid(simplified, 10.0 ** -int(settings.PUBLIC_COORDINATE_DECIMALS)))
 
 
 # Two units are the same place when they overlap by at least this share of their union.

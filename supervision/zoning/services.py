@@ -15,7 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from supervision.errors import ImportRefused, NotFound, ServiceError
+from supervision.errors import Forbidden, ImportRefused, NotFound, ServiceError
 from supervision.workflow import transition_to
 
 from . import selectors
@@ -684,6 +684,12 @@ def plan_publish(*, plan: ZoningPlan, effective_date: datetime.date, actor=None,
     )
 
 
+def plan_actor_check(*, user) -> None:
+    """Only planners (and bureau admins) revise, file, publish and edit plans."""
+    if not selectors.user_is_planner(user):
+        raise Forbidden(_("Only planners may change zoning plans."), code="forbidden_role")
+
+
 def plan_update_record(*, plan: ZoningPlan, what: str, why: str = "", document: str = "", actor=None):
     """Append one entry to the plan's dynamic-update log (动态更新: red line, functional zone or law changed)."""
     from .models import PlanUpdate
@@ -706,7 +712,7 @@ def plans_revision_due_notify(*, today: datetime.date | None = None) -> list[str
     today = today or timezone.localdate()
     planners = list(
         get_user_model()
-        .objects.filter(is_active=True, groups__name__in=PLANNER_GROUPS)
+        .objects.filter(is_active=True, groups__name__in=selectors.PLANNER_GROUPS)
         .exclude(email="")
         .values_list("email", flat=True)
         .distinct()
@@ -730,10 +736,6 @@ def plans_revision_due_notify(*, today: datetime.date | None = None) -> list[str
             )
         notified.append(plan.code)
     return notified
-
-
-# Groups (cases.choices.Role values) whose members maintain plans; zoning imports no other app.
-PLANNER_GROUPS = ("planner", "bureau_admin")
 
 
 def plan_looser_than_parent(*, plan: ZoningPlan) -> list[str]:
