@@ -599,3 +599,26 @@ def plan_diff_features(*, old: ZoningPlan, new: ZoningPlan, diff: dict) -> dict:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def unit_in_current_version(*, unit: ControlUnit) -> ControlUnit | None:
+    """The unit covering the same place in the version now in force for the unit's plan region, if another.
+
+    Matched by code first, else by the unit's point on surface; None when the unit's own version is
+    still in force (or nothing covers the place). A lead raised under an earlier version shows it too.
+    """
+    from .choices import PlanStatus
+
+    plan = unit.plan
+    if plan.status == PlanStatus.EFFECTIVE:
+        return None
+    current = (
+        ZoningPlan.objects.filter(region_adcode=plan.region_adcode, status=PlanStatus.EFFECTIVE)
+        .exclude(pk=plan.pk)
+        .order_by("-effective_date")
+        .first()
+    )
+    if current is None:
+        return None
+    units = ControlUnit.objects.filter(plan=current).select_related("plan")
+    return units.filter(code=unit.code).first() or units.filter(geom__contains=unit.geom.point_on_surface).first()
