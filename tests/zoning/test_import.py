@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from supervision.zoning.choices import PlanStatus
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, Overlay, ZoningPlan
 
 pytestmark = pytest.mark.django_db
@@ -245,7 +246,8 @@ def test_import_refuses_codes_already_in_plan_and_non_draft_plans(tmp_path):
     )
     code, out, err = run("import_units", str(other), "--plan", "cc")
     assert code == 1 and err.strip().splitlines() == [
-        "Plan cc is 生效: its units, overlays and access list cannot change; revise it into a new draft (plan_revise)."
+        f"Plan cc is {PlanStatus.EFFECTIVE.label}: its units, overlays and access list cannot change; "
+        "revise it into a new draft (plan_revise)."
     ]
     assert ControlUnit.objects.count() == 3
 

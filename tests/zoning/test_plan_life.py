@@ -6,9 +6,11 @@ import json
 import pytest
 from django.core.management import CommandError
 from django.db import DatabaseError, transaction
+from django.utils import translation
 from openpyxl import load_workbook
 
 from supervision.errors import ImportRefused, ServiceError
+from supervision.zoning.choices import PlanStatus
 from supervision.zoning.models import AccessRequirement, ControlUnit, Overlay, PlanEvent, ZoningPlan
 from supervision.zoning.services import access_list_import, plan_file, plan_publish, plan_revise
 from tests.factories import square
@@ -16,6 +18,15 @@ from tests.zoning.access_plan import U_G, U_K, U_P, build_plan, row, write_csv
 from tests.zoning.test_import import chinese, feature, ring, run, write_geojson
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Messages asserted in English whatever the compiled catalogues hold."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
 
 D = datetime.date
 
@@ -85,7 +96,7 @@ def test_imports_into_a_filed_or_effective_plan_exit_1_and_write_nothing(effecti
     units = write_geojson(tmp_path / "u.geojson", [feature(chinese(U_P, "x", "优先保护单元"), ring(125.3, 43.8))])
     before = (ControlUnit.objects.count(), Overlay.objects.count(), AccessRequirement.objects.count())
     line = (
-        "Plan cc-test is 生效: its units, overlays and access list cannot change; "
+        f"Plan cc-test is {PlanStatus.EFFECTIVE.label}: its units, overlays and access list cannot change; "
         "revise it into a new draft (plan_revise)."
     )
     for args in (

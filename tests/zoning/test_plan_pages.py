@@ -7,13 +7,23 @@ import re
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
+from supervision.zoning.choices import PlanStatus
 from supervision.zoning.models import ControlUnit, ZoningPlan
 from supervision.zoning.services import access_list_import, plan_file, plan_publish, plan_revise
 from tests.zoning.access_plan import U_K, build_plan, row, write_csv
 from tests.zoning.test_plan_life import revised_units
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Messages asserted in English whatever the compiled catalogues hold."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -113,7 +123,8 @@ def test_refusals_in_the_pages_read_as_messages(effective, client, django_user_m
     assert any("cannot go from 'effective' to 'filed'" in m for m in _messages(r))
     r = client.post("/plans/cc-test/replace_units/", {"file": SimpleUploadedFile("u.geojson", b"{}")}, follow=True)
     assert _messages(r) == [
-        "Plan cc-test is 生效: its units, overlays and access list cannot change; revise it into a new draft (plan_revise)."
+        f"Plan cc-test is {PlanStatus.EFFECTIVE.label}: its units, overlays and access list cannot change; "
+        "revise it into a new draft (plan_revise)."
     ]
     plan_revise(from_code="cc-test", to_code="cc-d")
     r = client.post("/plans/cc-d/publish/", {"effective_date": "2029-01-01"}, follow=True)
