@@ -535,8 +535,12 @@ def plan_revise(
     actor=None,
     reason: str = "",
     document: str = "",
+    parent_code: str | None = None,
 ) -> ZoningPlan:
     """A new draft copied from a plan version: units, overlays, access list, bottom-line targets.
+
+    ``parent_code`` names the higher plan the draft refers to (a city plan under its province's),
+    else the source's parent is kept.
 
     Other apps copy what they keep per plan (scan rules …) on the ``plan_revised`` signal, inside
     the same transaction, so a failed copy leaves no half-made draft.
@@ -545,6 +549,9 @@ def plan_revise(
     from .signals import plan_revised
 
     source = plan_get(code=from_code)
+    parent = plan_get(code=parent_code) if parent_code else source.parent
+    if parent is not None and (parent.pk == source.pk or parent.code == to_code):
+        raise ServiceError(_("Plan %(code)s cannot be its own parent.") % {"code": to_code}, code="plan_parent_invalid")
     if ZoningPlan.objects.filter(code=to_code).exists():
         raise ServiceError(
             _("A plan with code %(code)s already exists; choose a new code for the revision.") % {"code": to_code},
@@ -563,7 +570,7 @@ def plan_revise(
             version=version or source.version,
             status=PlanStatus.DRAFT,
             revised_from=source,
-            parent=source.parent,
+            parent=parent,
         )
         units = {}
         for unit in ControlUnit.objects.filter(plan=source).order_by("id"):

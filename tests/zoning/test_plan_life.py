@@ -384,3 +384,20 @@ def test_never_looser_against_the_parent_plan(tmp_path):
         plan_file(plan=city, authority="a", number="n", date=D(2025, 1, 1))
     assert exc.value.code == "never_looser" and "「全市允许」" in exc.value.problems[0]
     assert ZoningPlan.objects.get(pk=city.pk).status == "draft"
+
+
+def test_a_county_list_refers_to_the_city_plan_and_is_filed_on_its_own_path(effective, tmp_path):
+    """A county's list is a plan of its own (region = county, parent = the city plan), filed and published alone."""
+    county = ZoningPlan.objects.create(code="nanguan-2025", name="南关区准入清单", region_adcode="220102")
+    code, out, err = run("plan_revise", "--from", "nanguan-2025", "--to", "nanguan-2026", "--parent", "cc-test")
+    assert code == 0, err
+    draft = ZoningPlan.objects.get(code="nanguan-2026")
+    assert draft.parent == effective and draft.revised_from == county
+    code, out, err = run("plan_revise", "--from", "cc-test", "--to", "cc-x", "--parent", "cc-test")
+    assert code == 1 and err.strip() == "Plan cc-x cannot be its own parent."
+    plan_publish(
+        plan=plan_file(plan=draft, authority="长春市生态环境局", number="长环备〔2026〕1号", date=D(2026, 1, 5)),
+        effective_date=D(2026, 2, 1),
+    )
+    effective.refresh_from_db()
+    assert effective.status == "effective"  # the city's version is not superseded by a county's

@@ -12,6 +12,7 @@ class Command(ServiceCommand):
         parser.add_argument(
             "--version-label", dest="version_label", help="version label of the new draft (default: the source's)"
         )
+        parser.add_argument("--parent", help="code of the higher plan this one refers to (default: the source's)")
         parser.add_argument("--reason", default="", help="why the plan is revised (dynamic-update log)")
         parser.add_argument("--document", default="", help="the document the revision follows (dynamic-update log)")
 
@@ -23,6 +24,7 @@ class Command(ServiceCommand):
             version=opts["version_label"],
             reason=opts["reason"],
             document=opts["document"],
+            parent_code=opts["parent"],
         )
         self.stdout.write(
             f"draft {draft.code} revised from {opts['from_code']}: {draft.units.count()} units, "
