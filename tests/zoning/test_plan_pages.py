@@ -229,3 +229,22 @@ def test_public_geometry_is_generalised_and_rounded(effective, api_client, setti
     assert all(round(v, 3) == pytest.approx(v, abs=1e-9) for pt in coords for v in pt)
     assert feature["geometry"]["type"] == "MultiPolygon"
     assert len(coords) < len(ring) and [125.4001, 43.8002] not in coords
+
+
+def test_admin_shows_content_of_a_plan_in_force_read_only(effective, client, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", password="pw-123456")
+    client.force_login(admin_user)
+    unit = ControlUnit.objects.get(plan=effective, code=U_K)
+    url = f"/admin/zoning/controlunit/{unit.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.post(url, {"name": "改"}).status_code == 403
+    draft = plan_revise(from_code="cc-test", to_code="cc-admin")
+    draft_unit = ControlUnit.objects.get(plan=draft, code=U_K)
+    from django.contrib.admin import site
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = admin_user
+    unit_admin = site._registry[ControlUnit]
+    assert unit_admin.has_change_permission(request, draft_unit) and not unit_admin.has_change_permission(request, unit)
