@@ -1,10 +1,12 @@
 """factory_boy factories with fixed geometries (lon/lat squares near Changchun)."""
 
+from contextlib import contextmanager
+
 import factory
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
-from supervision.zoning.choices import DivisionLevel, UnitClass
+from supervision.zoning.choices import DivisionLevel, PlanStatus, UnitClass
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, Overlay, ZoningPlan
 
 
@@ -34,6 +36,24 @@ class PlanFactory(factory.django.DjangoModelFactory):
     region_adcode = "220100"
 
 
+@contextmanager
+def plan_content_editable(plan):
+    """Fixtures only: write units, overlays or clauses into a plan set up as filed or in force.
+
+    The database refuses content changes to a plan that is not a draft (zoning migration 0006);
+    a fixture builds the plan as a draft for the length of the write and puts its status back.
+    """
+    status = ZoningPlan.objects.filter(pk=plan.pk).values_list("status", flat=True).first()
+    if status in (None, PlanStatus.DRAFT):
+        yield plan
+        return
+    ZoningPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.DRAFT)
+    try:
+        yield plan
+    finally:
+        ZoningPlan.objects.filter(pk=plan.pk).update(status=status)
+
+
 class UnitFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ControlUnit
@@ -49,8 +69,9 @@ class UnitFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         from django.contrib.gis.db.models.functions import Area, Transform
 
-        obj = super()._create(model_class, *args, **kwargs)
-        model_class.objects.filter(pk=obj.pk).update(area_m2=Area(Transform("geom", settings.AREA_SRID)))
+        with plan_content_editable(kwargs["plan"]):
+            obj = super()._create(model_class, *args, **kwargs)
+            model_class.objects.filter(pk=obj.pk).update(area_m2=Area(Transform("geom", settings.AREA_SRID)))
         obj.refresh_from_db()
         return obj
 
@@ -64,3 +85,8 @@ class OverlayFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"HX-{n + 1:04d}")
     name = "生态保护红线"
     geom = factory.LazyFunction(lambda: square(125.302, 43.802, 0.004))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with plan_content_editable(kwargs["plan"]):
+            return super()._create(model_class, *args, **kwargs)

@@ -55,6 +55,9 @@ LIST = [
 def plan(tmp_path):
     plan = build_plan()
     access_list_import(path=write_csv(tmp_path / "list.csv", LIST), plan_code="cc-test")
+    # Filed and in force: siting and the public read the plan in force.
+    type(plan).objects.filter(pk=plan.pk).update(status="effective")
+    plan.refresh_from_db()
     return plan
 
 
