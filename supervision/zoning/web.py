@@ -12,6 +12,7 @@ views with `public=True`: no leads, no cases, no targets.
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -32,6 +33,7 @@ from supervision.errors import ServiceError
 
 from . import selectors, services
 from .choices import AccessAction, AccessLevel, Dimension, OverlayKind, PlanStatus, ProjectType, UnitClass, Verdict
+from .diff_io import plan_diff_xlsx
 from .models import ControlUnit, Overlay, PlanAttachment, ZoningPlan
 
 
@@ -421,6 +423,11 @@ def plan_diff_page(request, code: str, other: str):
     old = get_object_or_404(ZoningPlan, code=code)
     new = get_object_or_404(ZoningPlan, code=other)
     diff = selectors.plan_diff(old=old, new=new)
+    if request.GET.get("format") == "xlsx":
+        stream = io.BytesIO()
+        plan_diff_xlsx(diff, old=old.code, new=new.code, stream=stream)
+        stream.seek(0)
+        return FileResponse(stream, as_attachment=True, filename=f"diff-{old.code}-{new.code}.xlsx")
     features = selectors.plan_diff_features(old=old, new=new, diff=diff)
     return render(
         request,

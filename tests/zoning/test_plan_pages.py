@@ -78,6 +78,8 @@ def test_planner_revises_replaces_diffs_files_and_publishes_in_the_pages(
         "reshaped_before",
     }
     assert 'id="diff-map"' in html
+    xlsx = client.get("/plans/cc-test/diff/cc-test-2029/?format=xlsx")
+    assert xlsx.status_code == 200 and b"".join(xlsx.streaming_content)[:2] == b"PK"
 
     # Before publication the public still sees the version in force only.
     client.logout()
