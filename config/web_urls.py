@@ -37,6 +37,12 @@ urlpatterns = [
     path("map/units/<slug:plan>/<str:code>/activity/", cases_web.unit_activity, name="unit-activity"),
     path("map/siting/", zoning_web.siting_check, name="siting"),
     path("map/summary/", zoning_web.summary_table, name="summary"),
+    # Plan versions: revise, file, publish, diff (planners act; everyone signed in reads)
+    path("plans/", zoning_web.plan_list, name="plan-list"),
+    path("plans/attachments/<int:pk>/", zoning_web.plan_attachment, name="plan-attachment"),
+    path("plans/<slug:code>/", zoning_web.plan_detail, name="plan-detail"),
+    path("plans/<slug:code>/diff/<slug:other>/", zoning_web.plan_diff_page, name="plan-diff"),
+    path("plans/<slug:code>/<slug:action>/", zoning_web.plan_action, name="plan-action"),
     # Officer's desk
     path("desk/", cases_web.desk, name="desk"),
     path("desk/leads/new/", cases_web.lead_create, name="lead-create"),

@@ -1,5 +1,7 @@
 """factory_boy factories with fixed geometries (lon/lat squares near Changchun)."""
 
+from contextlib import contextmanager
+
 import factory
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Polygon
@@ -36,6 +38,24 @@ class PlanFactory(factory.django.DjangoModelFactory):
     status = PlanStatus.EFFECTIVE
 
 
+@contextmanager
+def plan_content_editable(plan):
+    """Fixtures only: write units, overlays or clauses into a plan set up as filed or in force.
+
+    The database refuses content changes to a plan that is not a draft (zoning migration 0006);
+    a fixture builds the plan as a draft for the length of the write and puts its status back.
+    """
+    status = ZoningPlan.objects.filter(pk=plan.pk).values_list("status", flat=True).first()
+    if status in (None, PlanStatus.DRAFT):
+        yield plan
+        return
+    ZoningPlan.objects.filter(pk=plan.pk).update(status=PlanStatus.DRAFT)
+    try:
+        yield plan
+    finally:
+        ZoningPlan.objects.filter(pk=plan.pk).update(status=status)
+
+
 class UnitFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ControlUnit
@@ -51,8 +71,9 @@ class UnitFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         from django.contrib.gis.db.models.functions import Area, Transform
 
-        obj = super()._create(model_class, *args, **kwargs)
-        model_class.objects.filter(pk=obj.pk).update(area_m2=Area(Transform("geom", settings.AREA_SRID)))
+        with plan_content_editable(kwargs["plan"]):
+            obj = super()._create(model_class, *args, **kwargs)
+            model_class.objects.filter(pk=obj.pk).update(area_m2=Area(Transform("geom", settings.AREA_SRID)))
         obj.refresh_from_db()
         return obj
 
@@ -66,3 +87,8 @@ class OverlayFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"HX-{n + 1:04d}")
     name = "生态保护红线"
     geom = factory.LazyFunction(lambda: square(125.302, 43.802, 0.004))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with plan_content_editable(kwargs["plan"]):
+            return super()._create(model_class, *args, **kwargs)

@@ -174,6 +174,11 @@ SPECTACULAR_SETTINGS = {
 
 # Anonymous read of plans, units and access lists (the public end, 公众端).
 PUBLIC_ZONING = env.bool("PUBLIC_ZONING", default=False)
+# What the public sees of a unit's outline (map-publication rules): generalised by this many metres,
+# coordinates rounded to this many decimal places of a degree (4 ≈ 11 m). Only effective and
+# superseded plan versions are public.
+PUBLIC_GEOMETRY_TOLERANCE_M = env.float("PUBLIC_GEOMETRY_TOLERANCE_M", default=50.0)
+PUBLIC_COORDINATE_DECIMALS = env.int("PUBLIC_COORDINATE_DECIMALS", default=4)
 
 # --- Celery -------------------------------------------------------------------------------
 _broker = env.str("CELERY_BROKER_URL", default="")
@@ -313,6 +318,8 @@ CELERY_BEAT_SCHEDULE = {
     "cases-deadline-reminders": {"task": "supervision.cases.tasks.deadline_reminders", "schedule": 60 * 60},
     # Emails whose send task was lost (broker down after the notifications committed).
     "cases-notification-emails": {"task": "supervision.cases.tasks.send_notification_emails", "schedule": 15 * 60},
+    # Five-year plan revisions that fell due: the planners are told once (idempotent).
+    "zoning-plan-revisions-due": {"task": "supervision.zoning.tasks.plan_revisions_due", "schedule": 24 * 3600},
 }
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from supervision.errors import NotFound
 from supervision.web import ASSESSMENT_ROLES, case_page, service_run, web_context  # noqa: F401 (re-exported)
+from supervision.zoning import selectors as zoning_selectors
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
 from . import permissions as perms
@@ -388,6 +389,8 @@ def lead_detail(request, pk: int):
             ),
             "actions": _lead_actions(request.user, lead),
             "case": case,
+            # After a revision: the class of the lead's place in the version now in force.
+            "unit_now": zoning_selectors.unit_in_current_version(unit=lead.unit) if lead.unit_id else None,
             "change_class_label": ChangeClass(lead.change_class).label
             if lead.change_class in ChangeClass.values
             else "",

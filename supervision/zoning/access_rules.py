@@ -5,9 +5,12 @@ prefix of the project's code (``C26`` covers ``C2614``; ``C`` covers all manufac
 and its applies-to is ``all`` or the project type. The verdict is ``prohibited`` if any
 applying clause prohibits, else ``restricted`` if any restricts, else ``allowed``.
 
-A lower layer may be stricter than a higher one, never looser: it may not ``allow``
-what a higher layer covering the same place ``prohibit``s for the same industry and
-project type. Which places two scopes share is a spatial question; the caller answers it.
+A lower layer may be stricter than a higher one, never looser: prohibit > restrict > allow,
+per dimension, industry and project type, so a lower layer may not ``allow`` or ``restrict``
+what a higher layer covering the same place ``prohibit``s, nor ``allow`` what it ``restrict``s
+(an ``allow`` clashes on any shared industry; a ``restrict`` only when all its industries are
+prohibited above, since restricting a wider group adds to the prohibition).
+Which places two scopes share is a spatial question; the caller answers it.
 """
 
 from __future__ import annotations
@@ -116,26 +119,99 @@ def applies_overlap(a: str, b: str) -> bool:
     return a == AppliesTo.ALL or b == AppliesTo.ALL or a == b
 
 
-def looser_conflicts(
-    clauses: Iterable[Clause], *, same_place: Callable[[Clause, Clause], bool]
-) -> list[tuple[Clause, Clause]]:
-    """(allowing clause, prohibiting clause) pairs where a lower layer allows what a higher one prohibits.
+# How strict an action is; a lower layer may not say less than a higher one (``require`` is an
+# obligation on its own axis and is never compared).
+STRICTNESS = {AccessAction.ALLOW: 0, AccessAction.RESTRICT: 1, AccessAction.PROHIBIT: 2}
 
-    ``same_place(lower, higher)`` answers whether the two scopes cover a common place; it
-    is only asked for pairs whose levels, industries and project types already clash.
+
+def clause_rank(clause: Clause) -> tuple[int, int]:
+    """The clause's layer, higher layers first; among division lists province < prefecture < county.
+
+    So a prefecture's list ("1+3+13+N") sits above its counties' lists and below the regions.
     """
-    clauses = list(clauses)
-    prohibits = [c for c in clauses if c.action == AccessAction.PROHIBIT]
+    depth = 0
+    if clause.level == AccessLevel.DIVISION:
+        code = clause.scope_code
+        depth = 0 if code.endswith("0000") else 1 if code.endswith("00") else 2
+    return ACCESS_LEVEL_RANK[clause.level], depth
+
+
+def looser_than(lower: Clause, higher: Clause) -> bool:
+    """``lower`` says less than ``higher`` for a common industry, project type and dimension (place aside)."""
+    if lower.action not in STRICTNESS or higher.action not in STRICTNESS:
+        return False
+    if STRICTNESS[lower.action] >= STRICTNESS[higher.action]:
+        return False
+    if lower.dimension != higher.dimension or not applies_overlap(lower.applies_to, higher.applies_to):
+        return False
+    if lower.action == AccessAction.RESTRICT:
+        # A restriction is a floor, not a permission: restricting C30 where C301 is prohibited adds to
+        # the prohibition. It is looser only when it speaks of nothing but prohibited industries.
+        return industries_within(lower.industry_codes, higher.industry_codes)
+    # An ``allow`` is a permission: any industry it shares with a higher restriction or prohibition loosens it.
+    return industries_overlap(lower.industry_codes, higher.industry_codes)
+
+
+def industries_within(inner: Iterable[str], outer: Iterable[str]) -> bool:
+    """Every industry of ``inner`` falls under ``outer`` (empty = every industry)."""
+    inner, outer = tuple(inner), tuple(outer)
+    if not outer:
+        return True
+    if not inner:
+        return False
+    return all(any(code.startswith(o) for o in outer) for code in inner)
+
+
+def looser_conflicts(
+    clauses: Iterable[Clause], *, same_place: Callable[[Clause, Clause, bool], bool]
+) -> list[tuple[Clause, Clause]]:
+    """(lower clause, higher clause) pairs of one plan where a lower layer is looser than a higher one.
+
+    Prohibit > restrict > allow, per dimension and industry: a unit may not ``allow`` or ``restrict``
+    what its district ``prohibit``s, nor ``allow`` what it ``restrict``s. ``same_place(lower, higher, within)``
+    answers whether the two scopes cover a common place (``within``: whether all of the lower scope lies
+    in the higher one, asked for a ``restrict``, which a wider scope only adds to); it is only asked for
+    pairs that already clash.
+    """
+    clauses = [c for c in clauses if c.action in STRICTNESS]
     conflicts = []
-    for allow in (c for c in clauses if c.action == AccessAction.ALLOW):
-        rank = ACCESS_LEVEL_RANK[allow.level]
-        for prohibit in prohibits:
-            if ACCESS_LEVEL_RANK[prohibit.level] >= rank:
+    for lower in clauses:
+        rank = clause_rank(lower)
+        for higher in clauses:
+            if clause_rank(higher) >= rank or not looser_than(lower, higher):
                 continue
-            if not applies_overlap(allow.applies_to, prohibit.applies_to):
-                continue
-            if not industries_overlap(allow.industry_codes, prohibit.industry_codes):
-                continue
-            if same_place(allow, prohibit):
-                conflicts.append((allow, prohibit))
+            if same_place(lower, higher, lower.action == AccessAction.RESTRICT):
+                conflicts.append((lower, higher))
     return conflicts
+
+
+def looser_conflicts_across(
+    clauses: Iterable[Clause],
+    parent_clauses: Iterable[Clause],
+    *,
+    same_place: Callable[[Clause, Clause, bool], bool],
+) -> list[tuple[Clause, Clause]]:
+    """(clause, parent clause) pairs where a plan is looser than its parent plan (every layer of it is higher)."""
+    parents = [c for c in parent_clauses if c.action in STRICTNESS]
+    return [
+        (lower, higher)
+        for lower in clauses
+        for higher in parents
+        if looser_than(lower, higher) and same_place(lower, higher, lower.action == AccessAction.RESTRICT)
+    ]
+
+
+_ACTION_VERB = {
+    AccessAction.ALLOW: "allows",
+    AccessAction.RESTRICT: "only restricts",
+    AccessAction.PROHIBIT: "prohibits",
+}
+
+
+def looser_message(lower: Clause, higher: Clause) -> str:
+    """``never looser: clause … allows what clause … prohibits …``, quoting both clauses."""
+    return (
+        f"never looser: {lower.label()} {_ACTION_VERB[lower.action]} what {higher.label()} "
+        f"{'prohibits' if higher.action == AccessAction.PROHIBIT else 'restricts'} for the same place, "
+        "dimension and industry; a lower layer may be stricter than a higher one, never looser"
+    )

@@ -2,13 +2,16 @@ from django.contrib import admin
 from django.contrib.gis.admin import GISModelAdmin
 from django.contrib.gis.forms.widgets import OpenLayersWidget
 
+from .choices import PlanStatus
 from .models import (
     AccessRequirement,
     AdministrativeDivision,
     BottomLineTarget,
     ControlUnit,
     Overlay,
+    PlanAttachment,
     PlanEvent,
+    PlanUpdate,
     ResourceStatistic,
     SitingAssessment,
     ZoningPlan,
@@ -36,13 +39,53 @@ class PlanEventInline(admin.TabularInline):
         return False
 
 
+class PlanAttachmentInline(admin.TabularInline):
+    model = PlanAttachment
+    extra = 0
+    readonly_fields = ["uploaded_by", "uploaded_at"]
+
+
+class PlanUpdateInline(admin.TabularInline):
+    model = PlanUpdate
+    extra = 0
+    readonly_fields = ["actor", "at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ZoningPlan)
 class ZoningPlanAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "region_adcode", "version", "status", "effective_date"]
+    list_display = ["code", "name", "region_adcode", "version", "status", "effective_date", "revision_due", "parent"]
     list_filter = ["status"]
     search_fields = ["code", "name"]
-    readonly_fields = ["status"]
-    inlines = [PlanEventInline]
+    # Status, the filing record and the revision date move only through plan_file / plan_publish.
+    readonly_fields = [
+        "status",
+        "filed_with",
+        "approved_by",
+        "document_number",
+        "filed_date",
+        "filed_by",
+        "effective_date",
+        "revision_due",
+        "revision_notified_at",
+        "revised_from",
+    ]
+    inlines = [PlanEventInline, PlanAttachmentInline, PlanUpdateInline]
+
+
+class DraftContentAdmin:
+    """Units, overlays and clauses of a plan that is not a draft are read-only (the database refuses them too)."""
+
+    def _locked(self, obj) -> bool:
+        return obj is not None and obj.plan.status != PlanStatus.DRAFT
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self._locked(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not self._locked(obj)
 
 
 @admin.register(AdministrativeDivision)
@@ -53,7 +96,7 @@ class DivisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ControlUnit)
-class ControlUnitAdmin(GISModelAdmin):
+class ControlUnitAdmin(DraftContentAdmin, GISModelAdmin):
     gis_widget = LocalOpenLayersWidget
     list_display = ["code", "name", "unit_class", "division", "plan", "area_m2"]
     list_filter = ["plan", "unit_class", "division"]
@@ -63,7 +106,7 @@ class ControlUnitAdmin(GISModelAdmin):
 
 
 @admin.register(Overlay)
-class OverlayAdmin(GISModelAdmin):
+class OverlayAdmin(DraftContentAdmin, GISModelAdmin):
     gis_widget = LocalOpenLayersWidget
     list_display = ["code", "name", "kind", "plan", "area_m2"]
     list_filter = ["plan", "kind"]
@@ -72,7 +115,7 @@ class OverlayAdmin(GISModelAdmin):
 
 
 @admin.register(AccessRequirement)
-class AccessRequirementAdmin(admin.ModelAdmin):
+class AccessRequirementAdmin(DraftContentAdmin, admin.ModelAdmin):
     """Clauses are edited through import_access_list, which enforces scopes and the never-looser rule."""
 
     list_display = ["number", "plan", "level", "scope_code", "dimension", "action", "applies_to", "industry_codes"]

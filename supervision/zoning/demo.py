@@ -17,7 +17,7 @@ from .demo_access import access_demo_load
 from .demo_geometry import changchun_demo
 from .models import ControlUnit, Overlay, ZoningPlan
 from .selectors import zoning_summary
-from .services import division_ensure, plan_ensure, plan_transition, units_area_refresh
+from .services import division_ensure, plan_ensure, plan_file, plan_publish, units_area_refresh
 
 PLAN_CODE = "changchun-2024"
 REGION = "220100"
@@ -29,11 +29,17 @@ def _geom(shape) -> GEOSGeometry:
 
 @transaction.atomic
 def zoning_demo_load() -> ZoningPlan:
+    """Load the demo plan as a draft with its access list, then file and publish it.
+
+    A plan already filed or in force is left as it is: its content cannot change (a revision can).
+    """
     demo = changchun_demo()
     division_ensure(adcode="220000", name="吉林省")
     division_ensure(adcode=REGION, name="长春市")
     divisions = {d.adcode: division_ensure(adcode=d.adcode, name=d.name) for d in demo.districts}
     plan, _ = plan_ensure(code=PLAN_CODE, name=demo.name, region_adcode=REGION, version="2024")
+    if plan.status != PlanStatus.DRAFT:
+        return plan
     for piece in demo.units:
         ControlUnit.objects.update_or_create(
             plan=plan,
@@ -55,11 +61,16 @@ def zoning_demo_load() -> ZoningPlan:
         )
     units_area_refresh(queryset=ControlUnit.objects.filter(plan=plan))
     units_area_refresh(queryset=Overlay.objects.filter(plan=plan))
-    if plan.status == PlanStatus.DRAFT:
-        plan = plan_transition(plan=plan, target=PlanStatus.FILED, filed_with="吉林省生态环境厅", comment="demo")
-        plan = plan_transition(
-            plan=plan, target=PlanStatus.EFFECTIVE, effective_date=datetime.date(2024, 12, 31), comment="demo"
-        )
+    plan._demo_access_lines = access_demo_load(plan)
+    plan = plan_file(
+        plan=plan,
+        authority="吉林省生态环境厅",
+        number="吉环备〔2024〕示例号",
+        date=datetime.date(2024, 12, 20),
+        approved_by="长春市人民政府",
+        comment="demo",
+    )
+    plan = plan_publish(plan=plan, effective_date=datetime.date(2024, 12, 31), comment="demo")
     return plan
 
 
@@ -70,5 +81,9 @@ def demo_load() -> list[str]:
         f"zoning: plan {plan.code} ({plan.name}), {plan.units.count()} units, {plan.overlays.count()} overlays; "
         f"全市 {city['priority_area_pct']} / {city['key_area_pct']} / {city['general_area_pct']} %"
     ]
-    lines += access_demo_load(plan)
-    return lines
+    # The access list goes in before filing; a plan already in force keeps the list it was filed with.
+    return lines + getattr(
+        plan,
+        "_demo_access_lines",
+        [f"zoning: access list of {plan.code}: {plan.requirements.count()} clauses, as filed"],
+    )

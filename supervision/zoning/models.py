@@ -33,6 +33,24 @@ class ZoningPlan(models.Model):
     filed_with = models.CharField(_("备案机关"), max_length=200, blank=True)
     # Bumped whenever the plan's units or overlays change: vector-tile ETags derive from it.
     content_version = models.PositiveIntegerField(_("内容版本"), default=1)
+    # The record of approval and filing (审批、备案): who approved, the document, the dates, who filed it.
+    approved_by = models.CharField(_("批准机关"), max_length=200, blank=True)
+    document_number = models.CharField(_("文号"), max_length=100, blank=True)
+    filed_date = models.DateField(_("备案日期"), null=True, blank=True)
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The full review every five years (五年修编): due five years after the version takes effect.
+    revision_due = models.DateField(_("修编到期日"), null=True, blank=True)
+    # Set when the planners were told the revision is due, so the beat task tells them once.
+    revision_notified_at = models.DateTimeField(null=True, blank=True)
+    # The version this draft was revised from (plan_revise), and the higher plan a city plan refers to.
+    revised_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions", verbose_name=_("修订自")
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("上级方案")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -270,3 +288,41 @@ class ResourceStatistic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.division.name} {self.get_indicator_display()} {self.year}: {self.value}"
+
+
+class PlanAttachment(models.Model):
+    """A document filed with a plan version (批复文件, 备案回执 …)."""
+
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("文件"), upload_to="plans/%Y/")
+    name = models.CharField(_("文件名"), max_length=200)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("方案附件")
+        verbose_name_plural = _("方案附件")
+        ordering = ["plan", "uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanUpdate(models.Model):
+    """One entry of a plan's dynamic-update log (动态更新): what changed, why, by which document."""
+
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="updates")
+    what = models.TextField(_("更新内容"))
+    why = models.TextField(_("更新原因"), blank=True)
+    document = models.CharField(_("依据文件"), max_length=200, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("动态更新记录")
+        verbose_name_plural = _("动态更新记录")
+        ordering = ["plan", "at", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(what=""), name="plan_update_what_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} {self.at:%Y-%m-%d}: {self.what[:40]}"

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import Area, Intersection, Length, Transform
+from django.contrib.gis.db.models import MultiPolygonField
+from django.contrib.gis.db.models.functions import Area, Intersection, Length, SnapToGrid, Transform
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Func, Q, QuerySet, Sum, Value
 from django.utils.translation import gettext as _
 
 from supervision.errors import ServiceError
@@ -439,3 +441,229 @@ def plan_in_force_check(*, plan: ZoningPlan, purpose: str, dry_run: bool = False
 def plans_in_force():
     """The effective plans: what periodic jobs (monitoring evaluation) run on."""
     return ZoningPlan.objects.filter(status=PlanStatus.EFFECTIVE).order_by("code")
+
+
+# --- The plan's life: what the public may see, differences between versions ------------------
+
+
+def plans_public_qs():
+    """The plan versions the public may see: those in force, and superseded ones (labelled as such).
+
+    Never a draft, never a plan filed but not yet published. The API, the public pages and the
+    OGC/tile endpoints all ask this one selector.
+    """
+    from .choices import PlanStatus
+
+    return (
+        ZoningPlan.objects.filter(status__in=[PlanStatus.EFFECTIVE, PlanStatus.SUPERSEDED])
+        .annotate(unit_count=Count("units"))
+        .order_by("code")
+    )
+
+
+# Groups (cases.choices.Role values) whose members maintain plans; zoning imports no other app.
+PLANNER_GROUPS = ("planner", "bureau_admin")
+
+
+def user_is_planner(user) -> bool:
+    """A planner or bureau admin (or a superuser): may revise, file, publish and edit plans."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or user.groups.filter(name__in=PLANNER_GROUPS).exists()
+
+
+def plans_for_user(user):
+    """Every version for a signed-in user; the public versions for anyone else."""
+    if user is not None and user.is_authenticated:
+        return plans_visible()
+    return plans_public_qs()
+
+
+class SimplifyPreserveTopology(Func):
+    """ST_SimplifyPreserveTopology(geom, tolerance) (PostGIS and SpatiaLite); tolerance in the geometry's units."""
+
+    function = "ST_SimplifyPreserveTopology"
+    output_field = MultiPolygonField(srid=0)
+
+
+class Multi(Func):
+    """ST_Multi(geom): a unit stays a MultiPolygon after simplification."""
+
+    function = "ST_Multi"
+    output_field = MultiPolygonField(srid=0)
+
+
+def geometry_public(expression="geom"):
+    """The geometry as the public may see it, in API_SRID: generalised, then snapped to limited precision.
+
+    Simplified in the equal-area AREA_SRID by PUBLIC_GEOMETRY_TOLERANCE_M metres (so the tolerance means
+    metres wherever the plan lies), then snapped to PUBLIC_COORDINATE_DECIMALS decimal places.
+    """
+    simplified = Transform(
+        SimplifyPreserveTopology(
+            Transform(expression, settings.AREA_SRID), Value(float(settings.PUBLIC_GEOMETRY_TOLERANCE_M))
+        ),
+        settings.API_SRID,
+    )
+    return Multi(SnapToGrid(simplified, 10.0 ** -int(settings.PUBLIC_COORDINATE_DECIMALS)))
+
+
+# Two units are the same place when they overlap by at least this share of their union.
+SAME_PLACE_SHARE = 0.9
+# Geometry differences smaller than this (m², symmetric difference) are re-projection noise, not a reshape.
+RESHAPE_MIN_M2 = 1.0
+
+
+def plan_diff(*, old: ZoningPlan, new: ZoningPlan) -> dict:
+    """What changed from one version to another, units and access-list clauses.
+
+    Units are matched by code, then, among those left, by place (overlap ≥ 90 % of the union,
+    computed in SQL in the equal-area SRID), so a unit whose class and so code changed is
+    ``reclassified`` rather than removed and added. A unit kept under its code whose outline
+    changed is ``reshaped``.
+    """
+    old_units = dict(ControlUnit.objects.filter(plan=old).values_list("code", "id"))
+    new_units = dict(ControlUnit.objects.filter(plan=new).values_list("code", "id"))
+    common = sorted(old_units.keys() & new_units.keys())
+    reshaped = _units_reshaped(old=old, new=new, codes=common)
+    gone = sorted(old_units.keys() - new_units.keys())
+    came = sorted(new_units.keys() - old_units.keys())
+    reclassified = _units_same_place(old=old, new=new, old_codes=gone, new_codes=came)
+    matched_old = {r["from"] for r in reclassified}
+    matched_new = {r["to"] for r in reclassified}
+    return {
+        "units": {
+            "unchanged": len(common) - len(reshaped),
+            "added": [c for c in came if c not in matched_new],
+            "removed": [c for c in gone if c not in matched_old],
+            "reclassified": reclassified,
+            "reshaped": reshaped,
+        },
+        "clauses": _clauses_diff(old=old, new=new),
+    }
+
+
+def _units_reshaped(*, old: ZoningPlan, new: ZoningPlan, codes: list[str]) -> list[dict]:
+    if not codes:
+        return []
+    table = connection.ops.quote_name(ControlUnit._meta.db_table)
+    sql = (
+        f"SELECT a.code, a.area_m2, b.area_m2 FROM {table} a JOIN {table} b ON b.plan_id = %s AND b.code = a.code "
+        "WHERE a.plan_id = %s AND NOT ST_Equals(a.geom, b.geom) "
+        "AND ST_Area(ST_Transform(ST_SymDifference(a.geom, b.geom), %s)) > %s ORDER BY a.code"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [new.pk, old.pk, settings.AREA_SRID, RESHAPE_MIN_M2])
+        rows = cursor.fetchall()
+    return [{"code": code, "area_m2_before": round(a, 1), "area_m2_after": round(b, 1)} for code, a, b in rows]
+
+
+def _units_same_place(*, old: ZoningPlan, new: ZoningPlan, old_codes: list[str], new_codes: list[str]) -> list[dict]:
+    """Pairs (old code, new code) of unmatched units covering the same place, best overlap first, each used once."""
+    if not old_codes or not new_codes:
+        return []
+    table = connection.ops.quote_name(ControlUnit._meta.db_table)
+    olds = ", ".join(["%s"] * len(old_codes))
+    news = ", ".join(["%s"] * len(new_codes))
+    sql = (
+        "SELECT code_a, code_b, shared / whole FROM ("
+        "SELECT a.code AS code_a, b.code AS code_b, "
+        "ST_Area(ST_Transform(ST_Intersection(a.geom, b.geom), %s)) AS shared, "
+        "ST_Area(ST_Transform(ST_Union(a.geom, b.geom), %s)) AS whole "
+        f"FROM {table} a JOIN {table} b ON b.plan_id = %s AND ST_Intersects(a.geom, b.geom) "
+        f"WHERE a.plan_id = %s AND a.code IN ({olds}) AND b.code IN ({news})"
+        ") pairs WHERE whole > 0 AND shared >= %s * whole ORDER BY shared / whole DESC, code_a, code_b"
+    )
+    params = [settings.AREA_SRID, settings.AREA_SRID, new.pk, old.pk, *old_codes, *new_codes, SAME_PLACE_SHARE]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    used_old, used_new, pairs = set(), set(), []
+    for code_a, code_b, _share in rows:
+        if code_a in used_old or code_b in used_new:
+            continue
+        used_old.add(code_a)
+        used_new.add(code_b)
+        pairs.append({"from": code_a, "to": code_b})
+    return sorted(pairs, key=lambda p: (p["from"], p["to"]))
+
+
+def _clauses_diff(*, old: ZoningPlan, new: ZoningPlan) -> dict:
+    """Clause numbers added, removed, and changed (same number, another text, action, scope or industries)."""
+
+    def by_number(plan):
+        return {c.number: c for c in requirements_as_clauses(AccessRequirement.objects.filter(plan=plan))}
+
+    before, after = by_number(old), by_number(new)
+
+    def content(c: Clause) -> tuple:
+        return (c.level, c.scope_code, c.dimension, c.text, c.action, tuple(sorted(c.industry_codes)), c.applies_to)
+
+    return {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": sorted(n for n in before.keys() & after.keys() if content(before[n]) != content(after[n])),
+    }
+
+
+def plan_diff_features(*, old: ZoningPlan, new: ZoningPlan, diff: dict) -> dict:
+    """The changed units as one GeoJSON FeatureCollection (API_SRID) for the diff map: change kind per feature."""
+    from django.contrib.gis.db.models.functions import AsGeoJSON
+
+    kinds: dict[tuple[int, str], str] = {}
+    for code in diff["units"]["added"]:
+        kinds[(new.pk, code)] = "added"
+    for code in diff["units"]["removed"]:
+        kinds[(old.pk, code)] = "removed"
+    for pair in diff["units"]["reclassified"]:
+        kinds[(new.pk, pair["to"])] = "reclassified"
+    for row in diff["units"]["reshaped"]:
+        kinds[(new.pk, row["code"])] = "reshaped"
+        kinds[(old.pk, row["code"])] = "reshaped_before"
+    features = []
+    wanted = Q(pk__in=[])
+    for plan_id, code in kinds:
+        wanted |= Q(plan_id=plan_id, code=code)
+    rows = (
+        ControlUnit.objects.filter(wanted)
+        .annotate(json=AsGeoJSON(Transform("geom", settings.API_SRID), precision=6))
+        .values_list("plan_id", "code", "name", "unit_class", "json")
+    )
+    for plan_id, code, name, unit_class, geometry in rows:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": json.loads(geometry),
+                "properties": {
+                    "change": kinds[(plan_id, code)],
+                    "plan": old.code if plan_id == old.pk else new.code,
+                    "code": code,
+                    "name": name,
+                    "unit_class": unit_class,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def unit_in_current_version(*, unit: ControlUnit) -> ControlUnit | None:
+    """The unit covering the same place in the version now in force for the unit's plan region, if another.
+
+    Matched by code first, else by the unit's point on surface; None when the unit's own version is
+    still in force (or nothing covers the place). A lead raised under an earlier version shows it too.
+    """
+    from .choices import PlanStatus
+
+    plan = unit.plan
+    if plan.status == PlanStatus.EFFECTIVE:
+        return None
+    current = (
+        ZoningPlan.objects.filter(region_adcode=plan.region_adcode, status=PlanStatus.EFFECTIVE)
+        .exclude(pk=plan.pk)
+        .order_by("-effective_date")
+        .first()
+    )
+    if current is None:
+        return None
+    units = ControlUnit.objects.filter(plan=current).select_related("plan")
+    return units.filter(code=unit.code).first() or units.filter(geom__contains=unit.geom.point_on_surface).first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -9,16 +10,18 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, Transform
 from django.contrib.gis.geos import GEOSGeometry
+from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import F, Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from supervision.errors import ImportRefused, NotFound, ServiceError
+from supervision.errors import Forbidden, ImportRefused, NotFound, ServiceError
 from supervision.workflow import transition_to
 
 from . import selectors
 from .access_io import AccessFileError, AccessRow, access_file_read
-from .access_rules import Clause, looser_conflicts
+from .access_rules import Clause, looser_conflicts, looser_conflicts_across, looser_message
 from .choices import PLAN_TRANSITIONS, AccessLevel, DivisionLevel, OverlayKind, PlanStatus, division_kind_guess
 from .models import (
     AccessRequirement,
@@ -41,6 +44,16 @@ class ImportReport:
     repaired: int
     notes: list[str]
     source_crs: str
+
+
+def plan_draft_check(*, plan: ZoningPlan) -> None:
+    """Refuse to change the content of a plan that is not a draft (the database triggers refuse it too)."""
+    if plan.status != PlanStatus.DRAFT:
+        message = _(
+            "Plan %(code)s is %(status)s: its units, overlays and access list cannot change; "
+            "revise it into a new draft (plan_revise)."
+        ) % {"code": plan.code, "status": plan.get_status_display()}
+        raise ImportRefused(message, code="plan_not_draft")
 
 
 def plan_get(*, code: str) -> ZoningPlan:
@@ -168,13 +181,26 @@ def units_import(
     src_srid: int | None = None,
     plan_name: str | None = None,
     region: str | None = None,
+    replace: bool = False,
 ) -> ImportReport:
-    """Import every unit of a vector file into a (draft) plan, or refuse the whole file."""
+    """Import every unit of a vector file into a (draft) plan, or refuse the whole file.
+
+    With ``replace`` the file replaces the draft's units in one transaction (how a revision is edited).
+    """
+    existing_plan = ZoningPlan.objects.filter(code=plan_code).first()
+    if existing_plan is not None:
+        plan_draft_check(plan=existing_plan)
+    elif replace:
+        plan_get(code=plan_code)
     result = units_read(path, layer_name=layer_name, src_srid=src_srid)
     problems = list(result.problems)
-    existing = set(
-        ControlUnit.objects.filter(plan__code=plan_code, code__in=[r.code for r in result.records]).values_list(
-            "code", flat=True
+    existing = (
+        set()
+        if replace
+        else set(
+            ControlUnit.objects.filter(plan__code=plan_code, code__in=[r.code for r in result.records]).values_list(
+                "code", flat=True
+            )
         )
     )
     for record in result.records:
@@ -199,6 +225,8 @@ def units_import(
             if record.city and not record.adcode.endswith("0000"):
                 division_ensure(adcode=record.adcode[:4] + "00", name=record.city)
             divisions[record.adcode] = division_ensure(adcode=record.adcode, name=record.district)
+        if replace:
+            ControlUnit.objects.filter(plan=plan).delete()
         ControlUnit.objects.bulk_create(
             [
                 ControlUnit(
@@ -223,9 +251,18 @@ def units_import(
 
 
 def overlays_import(
-    *, path: str, plan_code: str, kind: str, layer_name: str | None = None, src_srid: int | None = None
+    *,
+    path: str,
+    plan_code: str,
+    kind: str,
+    layer_name: str | None = None,
+    src_srid: int | None = None,
+    replace: bool = False,
 ) -> ImportReport:
-    """Import overlay polygons (red line, basin, other) into a plan, or refuse the whole file."""
+    """Import overlay polygons (red line, basin, other) into a draft plan, or refuse the whole file.
+
+    With ``replace`` the file replaces the draft's overlays of this kind in one transaction.
+    """
     if kind not in OverlayKind.values:
         raise ImportRefused(
             _("Unknown overlay kind '%(kind)s'.") % {"kind": kind},
@@ -234,11 +271,13 @@ def overlays_import(
             ],
         )
     plan = plan_get(code=plan_code)
+    plan_draft_check(plan=plan)
     result = overlays_read(path, layer_name=layer_name, src_srid=src_srid)
     problems = list(result.problems)
-    existing = set(
-        Overlay.objects.filter(plan=plan, code__in=[r.code for r in result.records]).values_list("code", flat=True)
-    )
+    kept = Overlay.objects.filter(plan=plan)
+    if replace:
+        kept = kept.exclude(kind=kind)
+    existing = set(kept.filter(code__in=[r.code for r in result.records]).values_list("code", flat=True))
     for record in result.records:
         if record.code in existing:
             problems.append(f"{record.feature}: overlay code '{record.code}' already exists in plan {plan_code}")
@@ -248,6 +287,8 @@ def overlays_import(
             problems=problems,
         )
     with transaction.atomic():
+        if replace:
+            Overlay.objects.filter(plan=plan, kind=kind).delete()
         Overlay.objects.bulk_create(
             [Overlay(plan=plan, kind=kind, code=r.code, name=r.name, geom=r.geom) for r in result.records]
         )
@@ -263,7 +304,7 @@ def overlays_import(
 
 def plan_transition(*, plan: ZoningPlan, target: str, actor=None, comment: str = "", **fields) -> ZoningPlan:
     """Move a plan along draft → filed → effective → superseded (compare-and-set, with an event)."""
-    extra: dict = {}
+    extra: dict = dict(fields)
     if target == PlanStatus.FILED:
         filed_with = fields.get("filed_with") or plan.filed_with
         if not filed_with:
@@ -334,6 +375,7 @@ def access_list_load(
     source: str = "list",
 ) -> AccessImportReport:
     """Check parsed rows against the plan (scopes, numbers, never looser) and write them all, or none."""
+    plan_draft_check(plan=plan)
     problems = list(problems or [])
     known = _AccessScopes(plan)
     clauses: list[Clause] = []
@@ -363,13 +405,15 @@ def access_list_load(
         offset = AccessRequirement.objects.filter(plan=plan).aggregate(m=Max("position"))["m"] or 0
 
     new_numbers = {c.number for c in clauses}
-    for allow, prohibit in looser_conflicts([*existing, *clauses], same_place=known.same_place):
-        if allow.number not in new_numbers and prohibit.number not in new_numbers:
+    for lower, higher in looser_conflicts([*existing, *clauses], same_place=known.same_place):
+        if lower.number not in new_numbers and higher.number not in new_numbers:
             continue  # an old conflict is not this file's fault
-        where = f"row {row_of[allow.number]}" if allow.number in new_numbers else f"plan {plan.code}"
-        problems.append(
-            f"{where}: never looser: {allow.label()} allows what {prohibit.label()} prohibits for the same "
-            "place and industry; a lower layer may be stricter than a higher one, never looser"
+        where = f"row {row_of[lower.number]}" if lower.number in new_numbers else f"plan {plan.code}"
+        problems.append(f"{where}: {looser_message(lower, higher)}")
+    if plan.parent_id is not None and not problems:
+        # Across plans: a city plan under its province's plan (every parent layer is higher).
+        problems += _looser_than_parents(
+            plan=plan, clauses=clauses if replace_all else [*existing, *clauses], scopes=known, row_of=row_of
         )
     if problems:
         raise ImportRefused(
@@ -426,7 +470,11 @@ class _AccessScopes:
             if level == AccessLevel.OVERLAY:
                 qs = Overlay.objects.filter(plan=self.plan).values_list("code", flat=True)
             elif level == AccessLevel.DIVISION:
-                qs = ControlUnit.objects.filter(plan=self.plan).values_list("division__adcode", flat=True).distinct()
+                # A county with units, or a prefecture / province above them (a "1+3+13+N" list layer).
+                counties = set(
+                    ControlUnit.objects.filter(plan=self.plan).values_list("division__adcode", flat=True).distinct()
+                )
+                qs = counties | {a[:4] + "00" for a in counties} | {a[:2] + "0000" for a in counties}
             elif level == AccessLevel.UNIT:
                 qs = ControlUnit.objects.filter(plan=self.plan).values_list("code", flat=True)
             else:
@@ -461,7 +509,13 @@ class _AccessScopes:
             if clause.level == AccessLevel.UNIT:
                 units = units.filter(code=clause.scope_code)
             elif clause.level == AccessLevel.DIVISION:
-                units = units.filter(division__adcode=clause.scope_code)
+                code = clause.scope_code
+                if code.endswith("0000"):
+                    units = units.filter(division__adcode__startswith=code[:2])
+                elif code.endswith("00"):
+                    units = units.filter(division__adcode__startswith=code[:4])
+                else:
+                    units = units.filter(division__adcode=code)
             else:
                 overlay = Overlay.objects.get(plan=self.plan, code=clause.scope_code)
                 # Interiors must meet: a red line touching a unit's edge does not govern the unit.
@@ -469,11 +523,14 @@ class _AccessScopes:
             self._units[key] = frozenset(units.values_list("id", flat=True))
         return self._units[key]
 
-    def same_place(self, a: Clause, b: Clause) -> bool:
+    def same_place(self, a: Clause, b: Clause, within: bool = False) -> bool:
+        """Scopes ``a`` and ``b`` share a unit (``within``: every unit of ``a`` is one of ``b``'s)."""
         ua, ub = self.units(a), self.units(b)
-        if ua is None or ub is None:
+        if ub is None:
             return True
-        return not ua.isdisjoint(ub)
+        if ua is None:
+            return not within
+        return ua <= ub if within else not ua.isdisjoint(ub)
 
 
 # --- Siting assessment (项目选址研判) --------------------------------------------------------
@@ -498,3 +555,288 @@ def siting_assess(
         result=result.stored(),
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
+
+
+# --- The plan's life: revision, filing, publication, dynamic updates -------------------------
+
+
+def plan_revise(
+    *,
+    from_code: str,
+    to_code: str,
+    name: str | None = None,
+    version: str | None = None,
+    actor=None,
+    reason: str = "",
+    document: str = "",
+    parent_code: str | None = None,
+) -> ZoningPlan:
+    """A new draft copied from a plan version: units, overlays, access list, bottom-line targets.
+
+    ``parent_code`` names the higher plan the draft refers to (a city plan under its province's),
+    else the source's parent is kept.
+
+    Other apps copy what they keep per plan (scan rules …) on the ``plan_revised`` signal, inside
+    the same transaction, so a failed copy leaves no half-made draft.
+    """
+    from .models import BottomLineTarget, PlanUpdate
+    from .signals import plan_revised
+
+    source = plan_get(code=from_code)
+    parent = plan_get(code=parent_code) if parent_code else source.parent
+    if parent is not None and (parent.pk == source.pk or parent.code == to_code):
+        raise ServiceError(_("Plan %(code)s cannot be its own parent.") % {"code": to_code}, code="plan_parent_invalid")
+    if ZoningPlan.objects.filter(code=to_code).exists():
+        raise ServiceError(
+            _("A plan with code %(code)s already exists; choose a new code for the revision.") % {"code": to_code},
+            code="plan_code_taken",
+        )
+    if not to_code or len(to_code) > 64 or not all(c.isalnum() or c in "-_" for c in to_code):
+        raise ServiceError(
+            _("'%(code)s' is not a valid plan code (letters, digits, '-' and '_').") % {"code": to_code},
+            code="plan_code_invalid",
+        )
+    with transaction.atomic():
+        draft = ZoningPlan.objects.create(
+            code=to_code,
+            name=name or source.name,
+            region_adcode=source.region_adcode,
+            version=version or source.version,
+            status=PlanStatus.DRAFT,
+            revised_from=source,
+            parent=parent,
+        )
+        units = {}
+        for unit in ControlUnit.objects.filter(plan=source).order_by("id"):
+            old_id = unit.pk
+            unit.pk = None
+            unit.plan = draft
+            units[old_id] = unit
+        ControlUnit.objects.bulk_create(units.values(), batch_size=2000)
+        overlays = []
+        for overlay in Overlay.objects.filter(plan=source).order_by("id"):
+            overlay.pk = None
+            overlay.plan = draft
+            overlays.append(overlay)
+        Overlay.objects.bulk_create(overlays, batch_size=2000)
+        clauses = []
+        for clause in AccessRequirement.objects.filter(plan=source).order_by("position", "id"):
+            clause.pk = None
+            clause.plan = draft
+            clauses.append(clause)
+        AccessRequirement.objects.bulk_create(clauses, batch_size=2000)
+        targets = []
+        for target in BottomLineTarget.objects.filter(plan=source).order_by("id"):
+            target.pk = None
+            target.plan = draft
+            if target.unit_id is not None:
+                target.unit = units[target.unit_id]
+            targets.append(target)
+        BottomLineTarget.objects.bulk_create(targets, batch_size=2000)
+        PlanUpdate.objects.create(
+            plan=draft,
+            what=_("Draft revised from %(code)s.") % {"code": source.code},
+            why=reason,
+            document=document,
+            actor=_actor(actor),
+            at=timezone.now(),
+        )
+        plan_revised.send(sender=ZoningPlan, source=source, draft=draft)
+    table_analyse(model=ControlUnit)
+    return draft
+
+
+def _actor(actor):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def plan_file(
+    *,
+    plan: ZoningPlan,
+    authority: str,
+    number: str,
+    date: datetime.date,
+    approved_by: str = "",
+    attachments: list[tuple[str, File]] | None = None,
+    actor=None,
+    comment: str = "",
+) -> ZoningPlan:
+    """draft → filed (备案): the authority it is filed with, the document number and date, who filed it.
+
+    Attachments (the approval, the filing receipt …) are stored in the same transaction; a
+    plan whose access list is looser than its parent plan's is refused.
+    """
+    from .models import PlanAttachment
+
+    problems = []
+    if not (authority or "").strip():
+        problems.append(_("--authority: the authority the plan is filed with is required."))
+    if not (number or "").strip():
+        problems.append(_("--number: the filing document number is required."))
+    if date is None:
+        problems.append(_("--date: the filing date is required."))
+    if problems:
+        raise ServiceError(problems[0], problems=problems, code="plan_filing_incomplete")
+    conflicts = plan_looser_than_parent(plan=plan)
+    if conflicts:
+        raise ServiceError(
+            _("Plan %(code)s is looser than its parent plan; it cannot be filed.") % {"code": plan.code},
+            problems=conflicts,
+            code="never_looser",
+        )
+    with transaction.atomic():
+        plan = plan_transition(
+            plan=plan,
+            target=PlanStatus.FILED,
+            actor=_actor(actor),
+            comment=comment or f"{authority} {number}",
+            filed_with=authority.strip(),
+            document_number=number.strip(),
+            filed_date=date,
+            approved_by=(approved_by or "").strip(),
+            filed_by=_actor(actor),
+        )
+        for name, content in attachments or []:
+            attachment = PlanAttachment(plan=plan, name=name, uploaded_by=_actor(actor))
+            attachment.file.save(name, content, save=False)
+            attachment.save()
+    return plan
+
+
+def plan_publish(*, plan: ZoningPlan, effective_date: datetime.date, actor=None, comment: str = "") -> ZoningPlan:
+    """filed → effective; the jurisdiction's effective version is superseded in the same transaction.
+
+    The five-year full review (五年修编) falls due five years after the effective date.
+    """
+    if effective_date is None:
+        raise ServiceError(_("--effective-date: the date the plan takes effect is required."), code="invalid")
+    try:
+        due = effective_date.replace(year=effective_date.year + 5)
+    except ValueError:  # 29 February
+        due = effective_date.replace(year=effective_date.year + 5, day=28)
+    return plan_transition(
+        plan=plan,
+        target=PlanStatus.EFFECTIVE,
+        actor=_actor(actor),
+        comment=comment,
+        effective_date=effective_date,
+        revision_due=due,
+        revision_notified_at=None,
+    )
+
+
+def plan_actor_check(*, user) -> None:
+    """Only planners (and bureau admins) revise, file, publish and edit plans."""
+    if not selectors.user_is_planner(user):
+        raise Forbidden(_("Only planners may change zoning plans."), code="forbidden_role")
+
+
+def plan_update_record(*, plan: ZoningPlan, what: str, why: str = "", document: str = "", actor=None):
+    """Append one entry to the plan's dynamic-update log (动态更新: red line, functional zone or law changed)."""
+    from .models import PlanUpdate
+
+    if not (what or "").strip():
+        raise ServiceError(_("What changed is required."), code="invalid")
+    return PlanUpdate.objects.create(
+        plan=plan, what=what.strip(), why=why.strip(), document=document.strip(), actor=_actor(actor), at=timezone.now()
+    )
+
+
+def plans_revision_due_notify(*, today: datetime.date | None = None) -> list[str]:
+    """Tell the planners once about every effective plan whose five-year revision is due; returns the plan codes.
+
+    Compare-and-set on ``revision_notified_at`` so a second run (or a second worker) sends nothing.
+    """
+    from django.contrib.auth import get_user_model
+    from django.core.mail import send_mail
+
+    today = today or timezone.localdate()
+    planners = list(
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=selectors.PLANNER_GROUPS)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    notified = []
+    for plan in ZoningPlan.objects.filter(
+        status=PlanStatus.EFFECTIVE, revision_due__lte=today, revision_notified_at__isnull=True
+    ).order_by("code"):
+        claimed = ZoningPlan.objects.filter(pk=plan.pk, revision_notified_at__isnull=True).update(
+            revision_notified_at=timezone.now()
+        )
+        if claimed != 1:
+            continue
+        if planners:
+            send_mail(
+                _("Plan %(code)s is due for its five-year revision") % {"code": plan.code},
+                _("%(name)s (%(code)s) took effect on %(effective)s; its full revision was due on %(due)s.")
+                % {"name": plan.name, "code": plan.code, "effective": plan.effective_date, "due": plan.revision_due},
+                None,
+                planners,
+            )
+        notified.append(plan.code)
+    return notified
+
+
+def plan_looser_than_parent(*, plan: ZoningPlan) -> list[str]:
+    """Clauses of the plan looser than a clause of a parent plan covering the same place, quoted (one line each)."""
+    if plan.parent_id is None:
+        return []
+    own = selectors.requirements_as_clauses(AccessRequirement.objects.filter(plan=plan))
+    return _looser_than_parents(plan=plan, clauses=own, scopes=_AccessScopes(plan), row_of={})
+
+
+def _looser_than_parents(
+    *, plan: ZoningPlan, clauses: list[Clause], scopes: _AccessScopes, row_of: dict[str, int]
+) -> list[str]:
+    problems = []
+    parent = plan.parent
+    seen = {plan.pk}
+    while parent is not None and parent.pk not in seen:
+        seen.add(parent.pk)
+        higher = selectors.requirements_as_clauses(AccessRequirement.objects.filter(plan=parent))
+        parent_scopes = _AccessScopes(parent)
+        for lower, high in looser_conflicts_across(
+            clauses,
+            higher,
+            same_place=lambda a, b, within, ps=parent_scopes: _plans_share_place(scopes, a, ps, b, within),
+        ):
+            where = f"row {row_of[lower.number]}" if lower.number in row_of else f"plan {plan.code}"
+            problems.append(f"{where}: {looser_message(lower, high)} (parent plan {parent.code})")
+        parent = parent.parent
+    return problems
+
+
+def _plans_share_place(own: _AccessScopes, a: Clause, theirs: _AccessScopes, b: Clause, within: bool) -> bool:
+    """Scope ``a`` of one plan and scope ``b`` of another cover a common place (interiors meet).
+
+    ``within``: every unit of ``a`` meets some unit of ``b`` (a whole-plan ``b`` covers everything).
+    """
+    ua, ub = own.units(a), theirs.units(b)
+    if ub is None and (ua is None or not within):
+        return True
+    table = connection.ops.quote_name(ControlUnit._meta.db_table)
+    params: list = []
+    where = {}
+    for alias, ids, scopes in (("a", ua, own), ("b", ub, theirs)):
+        if ids is None:
+            where[alias] = f"{alias}.plan_id = %s"
+            params.append(scopes.plan.pk)
+        elif not ids:
+            return False
+        else:
+            where[alias] = f"{alias}.id IN ({', '.join(['%s'] * len(ids))})"
+            params.extend(sorted(ids))
+    meets = (
+        f"SELECT 1 FROM {table} b WHERE {where['b']} AND ST_Intersects(a.geom, b.geom) "
+        "AND ST_Relate(a.geom, b.geom, 'T********')"
+    )
+    # Parameters follow the text: a's filter comes first in both queries.
+    if within:
+        sql = f"SELECT NOT EXISTS (SELECT 1 FROM {table} a WHERE {where['a']} AND NOT EXISTS ({meets}))"
+    else:
+        sql = f"SELECT EXISTS (SELECT 1 FROM {table} a WHERE {where['a']} AND EXISTS ({meets}))"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.fetchone()[0])

@@ -11,22 +11,30 @@ views with `public=True`: no leads, no cases, no targets.
 
 from __future__ import annotations
 
+import datetime
+import io
 import json
+import tempfile
+from pathlib import Path
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from supervision.errors import ServiceError
 
 from . import selectors, services
-from .choices import AccessAction, AccessLevel, Dimension, PlanStatus, ProjectType, UnitClass, Verdict
-from .models import ControlUnit, Overlay, ZoningPlan
+from .choices import AccessAction, AccessLevel, Dimension, OverlayKind, PlanStatus, ProjectType, UnitClass, Verdict
+from .diff_io import plan_diff_xlsx
+from .models import ControlUnit, Overlay, PlanAttachment, ZoningPlan
 
 
 def _allowed(request, public: bool) -> bool:
@@ -48,11 +56,11 @@ def zoning_page(view):
     return wrapped
 
 
-def plan_default(code: str | None = None) -> ZoningPlan | None:
-    """The plan asked for, else the effective one (newest), else the first."""
+def plan_default(code: str | None = None, *, public: bool = False) -> ZoningPlan | None:
+    """The plan asked for, else the effective one (newest), else the first; public pages see public versions only."""
+    plans = selectors.plans_public_qs() if public else ZoningPlan.objects.all()
     if code:
-        return get_object_or_404(ZoningPlan, code=code)
-    plans = ZoningPlan.objects.all()
+        return get_object_or_404(plans, code=code)
     return (
         plans.filter(status=PlanStatus.EFFECTIVE).order_by("-effective_date", "code").first()
         or plans.order_by("code").first()
@@ -67,7 +75,7 @@ def _prefix(public: bool) -> str:
 @require_GET
 def map_page(request, public: bool = False):
     """一张图: units by class, red line, basins (and, signed in, leads and targets), the summary, siting."""
-    plan = plan_default(request.GET.get("plan"))
+    plan = plan_default(request.GET.get("plan"), public=public)
     summary = selectors.zoning_summary(plan=plan) if plan else []
     config = {
         "plan": plan.code if plan else None,
@@ -97,7 +105,7 @@ def map_page(request, public: bool = False):
             "web_section": "public-map" if public else "map",
             "public": public,
             "plan": plan,
-            "plans": selectors.plans_visible(),
+            "plans": selectors.plans_public_qs() if public else selectors.plans_visible(),
             "summary": summary,
             "map_config": config,
             "project_types": ProjectType.choices,
@@ -116,10 +124,11 @@ def _url(name: str, **kwargs) -> str:
 @require_GET
 def overlays_geojson(request, public: bool = False):
     """The plan's overlays (red line, basins, others) as a GeoJSON FeatureCollection in API_SRID."""
-    plan = plan_default(request.GET.get("plan"))
+    plan = plan_default(request.GET.get("plan"), public=public)
+    geometry = selectors.geometry_public("geom") if public else Transform("geom", settings.API_SRID)
     rows = (
         Overlay.objects.filter(plan=plan)
-        .annotate(gj=AsGeoJSON(Transform("geom", settings.API_SRID), precision=6))
+        .annotate(gj=AsGeoJSON(geometry, precision=settings.PUBLIC_COORDINATE_DECIMALS if public else 6))
         .values_list("code", "name", "kind", "area_m2", "gj")
         .order_by("kind", "code")
     )
@@ -139,7 +148,10 @@ def overlays_geojson(request, public: bool = False):
 @require_GET
 def unit_card(request, plan: str, code: str, public: bool = False):
     """A unit's card: class, area, district, overlays over it and its whole access list by layer and dimension."""
-    unit = get_object_or_404(ControlUnit.objects.select_related("plan", "division"), plan__code=plan, code=code)
+    units = ControlUnit.objects.select_related("plan", "division")
+    if public:
+        units = units.filter(plan__in=selectors.plans_public_qs())
+    unit = get_object_or_404(units, plan__code=plan, code=code)
     clauses = selectors.requirements_for_unit(unit=unit)
     overlays = list(selectors.overlays_governing_unit(unit=unit))
     groups: list[dict] = []
@@ -194,7 +206,7 @@ def _site_geometry(request) -> GEOSGeometry:
 @require_POST
 def siting_check(request, public: bool = False):
     """Run a siting assessment (services.siting_assess) and render the verdict with its deciding clauses."""
-    plan = plan_default(request.POST.get("plan"))
+    plan = plan_default(request.POST.get("plan"), public=public)
     try:
         geometry = _site_geometry(request)
         assessment = services.siting_assess(
@@ -238,7 +250,7 @@ def siting_check(request, public: bool = False):
 @require_GET
 def summary_table(request, public: bool = False):
     """The Annex-1 summary as its own page (also printed beside the map)."""
-    plan = plan_default(request.GET.get("plan"))
+    plan = plan_default(request.GET.get("plan"), public=public)
     return render(
         request,
         "web/zoning/summary.html",
@@ -246,5 +258,186 @@ def summary_table(request, public: bool = False):
             "plan": plan,
             "summary": selectors.zoning_summary(plan=plan),
             "web_section": "public-map" if public else "map",
+        },
+    )
+
+
+# --- The plan's life: versions, filing, publication, diff (signed in; actions for planners) ---
+
+
+def _signed_in(view):
+    """Signed in, else to the login page; a ServiceError from a service comes back as a message."""
+
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@_signed_in
+@require_GET
+def plan_list(request):
+    """Every plan version: status, filing, effective date, revision due, what it was revised from."""
+    plans = selectors.plans_visible().select_related("parent", "revised_from")
+    return render(
+        request,
+        "web/zoning/plan_list.html",
+        {"plans": plans, "web_section": "plans", "can_plan": selectors.user_is_planner(request.user)},
+    )
+
+
+@_signed_in
+@require_GET
+def plan_detail(request, code: str):
+    """One version: the record (authority, number, dates, attachments, who), events, update log, actions."""
+    plan = get_object_or_404(ZoningPlan.objects.select_related("parent", "revised_from", "filed_by"), code=code)
+    today = timezone.localdate()
+    context = {
+        "plan": plan,
+        "web_section": "plans",
+        "events": plan.events.select_related("actor"),
+        "updates": plan.updates.select_related("actor"),
+        "attachments": plan.attachments.select_related("uploaded_by"),
+        "revisions": plan.revisions.order_by("code"),
+        "unit_count": plan.units.count(),
+        "overlay_count": plan.overlays.count(),
+        "clause_count": plan.requirements.count(),
+        "revision_overdue": bool(plan.revision_due and plan.revision_due <= today),
+        "can_plan": selectors.user_is_planner(request.user),
+        "overlay_kinds": OverlayKind.choices,
+        "today": today,
+    }
+    return render(request, "web/zoning/plan_detail.html", context)
+
+
+def _upload_to_temp(upload, directory: str) -> str:
+    """Write an uploaded vector file where GDAL can read it; the name keeps only its extension."""
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in {".geojson", ".json", ".gpkg", ".zip"}:
+        raise ServiceError(
+            _("Upload a GeoJSON, GeoPackage or zipped Shapefile (.geojson, .gpkg, .zip)."), code="invalid_file"
+        )
+    path = Path(directory) / f"upload{suffix}"
+    with open(path, "wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    return f"/vsizip/{path}" if suffix == ".zip" else str(path)
+
+
+def _date(value: str, field: str):
+    try:
+        return datetime.date.fromisoformat((value or "").strip())
+    except ValueError:
+        raise ServiceError(_("%(field)s: a date YYYY-MM-DD is required.") % {"field": field}, code="invalid") from None
+
+
+PLAN_ACTIONS = ("revise", "replace_units", "replace_overlays", "file", "publish", "update")
+
+
+@_signed_in
+@require_POST
+def plan_action(request, code: str, action: str):
+    """Run one step of the plan's life (services do the checks, planners only) and go back to the plan."""
+    if action not in PLAN_ACTIONS:
+        raise Http404("unknown action")
+    plan = get_object_or_404(ZoningPlan, code=code)
+    post, target = request.POST, plan.code
+    try:
+        services.plan_actor_check(user=request.user)
+        if action == "revise":
+            draft = services.plan_revise(
+                from_code=plan.code,
+                to_code=post.get("code", "").strip(),
+                name=post.get("name", "").strip() or None,
+                actor=request.user,
+                reason=post.get("reason", ""),
+                document=post.get("document", ""),
+            )
+            target = draft.code
+            messages.success(request, _("Draft %(code)s made from %(from)s.") % {"code": draft.code, "from": plan.code})
+        elif action in ("replace_units", "replace_overlays"):
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise ServiceError(_("Choose a file to import."), code="invalid_file")
+            with tempfile.TemporaryDirectory() as directory:
+                path = _upload_to_temp(upload, directory)
+                if action == "replace_units":
+                    report = services.units_import(path=path, plan_code=plan.code, replace=True)
+                else:
+                    report = services.overlays_import(
+                        path=path, plan_code=plan.code, kind=post.get("kind", ""), replace=True
+                    )
+            messages.success(
+                request, _("%(n)s features imported; the draft's previous ones replaced.") % {"n": report.created}
+            )
+        elif action == "file":
+            services.plan_file(
+                plan=plan,
+                authority=post.get("authority", ""),
+                number=post.get("number", ""),
+                date=_date(post.get("date", ""), _("Filing date")),
+                approved_by=post.get("approved_by", ""),
+                attachments=[(f.name, f) for f in request.FILES.getlist("attachments")],
+                actor=request.user,
+            )
+            messages.success(request, _("Plan %(code)s filed.") % {"code": plan.code})
+        elif action == "publish":
+            services.plan_publish(
+                plan=plan, effective_date=_date(post.get("effective_date", ""), _("Effective date")), actor=request.user
+            )
+            messages.success(request, _("Plan %(code)s is in force.") % {"code": plan.code})
+        else:
+            services.plan_update_record(
+                plan=plan,
+                what=post.get("what", ""),
+                why=post.get("why", ""),
+                document=post.get("document", ""),
+                actor=request.user,
+            )
+            messages.success(request, _("Update recorded."))
+    except ServiceError as exc:
+        if exc.status_code == 403:
+            raise PermissionDenied(exc.message) from None
+        for line in exc.problems or [exc.message]:
+            messages.error(request, line)
+        return redirect("web:plan-detail", code=plan.code)
+    return redirect("web:plan-detail", code=target)
+
+
+@_signed_in
+@require_GET
+def plan_attachment(request, pk: int):
+    """A filed document, to signed-in users."""
+    attachment = get_object_or_404(PlanAttachment, pk=pk)
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
+
+
+@_signed_in
+@require_GET
+def plan_diff_page(request, code: str, other: str):
+    """The differences between two versions, as tables and on a map (added, removed, reclassified, reshaped)."""
+    old = get_object_or_404(ZoningPlan, code=code)
+    new = get_object_or_404(ZoningPlan, code=other)
+    diff = selectors.plan_diff(old=old, new=new)
+    if request.GET.get("format") == "xlsx":
+        stream = io.BytesIO()
+        plan_diff_xlsx(diff, old=old.code, new=new.code, stream=stream)
+        stream.seek(0)
+        return FileResponse(stream, as_attachment=True, filename=f"diff-{old.code}-{new.code}.xlsx")
+    features = selectors.plan_diff_features(old=old, new=new, diff=diff)
+    return render(
+        request,
+        "web/zoning/plan_diff.html",
+        {
+            "old": old,
+            "new": new,
+            "diff": diff,
+            "features": features,
+            "web_section": "plans",
+            "basemap": {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION},
         },
     )

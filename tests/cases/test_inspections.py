@@ -195,26 +195,29 @@ def test_only_drawn_inspectors_record(inspection_scene, users):
 @pytest.mark.django_db
 def test_checklist_uses_the_access_list_when_the_unit_has_one(inspection_scene, users):
     from supervision.zoning.models import AccessRequirement
+    from tests.factories import plan_content_editable
 
     unit = inspection_scene.target_a.unit
-    for position, (number, dimension, text, codes) in enumerate(
-        [
-            ("CC-1", "spatial_layout", "禁止新建化工项目", ["C26"]),
-            ("CC-2", "pollutant_discharge", "按证排污", []),
-            ("CC-3", "spatial_layout", "禁止采砂", ["B10"]),  # another industry: not on the checklist
-        ]
-    ):
-        AccessRequirement.objects.create(
-            plan=unit.plan,
-            level="unit",
-            scope_code=unit.code,
-            dimension=dimension,
-            number=number,
-            text=text,
-            action="prohibit",
-            industry_codes=codes,
-            position=position,
-        )
+    # Clauses are written while the plan is a draft (the database refuses them in a plan in force).
+    with plan_content_editable(unit.plan):
+        for position, (number, dimension, text, codes) in enumerate(
+            [
+                ("CC-1", "spatial_layout", "禁止新建化工项目", ["C26"]),
+                ("CC-2", "pollutant_discharge", "按证排污", []),
+                ("CC-3", "spatial_layout", "禁止采砂", ["B10"]),  # another industry: not on the checklist
+            ]
+        ):
+            AccessRequirement.objects.create(
+                plan=unit.plan,
+                level="unit",
+                scope_code=unit.code,
+                dimension=dimension,
+                number=number,
+                text=text,
+                action="prohibit",
+                industry_codes=codes,
+                position=position,
+            )
     plan = make_plan(inspection_scene, users, target_count=7)
     plan = svc.inspection_plan_draw(inspection_plan=plan, actor=users["admin"])
     inspection = plan.inspections.get(target=inspection_scene.target_a)  # industry C2614, unit present

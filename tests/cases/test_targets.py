@@ -25,7 +25,7 @@ BAD_CHECK = GOOD_A[:17] + ("0" if GOOD_A[17] != "0" else "1")
 
 @pytest.fixture
 def plan():
-    plan = PlanFactory(status="effective")
+    plan = PlanFactory()
     UnitFactory(
         plan=plan,
         division=DivisionFactory(adcode="220102", name="南关区"),
@@ -39,6 +39,9 @@ def plan():
         unit_class="key",
         geom=square(125.31, 43.80),
     )
+    # Units go into a draft; the database refuses them in an effective plan.
+    type(plan).objects.filter(pk=plan.pk).update(status="effective")
+    plan.refresh_from_db()
     return plan
 
 

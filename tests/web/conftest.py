@@ -63,7 +63,8 @@ def world(db, settings, tmp_path) -> World:
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.CHANGE_LAYER_DIR = str(tmp_path / "layers")
-    plan = PlanFactory(code="web-city", name="测试市分区管控方案", status=PlanStatus.EFFECTIVE)
+    # Loaded as a draft, then put in force: the database refuses content written into an effective plan.
+    plan = PlanFactory(code="web-city", name="测试市分区管控方案")
     nanguan = DivisionFactory(adcode="220102", name="南关区")
     kuancheng = DivisionFactory(adcode="220103", name="宽城区")
     units = {
@@ -124,6 +125,8 @@ def world(db, settings, tmp_path) -> World:
         industry_codes=["C26"],
         position=2,
     )
+    type(plan).objects.filter(pk=plan.pk).update(status=PlanStatus.EFFECTIVE)
+    plan.refresh_from_db()
     users = {
         "officer_a": _user("officer_a", "enforcement_officer", "220102"),
         "officer_b": _user("officer_b", "enforcement_officer", "220103"),

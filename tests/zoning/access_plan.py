@@ -12,6 +12,7 @@ import csv
 from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
+from supervision.zoning.choices import PlanStatus
 from tests.factories import (
     DivisionFactory,
     OverlayFactory,
@@ -43,8 +44,9 @@ def rect(x0, y0, x1, y1) -> MultiPolygon:
     return MultiPolygon(Polygon.from_bbox((x0, y0, x1, y1)), srid=settings.STORAGE_SRID)
 
 
-def build_plan():
-    plan = PlanFactory()
+def build_plan(status=PlanStatus.DRAFT):
+    """The plan as a draft (its access list still to import), or already in the given status."""
+    plan = PlanFactory(status=PlanStatus.DRAFT)
     nanguan = DivisionFactory(adcode="220102", name="南关区")
     kuancheng = DivisionFactory(adcode="220103", name="宽城区")
     UnitFactory(
@@ -92,6 +94,9 @@ def build_plan():
         name="辽河流域",
         geom=rect(125.32, 43.80, 125.33, 43.81),
     )
+    if status != PlanStatus.DRAFT:
+        type(plan).objects.filter(pk=plan.pk).update(status=status)
+        plan.refresh_from_db()
     return plan
 
 

@@ -55,6 +55,9 @@ LIST = [
 def plan(tmp_path):
     plan = build_plan()
     access_list_import(path=write_csv(tmp_path / "list.csv", LIST), plan_code="cc-test")
+    # Filed and in force: siting and the public read the plan in force.
+    type(plan).objects.filter(pk=plan.pk).update(status="effective")
+    plan.refresh_from_db()
     return plan
 
 
@@ -195,6 +198,8 @@ def test_anonymous_siting_refused_without_public_zoning(api_client, auth_client,
 
 @override_settings(PUBLIC_ZONING=True)
 def test_public_may_assess_and_read_access_lists(api_client, plan):
+    # Only a version in force is public.
+    type(plan).objects.filter(pk=plan.pk).update(status="effective")
     response = api_client.post("/api/v1/siting-assessments/", body(), format="json")
     assert response.status_code == 201
     assert SitingAssessment.objects.get().created_by is None

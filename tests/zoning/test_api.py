@@ -35,6 +35,9 @@ def test_anonymous_refused_without_public_zoning(api_client, plan):
 
 @override_settings(PUBLIC_ZONING=True)
 def test_anonymous_reads_plans_and_units_with_public_zoning(api_client, plan):
+    type(plan).objects.filter(pk=plan.pk).update(status="draft")
+    assert api_client.get("/api/v1/zoning/plans/").json()["results"] == []  # a draft is not public
+    type(plan).objects.filter(pk=plan.pk).update(status="effective")
     assert api_client.get("/api/v1/zoning/plans/").json()["results"][0]["code"] == "cc-test"
     assert api_client.get("/api/v1/zoning/units/").status_code == 200
     # Public read is read: no writes to anything else.

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from supervision.zoning.choices import PlanStatus
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, Overlay, ZoningPlan
 
 pytestmark = pytest.mark.django_db
@@ -244,7 +245,10 @@ def test_import_refuses_codes_already_in_plan_and_non_draft_plans(tmp_path):
         tmp_path / "more.geojson", [feature(chinese("ZH22010210007", "x", "1"), ring(X0 + 5 * S, Y0))]
     )
     code, out, err = run("import_units", str(other), "--plan", "cc")
-    assert code == 1 and "only a draft plan takes new units" in err
+    assert code == 1 and err.strip().splitlines() == [
+        f"Plan cc is {PlanStatus.EFFECTIVE.label}: its units, overlays and access list cannot change; "
+        "revise it into a new draft (plan_revise)."
+    ]
     assert ControlUnit.objects.count() == 3
 
 

@@ -8,9 +8,10 @@ from django.contrib.gis.geos import Point, Polygon
 from django.core.management import call_command
 
 from supervision.errors import ServiceError
-from supervision.zoning.models import ControlUnit, SitingAssessment
+from supervision.zoning.models import ControlUnit, SitingAssessment, ZoningPlan
 from supervision.zoning.selectors import requirements_for_unit, siting_evaluate
 from supervision.zoning.services import access_list_import, siting_assess
+from tests.factories import plan_content_editable
 from tests.zoning.access_plan import (
     PT_GENERAL,
     PT_KEY,
@@ -30,15 +31,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def plan():
-    return build_plan()
+    # Siting reads the plan in force.
+    return build_plan(status="effective")
 
 
 def load(tmp_path, rows):
-    access_list_import(
-        path=write_csv(tmp_path / "list.csv", rows),
-        plan_code="cc-test",
-        replace_all=True,
-    )
+    # The list goes in as it would in a draft; the plan stays in force for the assessment.
+    with plan_content_editable(ZoningPlan.objects.get(code="cc-test")):
+        access_list_import(
+            path=write_csv(tmp_path / "list.csv", rows),
+            plan_code="cc-test",
+            replace_all=True,
+        )
 
 
 def assess(plan, point, industry="C2614", project_type="new"):

@@ -10,15 +10,72 @@ from supervision.api_input import GeoJSONGeometryField, GeometrySridMixin, SridF
 
 from ..choices import AccessAction, AccessLevel, AppliesTo, Dimension, ProjectType
 from ..models import AccessRequirement, ControlUnit, SitingAssessment, ZoningPlan
-from ..selectors import geometry_transformed
+from ..selectors import geometry_transformed, plans_for_user
+
+
+class VisiblePlanField(serializers.SlugRelatedField):
+    """A plan code the requester may see: any version signed in, a public version (selectors.plans_for_user) else."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", **kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:  # a command or a service, not a web request: every version
+            return ZoningPlan.objects.all()
+        return plans_for_user(request.user)
 
 
 class PlanSerializer(serializers.ModelSerializer):
     unit_count = serializers.IntegerField(read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    revised_from = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = ZoningPlan
-        fields = ["code", "name", "region_adcode", "version", "status", "effective_date", "filed_with", "unit_count"]
+        fields = [
+            "code",
+            "name",
+            "region_adcode",
+            "version",
+            "status",
+            "status_label",
+            "effective_date",
+            "filed_with",
+            "approved_by",
+            "document_number",
+            "filed_date",
+            "revision_due",
+            "parent",
+            "revised_from",
+            "unit_count",
+        ]
+
+
+class PlanReviseInputSerializer(serializers.Serializer):
+    code = serializers.SlugField(max_length=64)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    document = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class PlanFileInputSerializer(serializers.Serializer):
+    authority = serializers.CharField(max_length=200)
+    number = serializers.CharField(max_length=100)
+    date = serializers.DateField()
+    approved_by = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class PlanPublishInputSerializer(serializers.Serializer):
+    effective_date = serializers.DateField()
+
+
+class PlanUpdateInputSerializer(serializers.Serializer):
+    what = serializers.CharField()
+    why = serializers.CharField(required=False, allow_blank=True, default="")
+    document = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class ApiGeometryField(GeometryField):
@@ -61,7 +118,7 @@ class UnitFeatureSerializer(GeoFeatureModelSerializer):
 
 
 class LookupInputSerializer(GeometrySridMixin, serializers.Serializer):
-    plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
+    plan = VisiblePlanField()
     geometry = GeoJSONGeometryField()
     srid = SridField()
 
@@ -171,7 +228,7 @@ class IndustrySearchInputSerializer(serializers.Serializer):
 
 
 class SitingInputSerializer(GeometrySridMixin, serializers.Serializer):
-    plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
+    plan = VisiblePlanField()
     geometry = GeoJSONGeometryField()
     srid = SridField()
     industry_code = serializers.CharField(max_length=16)

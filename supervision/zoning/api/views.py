@@ -22,7 +22,11 @@ from .serializers import (
     IndustrySerializer,
     LookupInputSerializer,
     LookupOutputSerializer,
+    PlanFileInputSerializer,
+    PlanPublishInputSerializer,
+    PlanReviseInputSerializer,
     PlanSerializer,
+    PlanUpdateInputSerializer,
     SitingAssessmentSerializer,
     SitingInputSerializer,
     SummaryRowSerializer,
@@ -32,18 +36,110 @@ from .serializers import (
 
 
 class PlanListView(generics.ListAPIView):
-    """Zoning plans (every version)."""
+    """Zoning plans: every version signed in; anonymous (PUBLIC_ZONING) only effective and superseded ones."""
 
     permission_classes = [PublicZoningRead]
     serializer_class = PlanSerializer
-    queryset = selectors.plans_visible()
+
+    def get_queryset(self):
+        return selectors.plans_for_user(self.request.user)
 
 
 class PlanDetailView(generics.RetrieveAPIView):
     permission_classes = [PublicZoningRead]
     serializer_class = PlanSerializer
-    queryset = selectors.plans_visible()
     lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.plans_for_user(self.request.user)
+
+
+def _plan_visible(request, code: str) -> ZoningPlan:
+    return get_object_or_404(selectors.plans_for_user(request.user), code=code)
+
+
+class PlanReviseView(APIView):
+    """Make a draft revision of this version (planners): units, overlays, access list, scan rules copied."""
+
+    @extend_schema(request=PlanReviseInputSerializer, responses={201: PlanSerializer})
+    def post(self, request, code):
+        services.plan_actor_check(user=request.user)
+        data = PlanReviseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        draft = services.plan_revise(
+            from_code=code,
+            to_code=v["code"],
+            name=v.get("name") or None,
+            actor=request.user,
+            reason=v["reason"],
+            document=v["document"],
+        )
+        return Response(PlanSerializer(selectors.plans_visible().get(pk=draft.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class PlanFileView(APIView):
+    """draft → filed (备案): authority, document number, date, attachments (multipart); planners only."""
+
+    @extend_schema(request=PlanFileInputSerializer, responses=PlanSerializer)
+    def post(self, request, code):
+        services.plan_actor_check(user=request.user)
+        plan = services.plan_get(code=code)
+        data = PlanFileInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        plan = services.plan_file(
+            plan=plan,
+            authority=v["authority"],
+            number=v["number"],
+            date=v["date"],
+            approved_by=v["approved_by"],
+            attachments=[(f.name, f) for f in v["attachments"]],
+            actor=request.user,
+        )
+        return Response(PlanSerializer(selectors.plans_visible().get(pk=plan.pk)).data)
+
+
+class PlanPublishView(APIView):
+    """filed → effective; the jurisdiction's effective version is superseded in the same transaction."""
+
+    @extend_schema(request=PlanPublishInputSerializer, responses=PlanSerializer)
+    def post(self, request, code):
+        services.plan_actor_check(user=request.user)
+        plan = services.plan_get(code=code)
+        data = PlanPublishInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = services.plan_publish(
+            plan=plan, effective_date=data.validated_data["effective_date"], actor=request.user
+        )
+        return Response(PlanSerializer(selectors.plans_visible().get(pk=plan.pk)).data)
+
+
+class PlanUpdateView(APIView):
+    """Append to the plan's dynamic-update log (what changed, why, by which document); planners only."""
+
+    @extend_schema(request=PlanUpdateInputSerializer, responses={201: PlanUpdateInputSerializer})
+    def post(self, request, code):
+        services.plan_actor_check(user=request.user)
+        data = PlanUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.plan_update_record(
+            plan=services.plan_get(code=code), actor=request.user, **data.validated_data
+        )
+        return Response(
+            {"what": entry.what, "why": entry.why, "document": entry.document, "at": entry.at},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PlanDiffView(APIView):
+    """What changed from version `code` to version `other`: units (by code, then by place) and clauses."""
+
+    permission_classes = [PublicZoningRead]
+
+    def get(self, request, code, other):
+        old, new = _plan_visible(request, code), _plan_visible(request, other)
+        return Response(selectors.plan_diff(old=old, new=new))
 
 
 class PlanSummaryView(APIView):
@@ -53,7 +149,7 @@ class PlanSummaryView(APIView):
 
     @extend_schema(responses=SummaryRowSerializer(many=True))
     def get(self, request, code):
-        plan = get_object_or_404(ZoningPlan, code=code)
+        plan = _plan_visible(request, code)
         return Response(SummaryRowSerializer(selectors.zoning_summary(plan=plan), many=True).data)
 
 
@@ -85,8 +181,16 @@ class UnitPagination(GeoJsonPagination):
     max_page_size = 1000
 
 
-def _units_queryset():
-    return selectors.units_filtered().annotate(geom_api=Transform("geom", settings.API_SRID))
+def _units_queryset(request):
+    """Units of the plans the requester may see; the public gets generalised, rounded outlines."""
+    qs = selectors.units_filtered()
+    if request.user.is_authenticated:
+        geom = Transform("geom", settings.API_SRID)
+    else:
+        qs = qs.filter(plan__in=selectors.plans_public_qs())
+        geom = selectors.geometry_public("geom")
+    # GeoJSON text made by PostGIS: parsing unit polygons into GEOS and back cost seconds a page.
+    return qs.annotate(geom_geojson=AsGeoJSON(geom, precision=7)).defer("geom")
 
 
 class UnitListView(generics.ListAPIView):
@@ -98,13 +202,7 @@ class UnitListView(generics.ListAPIView):
     filterset_class = UnitFilter
 
     def get_queryset(self):
-        # GeoJSON text made by PostGIS: parsing unit polygons into GEOS and back cost seconds a page.
-        return (
-            selectors.units_filtered()
-            .annotate(geom_geojson=AsGeoJSON(Transform("geom", settings.API_SRID), precision=7))
-            .defer("geom")
-            .order_by("plan__code", "code")
-        )
+        return _units_queryset(self.request).order_by("plan__code", "code")
 
     @extend_schema(
         parameters=[
@@ -129,7 +227,9 @@ class UnitDetailView(generics.RetrieveAPIView):
     serializer_class = UnitDetailSerializer
 
     def get_object(self):
-        unit = get_object_or_404(_units_queryset(), plan__code=self.kwargs["plan"], code=self.kwargs["code"])
+        unit = get_object_or_404(
+            _units_queryset(self.request), plan__code=self.kwargs["plan"], code=self.kwargs["code"]
+        )
         unit.access_list = selectors.requirements_for_unit(unit=unit)
         return unit
 
@@ -142,7 +242,7 @@ class LookupView(APIView):
 
     @extend_schema(request=LookupInputSerializer, responses=LookupOutputSerializer)
     def post(self, request):
-        data = LookupInputSerializer(data=request.data)
+        data = LookupInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         result = selectors.geometry_lookup(plan=data.validated_data["plan"], geometry=data.validated_data["geometry"])
         return Response(LookupOutputSerializer(result).data)
@@ -156,7 +256,7 @@ class AccessRequirementListView(generics.ListAPIView):
     filterset_class = AccessRequirementFilter
 
     def get_queryset(self):
-        return selectors.requirements_filtered()
+        return selectors.requirements_filtered().filter(plan__in=selectors.plans_for_user(self.request.user))
 
 
 class IndustrySearchView(APIView):
@@ -183,7 +283,7 @@ class SitingAssessmentCreateView(APIView):
 
     @extend_schema(request=SitingInputSerializer, responses={201: SitingAssessmentSerializer})
     def post(self, request):
-        data = SitingInputSerializer(data=request.data)
+        data = SitingInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         assessment = services.siting_assess(
             plan=data.validated_data["plan"],

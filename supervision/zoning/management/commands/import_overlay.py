@@ -12,6 +12,7 @@ class Command(ServiceCommand):
         parser.add_argument("--kind", required=True, choices=OverlayKind.values)
         parser.add_argument("--layer")
         parser.add_argument("--src-srid", type=int)
+        parser.add_argument("--replace", action="store_true", help="replace the draft's overlays of this kind")
 
     def handle(self, *args, **opts):
         report = overlays_import(
@@ -20,6 +21,7 @@ class Command(ServiceCommand):
             kind=opts["kind"],
             layer_name=opts["layer"],
             src_srid=opts["src_srid"],
+            replace=opts["replace"],
         )
         for note in report.notes:
             self.stdout.write(note)

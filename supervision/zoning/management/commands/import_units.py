@@ -12,6 +12,7 @@ class Command(ServiceCommand):
         parser.add_argument("--src-srid", type=int, help="source EPSG code when the file has none, or to override it")
         parser.add_argument("--plan-name", help="name of the plan when it is created")
         parser.add_argument("--region", help="region adcode of a new plan (default: the city code shared by all units)")
+        parser.add_argument("--replace", action="store_true", help="replace the draft's units with the file's")
 
     def handle(self, *args, **opts):
         report = units_import(
@@ -21,10 +22,11 @@ class Command(ServiceCommand):
             src_srid=opts["src_srid"],
             plan_name=opts["plan_name"],
             region=opts["region"],
+            replace=opts["replace"],
         )
         for note in report.notes:
             self.stdout.write(note)
         self.stdout.write(
-            f"imported {report.created} units into plan {report.plan} (source CRS {report.source_crs}; "
+            f"{'replaced the units with' if opts['replace'] else 'imported'} {report.created} units into plan {report.plan} (source CRS {report.source_crs}; "
             f"{report.repaired} repaired)"
         )
