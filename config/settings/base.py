@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "supervision.remote_sensing",
     "supervision.assessment",
     "supervision.field",
+    "supervision.permitting",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +238,14 @@ LEAD_TARGET_MAX_DISTANCE_M = env.float("LEAD_TARGET_MAX_DISTANCE_M", default=200
 # (percent worse than the previous period) when a plan has no rule set of its own.
 MONITORING_PERIOD_DAYS = env.int("MONITORING_PERIOD_DAYS", default=30)
 MONITORING_DECLINE_MARGIN_PCT = env.float("MONITORING_DECLINE_MARGIN_PCT", default=10.0)
+# Enterprise CEMS (HJ 212): a device silent this many hours raises a data-gap lead; the
+# receiver re-reads the permitted devices this often, and writes a batch at this size or age.
+CEMS_GAP_HOURS = env.int("CEMS_GAP_HOURS", default=6)
+CEMS_DEVICE_REFRESH_SECONDS = env.float("CEMS_DEVICE_REFRESH_SECONDS", default=30.0)
+CEMS_BATCH_SIZE = env.int("CEMS_BATCH_SIZE", default=500)
+CEMS_BATCH_SECONDS = env.float("CEMS_BATCH_SECONDS", default=0.05)
+# How far back evaluate_cems looks for exceedance episodes (days).
+CEMS_EVALUATE_DAYS = env.int("CEMS_EVALUATE_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "change-layer-inbox": {
