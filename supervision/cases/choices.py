@@ -9,6 +9,7 @@ class LeadSource(models.TextChoices):
     HOTLINE = "hotline_12369", _("12369热线")
     INSPECTION = "inspection", _("日常检查")
     HIGHER_INSPECTION = "higher_inspection", _("督察移交")
+    CEMS = "cems", _("在线监测")
 
 
 class LeadStatus(models.TextChoices):
