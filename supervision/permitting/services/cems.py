@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
@@ -286,7 +286,9 @@ class CemsStore:
 
     def __call__(self, packets: list[Packet]) -> list[str | None]:
         with self._lock:
-            close_old_connections()
+            if not connection.in_atomic_block:
+                # A long-lived writer thread: drop a connection the server closed or that aged out.
+                close_old_connections()
             self._refresh(force=False)
             if any(p.mn not in self._devices for p in packets):
                 self._refresh(force=True)
