@@ -270,7 +270,8 @@ class CemsStore:
 
     def __init__(self, *, evaluate: bool = True) -> None:
         self.evaluate = evaluate
-        self._devices: dict[str, dict[str, str]] = {}
+        # MN → pollutant code → (outlet code, hourly limit)
+        self._devices: dict[str, dict[str, tuple[str, float]]] = {}
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -278,11 +279,16 @@ class CemsStore:
         age = time.monotonic() - self._loaded_at
         if age < settings.CEMS_DEVICE_REFRESH_SECONDS and not (force and age > 5):
             return
-        devices: dict[str, dict[str, str]] = defaultdict(dict)
-        for mn, code, outlet in PermitLimit.objects.values_list("device_mn", "pollutant_code", "outlet_code"):
-            devices[mn][code] = outlet
+        devices: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
+        limits = PermitLimit.objects.values_list("device_mn", "pollutant_code", "outlet_code", "hourly_limit")
+        for mn, code, outlet, hourly_limit in limits:
+            devices[mn][code] = (outlet, hourly_limit)
         self._devices = dict(devices)
         self._loaded_at = time.monotonic()
+
+    def _exceeds(self, row: CemsRow) -> bool:
+        limit = self._devices.get(row.device_mn, {}).get(row.pollutant_code)
+        return limit is not None and row.avg is not None and row.avg > limit[1] and row.flag in VALID_FLAGS
 
     def __call__(self, packets: list[Packet]) -> list[str | None]:
         with self._lock:
@@ -306,12 +312,12 @@ class CemsStore:
                 if packet.data_time is None:
                     verdicts.append("malformed")
                     continue
-                default_outlet = next(iter(outlets.values()))
+                default_outlet = next(iter(outlets.values()))[0]
                 for value in packet.values:
                     rows.append(
                         CemsRow(
                             device_mn=packet.mn,
-                            outlet_code=outlets.get(value.code, default_outlet),
+                            outlet_code=outlets[value.code][0] if value.code in outlets else default_outlet,
                             pollutant_code=value.code,
                             cn=cn,
                             data_time=packet.data_time,
@@ -324,7 +330,9 @@ class CemsStore:
                 verdicts.append(None)
             new = cems_values_store(rows=rows, received_at=timezone.now())
             if self.evaluate:
-                hours = [r for r in new if r.cn == CN_HOURLY and r.pollutant_code in self._devices.get(r.device_mn, {})]
+                # Only a new hour above its limit can start or extend an episode (a compliant
+                # hour just ends one, which needs no write): the rest cost no query.
+                hours = [r for r in new if r.cn == CN_HOURLY and self._exceeds(r)]
                 if hours:
                     # Late data (a device catching up) is evaluated around its own times, not now.
                     since = min(r.data_time for r in hours) - timedelta(days=settings.CEMS_EVALUATE_DAYS)
