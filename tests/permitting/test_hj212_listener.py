@@ -155,3 +155,25 @@ def test_listener_stores_acknowledges_rejects_and_raises_one_lead(tmp_path, list
     # The device has been silent since 2026-03-01 11:00: one data-gap lead, however often run.
     gap = Lead.objects.get(evidence__rule="cems_gap")
     assert (gap.source, gap.target, gap.evidence["device_mn"]) == ("cems", scene.chem, "CEMS0001")
+
+
+def test_simulator_feeds_the_listener_and_its_exceedance_raises_a_lead(tmp_path, listener, capsys):
+    scene = permit_scene()
+    permit_limits_import(path=limits_csv(tmp_path, [f"{scene.chem.credit_code},DA001,SIM0001,a21026,50,mg/m3,,,"]))
+    _, port = listener
+    call_command(
+        "cems_simulate",
+        "--port",
+        str(port),
+        "--credit-code",
+        scene.chem.credit_code,
+        "--hours",
+        "5",
+        "--exceed-hours",
+        "2",
+    )
+    assert "SIM0001: sent 5, acknowledged 5" in capsys.readouterr().out
+    values = list(CemsValue.objects.filter(device_mn="SIM0001").order_by("data_time").values_list("avg", flat=True))
+    assert values == [30.0, 30.0, 30.0, 65.0, 67.5]
+    lead = Lead.objects.get(source="cems")
+    assert lead.detections == 2 and lead.target == scene.chem
