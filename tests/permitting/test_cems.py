@@ -130,3 +130,18 @@ def test_store_rejects_unknown_devices_and_data_without_time(limit):
     )
     assert verdicts == [None, "unknown_device", "malformed", None]
     assert list(CemsValue.objects.values_list("device_mn", "outlet_code", "avg")) == [("CEMS0001", "DA001", 12.0)]
+
+
+def test_demo_loads_permits_and_one_cems_lead_twice_alike(pscene):
+    from supervision.permitting.demo import demo_load
+
+    pscene.chem.name = "长春市南关区示范化工有限公司"
+    pscene.chem.save()
+    pscene.brewery.name = "长春市宽城区示范热电有限公司"
+    pscene.brewery.save()
+    for _ in range(2):
+        lines = demo_load()
+    assert "5 updated permit limits" in lines[0]
+    assert CemsValue.objects.filter(cn=2061).count() == 24 * 5
+    lead = Lead.objects.get(source="cems")
+    assert (lead.target, lead.detections) == (pscene.brewery, 3)
