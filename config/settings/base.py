@@ -244,6 +244,8 @@ CEMS_GAP_HOURS = env.int("CEMS_GAP_HOURS", default=6)
 CEMS_DEVICE_REFRESH_SECONDS = env.float("CEMS_DEVICE_REFRESH_SECONDS", default=30.0)
 CEMS_BATCH_SIZE = env.int("CEMS_BATCH_SIZE", default=500)
 CEMS_BATCH_SECONDS = env.float("CEMS_BATCH_SECONDS", default=0.05)
+# Batches stored at once (one thread and database connection each).
+CEMS_WRITERS = env.int("CEMS_WRITERS", default=2)
 # How far back evaluate_cems looks for exceedance episodes (days).
 CEMS_EVALUATE_DAYS = env.int("CEMS_EVALUATE_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {

@@ -263,7 +263,7 @@ def cems_gaps_evaluate(*, now: datetime, report: CemsEvaluationReport) -> None:
 class CemsStore:
     """The receiver's `store`: known devices only, values of CN 2061/2051 stored, new hours evaluated.
 
-    Runs in the receiver's writer thread. The device list (MN → outlet per pollutant) is
+    Runs in the receiver's writer threads (each with its own database connection). The device list (MN → outlet per pollutant) is
     re-read every CEMS_DEVICE_REFRESH_SECONDS, and at once (at most every 5 s) when an
     unknown MN turns up, so a device whose limits were just imported is accepted soon.
     """
@@ -291,55 +291,55 @@ class CemsStore:
         return limit is not None and row.avg is not None and row.avg > limit[1] and row.flag in VALID_FLAGS
 
     def __call__(self, packets: list[Packet]) -> list[str | None]:
+        if not connection.in_atomic_block:
+            # A long-lived writer thread: drop a connection the server closed or that aged out.
+            close_old_connections()
         with self._lock:
-            if not connection.in_atomic_block:
-                # A long-lived writer thread: drop a connection the server closed or that aged out.
-                close_old_connections()
             self._refresh(force=False)
             if any(p.mn not in self._devices for p in packets):
                 self._refresh(force=True)
-            verdicts: list[str | None] = []
-            rows: list[CemsRow] = []
-            for packet in packets:
-                outlets = self._devices.get(packet.mn)
-                if outlets is None:
-                    verdicts.append("unknown_device")
-                    continue
-                cn = STORED_CNS.get(packet.cn)
-                if cn is None:
-                    verdicts.append(None)  # heartbeats, real-time and daily data: acknowledged, not kept
-                    continue
-                if packet.data_time is None:
-                    verdicts.append("malformed")
-                    continue
-                default_outlet = next(iter(outlets.values()))[0]
-                for value in packet.values:
-                    rows.append(
-                        CemsRow(
-                            device_mn=packet.mn,
-                            outlet_code=outlets[value.code][0] if value.code in outlets else default_outlet,
-                            pollutant_code=value.code,
-                            cn=cn,
-                            data_time=packet.data_time,
-                            avg=value.avg if value.avg is not None else value.rtd,
-                            min=value.min,
-                            max=value.max,
-                            flag=value.flag[:4],
-                        )
+        verdicts: list[str | None] = []
+        rows: list[CemsRow] = []
+        for packet in packets:
+            outlets = self._devices.get(packet.mn)
+            if outlets is None:
+                verdicts.append("unknown_device")
+                continue
+            cn = STORED_CNS.get(packet.cn)
+            if cn is None:
+                verdicts.append(None)  # heartbeats, real-time and daily data: acknowledged, not kept
+                continue
+            if packet.data_time is None:
+                verdicts.append("malformed")
+                continue
+            default_outlet = next(iter(outlets.values()))[0]
+            for value in packet.values:
+                rows.append(
+                    CemsRow(
+                        device_mn=packet.mn,
+                        outlet_code=outlets[value.code][0] if value.code in outlets else default_outlet,
+                        pollutant_code=value.code,
+                        cn=cn,
+                        data_time=packet.data_time,
+                        avg=value.avg if value.avg is not None else value.rtd,
+                        min=value.min,
+                        max=value.max,
+                        flag=value.flag[:4],
                     )
-                verdicts.append(None)
-            new = cems_values_store(rows=rows, received_at=timezone.now())
-            if self.evaluate:
-                # Only a new hour above its limit can start or extend an episode (a compliant
-                # hour just ends one, which needs no write): the rest cost no query.
-                hours = [r for r in new if r.cn == CN_HOURLY and self._exceeds(r)]
-                if hours:
-                    # Late data (a device catching up) is evaluated around its own times, not now.
-                    since = min(r.data_time for r in hours) - timedelta(days=settings.CEMS_EVALUATE_DAYS)
-                    pairs = {(r.device_mn, r.pollutant_code) for r in hours}
-                    try:
-                        cems_evaluate(pairs=pairs, since=since, gaps=False)
-                    except Exception:
-                        # The values are stored; evaluate_cems will raise what was missed.
-                        log.exception("CEMS evaluation after a stored batch failed")
-            return verdicts
+                )
+            verdicts.append(None)
+        new = cems_values_store(rows=rows, received_at=timezone.now())
+        if self.evaluate:
+            # Only a new hour above its limit can start or extend an episode (a compliant
+            # hour just ends one, which needs no write): the rest cost no query.
+            hours = [r for r in new if r.cn == CN_HOURLY and self._exceeds(r)]
+            if hours:
+                # Late data (a device catching up) is evaluated around its own times, not now.
+                since = min(r.data_time for r in hours) - timedelta(days=settings.CEMS_EVALUATE_DAYS)
+                pairs = {(r.device_mn, r.pollutant_code) for r in hours}
+                try:
+                    cems_evaluate(pairs=pairs, since=since, gaps=False)
+                except Exception:
+                    # The values are stored; evaluate_cems will raise what was missed.
+                    log.exception("CEMS evaluation after a stored batch failed")
+        return verdicts

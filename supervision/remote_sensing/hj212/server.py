@@ -1,8 +1,9 @@
 """An asyncio TCP receiver for HJ 212-2017 devices (no Django: storage is a callable).
 
 Each connection is framed by its own FrameBuffer; parsed packets go to one pending list
-that a single flusher hands, in batches, to `store` in a worker thread (the database
-writes happen there, one batch at a time, in arrival order). `store` answers for each
+that a flusher hands, in batches, to `store` in writer threads (`writers` batches in
+flight at once, so the database works on one while Python prepares the next; a device
+waits for its ack before sending on, so its own packets never race each other). `store` answers for each
 packet None (accepted) or a rejection code. Accepted packets whose Flag asks for it are
 acknowledged with CN=9014 only after their batch is stored, so an acknowledged value is
 a stored value; a device that gets no ack resends, and the store keeps one copy.
@@ -62,6 +63,7 @@ class Receiver:
         max_pending: int = 20000,
         idle_timeout: float = 900.0,
         keep_ack_times: int = 100000,
+        writers: int = 2,
     ) -> None:
         self.store = store
         self.batch_size = batch_size
@@ -74,8 +76,9 @@ class Receiver:
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
-        # One writer thread: batches are stored one after another, in arrival order.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hj212-store")
+        self._writers = asyncio.Semaphore(writers)
+        self._executor = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="hj212-store")
+        self._in_flight: set[asyncio.Task] = set()
         self._flusher: asyncio.Task | None = None
         self._server: asyncio.Server | None = None
 
@@ -88,7 +91,7 @@ class Receiver:
         """Stop accepting, store what is pending, then stop the writer thread."""
         if self._server is not None:
             self._server.close()
-        while self._pending:
+        while self._pending or self._in_flight:
             self._wake.set()
             await asyncio.sleep(self.batch_seconds)
         if self._flusher is not None:
@@ -151,17 +154,26 @@ class Receiver:
                 del times[: len(times) // 2]
 
     async def _flush_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             if not self._pending:
                 self._wake.clear()
                 await self._wake.wait()
+            await self._writers.acquire()
             if len(self._pending) < self.batch_size:
                 await asyncio.sleep(self.batch_seconds)
             batch = self._pending[: self.batch_size]
             del self._pending[: self.batch_size]
             if len(self._pending) < self.max_pending // 2:
                 self._drained.set()
+            task = asyncio.create_task(self._store(batch))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _store(self, batch: list[tuple[Packet, asyncio.Future, float]]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            if not batch:
+                return
             try:
                 verdicts = await loop.run_in_executor(self._executor, self.store, [p for p, _, _ in batch])
             except Exception:
@@ -171,3 +183,5 @@ class Receiver:
             for (_, future, _), verdict in zip(batch, verdicts, strict=True):
                 if not future.done():
                     future.set_result(verdict)
+        finally:
+            self._writers.release()

@@ -30,6 +30,8 @@ DECLARE
     first date := date_trunc('month', month)::date;
     name text := format('remote_sensing_cemsvalue_y%sm%s', to_char(first, 'YYYY'), to_char(first, 'MM'));
 BEGIN
+    -- Two writers (threads or processes) may ask for the same month at once: one creates it.
+    PERFORM pg_advisory_xact_lock(hashtext(name));
     IF to_regclass(name) IS NULL THEN
         -- Rows of that month already in the default partition would block the new one: move them.
         EXECUTE format(

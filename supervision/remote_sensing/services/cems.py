@@ -7,6 +7,7 @@ stored once, and the call says which rows were new (the ones evaluation must loo
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -14,6 +15,7 @@ from django.db import connection, transaction
 
 # Months whose partition this process has already ensured (the function is idempotent anyway).
 _months_ready: set[date] = set()
+_months_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def cems_partitions_ensure(*, months: set[date]) -> None:
     missing = sorted(m for m in months if m not in _months_ready)
     if not missing:
         return
-    with connection.cursor() as cursor:
+    with _months_lock, connection.cursor() as cursor:
         for month in missing:
             cursor.execute("SELECT cems_value_partition_ensure(%s)", [month])
     _months_ready.update(missing)
@@ -48,17 +50,27 @@ def cems_values_store(*, rows: list[CemsRow], received_at: datetime) -> list[Cem
         return []
     # Partition bounds are dates read in the connection's zone, which Django sets to UTC.
     cems_partitions_ensure(months={r.data_time.astimezone(UTC).date().replace(day=1) for r in rows})
-    params: list = []
-    for r in rows:
-        params += [r.device_mn, r.outlet_code, r.pollutant_code, r.cn, r.data_time, r.avg, r.min, r.max, r.flag]
-        params.append(received_at)
-    values = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(rows))
+    # One statement per batch with ten array parameters (unnest), not ten parameters per row:
+    # binding stays cheap however large the batch.
+    columns = list(
+        zip(
+            *(
+                (r.device_mn, r.outlet_code, r.pollutant_code, r.cn, r.data_time, r.avg, r.min, r.max, r.flag)
+                for r in rows
+            ),
+            strict=True,
+        )
+    )
     sql = (
         "INSERT INTO remote_sensing_cemsvalue "
         "(device_mn, outlet_code, pollutant_code, cn, data_time, avg, min, max, flag, received_at) "
-        f"VALUES {values} ON CONFLICT (device_mn, pollutant_code, cn, data_time) DO NOTHING "
+        "SELECT d, o, p, c, t, a, mi, ma, f, %s FROM unnest("
+        "%s::varchar[], %s::varchar[], %s::varchar[], %s::smallint[], %s::timestamptz[], "
+        "%s::float8[], %s::float8[], %s::float8[], %s::varchar[]) AS v(d, o, p, c, t, a, mi, ma, f) "
+        "ON CONFLICT (device_mn, pollutant_code, cn, data_time) DO NOTHING "
         "RETURNING device_mn, pollutant_code, cn, data_time"
     )
+    params = [received_at, *(list(column) for column in columns)]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         new = {(mn, code, cn, t) for mn, code, cn, t in cursor.fetchall()}

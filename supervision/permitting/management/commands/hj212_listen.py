@@ -1,5 +1,6 @@
 import asyncio
 import logging
+import resource
 import signal
 
 from django.conf import settings
@@ -20,6 +21,10 @@ class Command(ServiceCommand):
         parser.add_argument("--no-evaluate", action="store_true", help="store only; leave leads to evaluate_cems")
 
     def handle(self, *args, **opts):
+        # One descriptor per device connection: a province's devices need more than the usual 1024.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         if not logging.getLogger().handlers and not log.handlers:
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         asyncio.run(self._serve(opts["host"], opts["port"], evaluate=not opts["no_evaluate"]))
@@ -29,6 +34,7 @@ class Command(ServiceCommand):
             store=CemsStore(evaluate=evaluate),
             batch_size=settings.CEMS_BATCH_SIZE,
             batch_seconds=settings.CEMS_BATCH_SECONDS,
+            writers=settings.CEMS_WRITERS,
         )
         server = await receiver.start(host, port)
         bound = server.sockets[0].getsockname()
