@@ -29,3 +29,8 @@ class PermitCheckReason(models.TextChoices):
 class FindingVerdict(models.TextChoices):
     PROHIBITED = "prohibited", _("禁止准入")
     RESTRICTED = "restricted", _("限制准入")
+
+
+class EiaKind(models.TextChoices):
+    PLANNING = "planning", _("规划环评")
+    PROJECT = "project", _("项目环评")

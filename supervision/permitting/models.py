@@ -1,11 +1,13 @@
-from django.db import models
+from django.conf import settings
+from django.contrib.gis.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from supervision.cases.models import EnforcementTarget
+from supervision.zoning.choices import ProjectType, Verdict
 from supervision.zoning.models import ZoningPlan
 
-from .choices import FindingVerdict, PermitCheckReason
+from .choices import EiaKind, FindingVerdict, PermitCheckReason
 
 
 class PermitLimit(models.Model):
@@ -72,3 +74,44 @@ class PermitFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} {self.get_verdict_display()}"
+
+
+class EiaApproval(models.Model):
+    """An EIA approval (规划/项目环评批复) with the siting assessment of its site at its approval date."""
+
+    kind = models.CharField(_("审批类型"), max_length=16, choices=EiaKind.choices)
+    project_name = models.CharField(_("项目名称"), max_length=200)
+    project_type = models.CharField(_("建设性质"), max_length=16, choices=ProjectType.choices, default=ProjectType.NEW)
+    geom = models.GeometryField(_("选址范围"), srid=settings.STORAGE_SRID)
+    industry_code = models.CharField(_("行业代码"), max_length=8)
+    authority = models.CharField(_("审批机关"), max_length=200)
+    document_number = models.CharField(_("批复文号"), max_length=100, unique=True)
+    approved_on = models.DateField(_("批复日期"))
+    target = models.ForeignKey(
+        EnforcementTarget, null=True, blank=True, on_delete=models.SET_NULL, related_name="eia_approvals"
+    )
+    # The plan in force on the approval date, and the assessment against it (as zoning stores it).
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(_("研判结论"), max_length=16, choices=Verdict.choices)
+    conforms = models.BooleanField(_("符合准入要求"))
+    assessment = models.JSONField(_("研判结果"), default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("环评审批")
+        verbose_name_plural = _("环评审批")
+        ordering = ["-approved_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=EiaKind.values), name="eia_kind_known"),
+            models.CheckConstraint(condition=Q(verdict__in=Verdict.values), name="eia_verdict_known"),
+            models.CheckConstraint(
+                condition=Q(conforms=True, verdict=Verdict.ALLOWED)
+                | Q(conforms=False, verdict__in=["prohibited", "restricted"]),
+                name="eia_conforms_matches_verdict",
+            ),
+        ]
+        indexes = [models.Index(fields=["conforms", "approved_on"], name="eia_conforms_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.document_number} {self.project_name}"

@@ -1,5 +1,6 @@
 """A plan with one unit whose access list prohibits chemicals (C26), a chemical plant and a brewery in it."""
 
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +14,7 @@ from tests.factories import DivisionFactory, PlanFactory, UnitFactory, square
 
 def permit_scene() -> SimpleNamespace:
     division = DivisionFactory(adcode="220102", name="南关区")
-    plan = PlanFactory(code="cems-test", status="effective")
+    plan = PlanFactory(code="cems-test", status="effective", effective_date=date(2024, 1, 1))
     unit = UnitFactory(plan=plan, division=division, code="ZH22010210001", geom=square(125.30, 43.80))
     AccessRequirement.objects.create(
         plan=plan,

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("eia-approvals/", views.EiaApprovalListView.as_view(), name="eia-approval-list"),
+]
