@@ -139,8 +139,11 @@ def test_demo_loads_permits_and_one_cems_lead_twice_alike(pscene):
     pscene.chem.save()
     pscene.brewery.name = "长春市宽城区示范热电有限公司"
     pscene.brewery.save()
+    pscene.plan.code = "changchun-2024"
+    pscene.plan.save()
     for _ in range(2):
         lines = demo_load()
+    assert "permitting: EIA approval 长环审〔2025〕17号 年产3万吨精细化工中间体项目: prohibited" in lines
     assert "5 updated permit limits" in lines[0]
     assert CemsValue.objects.filter(cn=2061).count() == 24 * 5
     lead = Lead.objects.get(source="cems")
