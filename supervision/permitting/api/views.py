@@ -1,10 +1,12 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from supervision.cases import permissions as case_perms
 
 from ..models import EiaApproval
+from ..selectors import target_compliance
 from ..services.eia import eia_approval_record, eia_conflicts
 from .serializers import EiaApprovalInputSerializer, EiaApprovalSerializer
 
@@ -48,3 +50,14 @@ class EiaApprovalListView(generics.ListAPIView):
         v = dict(data.validated_data)
         approval = eia_approval_record(geometry=v.pop("geom"), actor=request.user, **v)
         return Response(EiaApprovalSerializer(approval).data, status=status.HTTP_201_CREATED)
+
+
+class TargetComplianceView(APIView):
+    """A target's compliance history: permit limits and findings, EIA approvals, three years of
+    inspections, leads, cases and penalties, CEMS hours above limits, exceedance and gap leads."""
+
+    permission_classes = [case_perms.HasCaseRole]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, pk: int):
+        return Response(target_compliance(user=request.user, target_id=pk))
