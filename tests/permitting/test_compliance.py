@@ -50,3 +50,26 @@ def test_compliance_history_lists_limits_cems_hours_and_leads_in_scope(pscene):
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     client.force_authenticate(None)
     assert client.get(f"/api/v1/permitting/targets/{pscene.chem.id}/compliance/").status_code in (401, 403)
+
+
+def test_compliance_and_conflict_pages_render_for_an_admin(pscene, client):
+    from supervision.permitting.services.eia import eia_approval_record
+
+    from .test_eia import SITE
+
+    eia_approval_record(
+        kind="project",
+        project_name="精细化工项目",
+        geometry=SITE,
+        industry_code="C2614",
+        authority="长春市生态环境局",
+        document_number="长环审〔2025〕5号",
+        approved_on=pscene.plan.effective_date,
+        target=pscene.chem,
+    )
+    admin, _ = user_upsert(username="padmin", role="bureau_admin", password="pw-long-enough-1")
+    client.force_login(admin)
+    page = client.get(f"/targets/{pscene.chem.id}/compliance/").content.decode()
+    assert pscene.chem.name in page and "长环审〔2025〕5号" in page
+    page = client.get("/eia/conflicts/").content.decode()
+    assert "长环审〔2025〕5号" in page and "ZH-1 禁止新建、扩建化工项目" in page
