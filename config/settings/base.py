@@ -310,6 +310,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "DrillSubjectEnum": "supervision.assessment.choices.Subject",
     }
 )
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EiaKindEnum"] = "supervision.permitting.choices.EiaKind"
 
 # --- web ---
 # Basemap tiles are optional (intranets have none): e.g. a Tianditu URL with its key,

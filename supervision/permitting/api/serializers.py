@@ -1,8 +1,8 @@
 from django.contrib.gis.geos import GEOSGeometry
 from rest_framework import serializers
-from rest_framework_gis.fields import GeometryField
 
 from supervision.cases.models import EnforcementTarget
+from supervision.zoning.api.serializers import ApiGeometryField, GeoJSONGeometryField
 from supervision.zoning.choices import ProjectType
 
 from ..choices import EiaKind
@@ -15,7 +15,7 @@ class EiaApprovalSerializer(serializers.ModelSerializer):
     plan = serializers.SlugRelatedField(slug_field="code", read_only=True)
     target = serializers.SlugRelatedField(slug_field="credit_code", read_only=True)
     deciding = serializers.SerializerMethodField()
-    geom = GeometryField()
+    geom = ApiGeometryField(read_only=True)
 
     class Meta:
         model = EiaApproval
@@ -45,7 +45,7 @@ class EiaApprovalInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=EiaKind.choices)
     project_name = serializers.CharField(max_length=200)
     project_type = serializers.ChoiceField(choices=ProjectType.choices, default=ProjectType.NEW)
-    geom = GeometryField(help_text="GeoJSON geometry in EPSG:4326 (point or polygon)")
+    geom = GeoJSONGeometryField(help_text="GeoJSON geometry in EPSG:4326 (point or polygon)")
     industry_code = serializers.CharField(max_length=8)
     authority = serializers.CharField(max_length=200)
     document_number = serializers.CharField(max_length=100)

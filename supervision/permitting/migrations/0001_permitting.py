@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('cases', '0007_lead_source_cems'),
+        ('cases', '0006_merge_20261130_1453'),
         ('zoning', '0004_division_kind_fill'),
     ]
 
