@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("supervision.remote_sensing.api.urls")),
     path("assessment/", include("supervision.assessment.api.urls")),
     path("field/", include("supervision.field.api.urls")),
+    path("permitting/", include("supervision.permitting.api.urls")),
 ]
 
 urlpatterns = [

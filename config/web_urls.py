@@ -11,6 +11,7 @@ from django.urls import path
 
 from supervision.assessment import web as assessment_web
 from supervision.cases import web as cases_web
+from supervision.permitting import web as permitting_web
 from supervision.remote_sensing import web as rs_web
 from supervision.zoning import web as zoning_web
 
@@ -54,6 +55,9 @@ urlpatterns = [
     path("cases/", cases_web.case_list, name="case-list"),
     path("cases/<int:pk>/", cases_web.case_detail, name="case-detail"),
     path("cases/<int:pk>/<slug:action>/", cases_web.case_action, name="case-action"),
+    # Pollution sources (permits, EIA, CEMS)
+    path("targets/<int:pk>/compliance/", permitting_web.target_compliance_page, name="target-compliance"),
+    path("eia/conflicts/", permitting_web.eia_conflicts_page, name="eia-conflicts"),
     # Change layers
     path("layers/", rs_web.layer_list, name="layer-list"),
     path("layers/<int:pk>/", rs_web.layer_detail, name="layer-detail"),

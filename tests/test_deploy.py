@@ -54,7 +54,7 @@ def test_docker_compose_config_validates(tmp_path):
     result = subprocess.run(["docker-compose", "config", "-q"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     services = subprocess.run(["docker-compose", "config", "--services"], cwd=tmp_path, capture_output=True, text=True)
-    assert set(services.stdout.split()) == {"db", "redis", "web", "worker", "beat"}
+    assert set(services.stdout.split()) == {"db", "redis", "web", "worker", "beat", "hj212"}
 
 
 @pytest.mark.django_db
@@ -142,7 +142,7 @@ def test_compose_and_env_example_name_only_variables_the_code_reads(tmp_path):
     assert {"CHANGE_LAYER_INBOX", "CHANGE_LAYER_DIR", "SECRET_KEY_FILE"} <= known  # the scan works
     # Used by compose itself (the db service and interpolation), passed along by env_file.
     compose_only = {"POSTGRES_PASSWORD"}
-    for service in ("web", "worker", "beat"):
+    for service in ("web", "worker", "beat", "hj212"):
         names = set(config["services"][service]["environment"])
         assert names - known - compose_only == set(), service
         mounts = {

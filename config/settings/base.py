@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "supervision.remote_sensing",
     "supervision.assessment",
     "supervision.field",
+    "supervision.permitting",
 ]
 
 MIDDLEWARE = [
@@ -272,6 +273,16 @@ MONITORING_DECLINE_PERIOD_DAYS = env.int("MONITORING_DECLINE_PERIOD_DAYS", defau
 # HJ 663-2013 completeness for a year-on-year comparison: valid daily values per 30 days
 # (27, as for a monthly mean), scaled to the period length; both periods must meet it.
 MONITORING_MIN_VALID_DAYS_PER_30 = env.int("MONITORING_MIN_VALID_DAYS_PER_30", default=27)
+# Enterprise CEMS (HJ 212): a device silent this many hours raises a data-gap lead; the
+# receiver re-reads the permitted devices this often, and writes a batch at this size or age.
+CEMS_GAP_HOURS = env.int("CEMS_GAP_HOURS", default=6)
+CEMS_DEVICE_REFRESH_SECONDS = env.float("CEMS_DEVICE_REFRESH_SECONDS", default=30.0)
+CEMS_BATCH_SIZE = env.int("CEMS_BATCH_SIZE", default=500)
+CEMS_BATCH_SECONDS = env.float("CEMS_BATCH_SECONDS", default=0.05)
+# Batches stored at once (one thread and database connection each).
+CEMS_WRITERS = env.int("CEMS_WRITERS", default=2)
+# How far back evaluate_cems looks for exceedance episodes (days).
+CEMS_EVALUATE_DAYS = env.int("CEMS_EVALUATE_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "change-layer-inbox": {
@@ -338,6 +349,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "DrillSubjectEnum": "supervision.assessment.choices.Subject",
     }
 )
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EiaKindEnum"] = "supervision.permitting.choices.EiaKind"
 
 # --- web ---
 # Basemap tiles are optional (intranets have none): e.g. a Tianditu URL with its key,

@@ -304,3 +304,35 @@ class UnitZonalStat(models.Model):
     class Meta:
         ordering = ["grid", "unit"]
         constraints = [models.UniqueConstraint(fields=["grid", "unit"], name="zonal_stat_once_per_unit")]
+
+
+class CemsValue(models.Model):
+    """One enterprise CEMS value (HJ 212 CN=2061 hourly / 2051 minute) of a device, outlet and pollutant.
+
+    The table is created by migration 0003_cems_values as a PostgreSQL table partitioned by
+    month of `data_time` (a province sends ~15 million rows a month); Django only reads and
+    bulk-inserts it. The key includes `data_time`, as a partitioned table's keys must.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    device_mn = models.CharField(_("监测设备编码"), max_length=32)
+    outlet_code = models.CharField(_("排放口编码"), max_length=32)
+    pollutant_code = models.CharField(_("污染物代码"), max_length=16)
+    # The HJ 212 command the value came in: 2061 hourly, 2051 minute.
+    cn = models.PositiveSmallIntegerField(_("数据类型"))
+    data_time = models.DateTimeField(_("数据时间"))
+    avg = models.FloatField(_("均值"), null=True)
+    min = models.FloatField(_("最小值"), null=True)
+    max = models.FloatField(_("最大值"), null=True)
+    flag = models.CharField(_("数据标记"), max_length=4, blank=True)
+    received_at = models.DateTimeField(_("接收时间"))
+
+    class Meta:
+        managed = False
+        db_table = "remote_sensing_cemsvalue"
+        verbose_name = _("在线监测数据")
+        verbose_name_plural = _("在线监测数据")
+        ordering = ["device_mn", "pollutant_code", "data_time"]
+
+    def __str__(self) -> str:
+        return f"{self.device_mn} {self.pollutant_code} {self.data_time:%Y-%m-%d %H:%M} {self.avg}"

@@ -211,6 +211,44 @@ def lead_episode_extend(
     return True
 
 
+def lead_detection_extend(
+    *,
+    lead_key: str,
+    source_key: str,
+    detected_at: datetime,
+    evidence: dict | None = None,
+    lead_evidence: dict | None = None,
+) -> LeadRaiseResult | None:
+    """One more detection of the open lead first raised under `lead_key` (an episode going on).
+
+    `source_key` names the new observation: seeing it again changes nothing. With
+    `lead_evidence` the lead's evidence is replaced (the episode so far). None when no
+    lead was raised under `lead_key` or it is no longer open.
+    """
+    first = LeadDetection.objects.filter(source_key=lead_key).select_related("lead").first()
+    if first is None or first.lead.status not in LEAD_OPEN_STATUSES:
+        return None
+    lead = first.lead
+    if LeadDetection.objects.filter(source_key=source_key).exists():
+        return LeadRaiseResult(lead, created=False, detection_added=False)
+    try:
+        with transaction.atomic():
+            LeadDetection.objects.create(
+                lead=lead, source_key=source_key, detected_at=detected_at, evidence=evidence or {}
+            )
+            changes: dict = {"detections": F("detections") + 1}
+            if detected_at > lead.last_detected_at:
+                changes["last_detected_at"] = detected_at
+            if lead_evidence is not None:
+                changes["evidence"] = lead_evidence
+            Lead.objects.filter(pk=lead.pk).update(**changes)
+    except IntegrityError:
+        # Another worker recorded the same observation first: theirs stands.
+        return LeadRaiseResult(lead, created=False, detection_added=False)
+    lead.refresh_from_db()
+    return LeadRaiseResult(lead, created=False, detection_added=True)
+
+
 # --- Lifecycle ---------------------------------------------------------------------------
 
 

@@ -1,0 +1,345 @@
+"""CEMS values against permitted limits: the receiver's store, exceedance episodes and data gaps.
+
+Permitting owns the limits, so it joins them with the values that `remote_sensing`
+stores (`CemsValue`, written only through `remote_sensing.services.cems`). Leads go
+through `cases.services.leads` only.
+
+* Exceedance: hourly averages (CN=2061) above the permitted hourly limit, in a run with
+  no compliant hour between them and no silence longer than CEMS_GAP_HOURS, form one
+  episode. Its first hour raises one lead (source `cems`), keyed by device, pollutant and
+  episode start; each later hour is one more detection of that lead while it is open.
+* Data gap: a permitted device silent CEMS_GAP_HOURS or more raises a gap lead, keyed by
+  device and the time of its last value (one lead per silence).
+Both are natural-key upserts: `evaluate_cems` can run any number of times.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+
+from supervision.cases.choices import LeadSource
+from supervision.cases.services.leads import lead_detection_extend, lead_raise
+from supervision.remote_sensing.hj212 import Packet
+from supervision.remote_sensing.models import CemsValue
+from supervision.remote_sensing.services.cems import CemsRow, cems_values_store
+from supervision.zoning.choices import PlanStatus
+from supervision.zoning.models import ZoningPlan
+
+from ..choices import POLLUTANT_NAMES
+from ..models import PermitLimit
+
+log = logging.getLogger("supervision.hj212")
+
+CN_HOURLY = 2061
+CN_MINUTE = 2051
+STORED_CNS = {str(CN_HOURLY): CN_HOURLY, str(CN_MINUTE): CN_MINUTE}
+# HJ 212 data flags that mean a valid measurement (N normal, T above the analyser's range).
+VALID_FLAGS = {"", "N", "T"}
+
+
+@dataclass
+class CemsEvaluationReport:
+    episodes: int = 0
+    leads_created: int = 0
+    detections_added: int = 0
+    gaps: int = 0
+    gap_leads_created: int = 0
+
+
+@dataclass
+class Episode:
+    hours: list[tuple[datetime, float]] = field(default_factory=list)
+
+    @property
+    def start(self) -> datetime:
+        return self.hours[0][0]
+
+
+def episodes_find(
+    values: list[tuple[datetime, float | None, str]], *, limit: float, max_gap: timedelta
+) -> list[Episode]:
+    """Runs of hourly averages above `limit`, ordered by time; a compliant hour or a long silence ends one."""
+    episodes: list[Episode] = []
+    current: Episode | None = None
+    last_at: datetime | None = None
+    for at, avg, flag in values:
+        if avg is None or flag not in VALID_FLAGS:
+            continue  # stopped, maintenance, calibration, fault: not a measurement of the discharge
+        if current is not None and last_at is not None and at - last_at > max_gap:
+            current = None
+        if avg > limit:
+            if current is None:
+                current = Episode()
+                episodes.append(current)
+            current.hours.append((at, avg))
+        else:
+            current = None
+        last_at = at
+    return episodes
+
+
+def _plan_of(target) -> ZoningPlan | None:
+    if target.unit_id:
+        return target.unit.plan
+    return ZoningPlan.objects.filter(status=PlanStatus.EFFECTIVE).first()
+
+
+def _local(at: datetime) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def _episode_lead(limit: PermitLimit, episode: Episode, report: CemsEvaluationReport) -> None:
+    target = limit.target
+    plan = _plan_of(target)
+    if plan is None:
+        log.warning("no plan for target %s: CEMS episode of %s not raised", target.credit_code, limit.device_mn)
+        return
+    report.episodes += 1
+    name = POLLUTANT_NAMES.get(limit.pollutant_code, limit.pollutant_code)
+    lead_key = f"cems:exceed:{limit.device_mn}:{limit.pollutant_code}:{episode.start.isoformat()}"
+
+    def evidence(hours: list[tuple[datetime, float]]) -> dict:
+        return {
+            "rule": "cems_exceedance",
+            "device_mn": limit.device_mn,
+            "outlet_code": limit.outlet_code,
+            "pollutant_code": limit.pollutant_code,
+            "pollutant_name": name,
+            "limit": limit.hourly_limit,
+            "unit": limit.unit,
+            "hours": [{"time": at.isoformat(), "value": value} for at, value in hours],
+            "worst": max(value for _, value in hours),
+            "credit_code": target.credit_code,
+        }
+
+    first_at, first_value = episode.hours[0]
+    result = lead_raise(
+        source=LeadSource.CEMS,
+        source_key=lead_key,
+        plan=plan,
+        unit=target.unit,
+        division=target.division,
+        target=target,
+        geom=target.location,
+        title=f"{target.name} {limit.outlet_code} {name}小时均值超标（{_local(first_at)}起）"[:200],
+        reason=(
+            f"在线监测设备 {limit.device_mn}（排放口 {limit.outlet_code}）{name}（{limit.pollutant_code}）"
+            f"小时均值 {first_value:g} {limit.unit}，超过许可限值 {limit.hourly_limit:g} {limit.unit}。"
+        ),
+        evidence=evidence(episode.hours[:1]),
+        detected_at=first_at,
+    )
+    report.leads_created += result.created
+    report.detections_added += result.detection_added
+    for i in range(1, len(episode.hours)):
+        at, value = episode.hours[i]
+        extended = lead_detection_extend(
+            lead_key=lead_key,
+            source_key=f"{lead_key}:{at.isoformat()}",
+            detected_at=at,
+            evidence={"time": at.isoformat(), "value": value, "limit": limit.hourly_limit, "unit": limit.unit},
+            lead_evidence=evidence(episode.hours[: i + 1]),
+        )
+        if extended is not None:
+            report.detections_added += extended.detection_added
+
+
+def cems_evaluate(
+    *,
+    pairs: set[tuple[str, str]] | None = None,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    gaps: bool = True,
+) -> CemsEvaluationReport:
+    """Raise or extend exceedance leads (all limits, or the given device/pollutant pairs) and gap leads.
+
+    Hourly values from `since` (default: CEMS_EVALUATE_DAYS before `now`) are read.
+    """
+    now = now or timezone.now()
+    report = CemsEvaluationReport()
+    max_gap = timedelta(hours=settings.CEMS_GAP_HOURS)
+    since = since or now - timedelta(days=settings.CEMS_EVALUATE_DAYS)
+    limits = PermitLimit.objects.select_related("target__unit__plan", "target__division")
+    if pairs is not None:
+        if not pairs:
+            return report
+        wanted = Q()
+        for mn, code in pairs:
+            wanted |= Q(device_mn=mn, pollutant_code=code)
+        limits = limits.filter(wanted)
+    for limit in limits:
+        values = list(
+            CemsValue.objects.filter(
+                device_mn=limit.device_mn, pollutant_code=limit.pollutant_code, cn=CN_HOURLY, data_time__gte=since
+            )
+            .order_by("data_time")
+            .values_list("data_time", "avg", "flag")
+        )
+        if limit.valid_from or limit.valid_to:
+            values = [v for v in values if _in_force(limit, v[0])]
+        for episode in episodes_find(values, limit=limit.hourly_limit, max_gap=max_gap):
+            _episode_lead(limit, episode, report)
+    if gaps and pairs is None:
+        cems_gaps_evaluate(now=now, report=report)
+    return report
+
+
+def _in_force(limit: PermitLimit, at: datetime) -> bool:
+    day = timezone.localtime(at).date()
+    return (limit.valid_from is None or day >= limit.valid_from) and (limit.valid_to is None or day <= limit.valid_to)
+
+
+def cems_gaps_evaluate(*, now: datetime, report: CemsEvaluationReport) -> None:
+    """A gap lead for each permitted device silent CEMS_GAP_HOURS or more (counted from its last value)."""
+    gap = timedelta(hours=settings.CEMS_GAP_HOURS)
+    devices = {
+        row["device_mn"]: row
+        for row in PermitLimit.objects.values("device_mn").annotate(
+            target_id=Min("target_id"), first_listed=Min("created_at")
+        )
+    }
+    last_seen = dict(
+        CemsValue.objects.filter(device_mn__in=list(devices))
+        .values("device_mn")
+        .annotate(last=Max("data_time"))
+        .values_list("device_mn", "last")
+    )
+    limits = {
+        limit.device_mn: limit
+        for limit in PermitLimit.objects.filter(device_mn__in=list(devices)).select_related(
+            "target__unit__plan", "target__division"
+        )
+    }
+    for mn, row in devices.items():
+        last = last_seen.get(mn)
+        since = last or row["first_listed"]
+        if now - since < gap:
+            continue
+        report.gaps += 1
+        limit = limits[mn]
+        target = limit.target
+        plan = _plan_of(target)
+        if plan is None:
+            continue
+        silent_hours = round((now - since).total_seconds() / 3600, 1)
+        since_text = _local(last) if last else "登记以来"
+        result = lead_raise(
+            source=LeadSource.CEMS,
+            source_key=f"cems:gap:{mn}:{since.isoformat() if last else 'never'}",
+            plan=plan,
+            unit=target.unit,
+            division=target.division,
+            target=target,
+            geom=target.location,
+            title=f"{target.name} 在线监测数据中断（设备 {mn}，{since_text}起）"[:200],
+            reason=(
+                f"在线监测设备 {mn}（排放口 {limit.outlet_code}）自 {since_text} 起已 {silent_hours:g} 小时未上传数据，"
+                f"超过 {settings.CEMS_GAP_HOURS} 小时。"
+            ),
+            evidence={
+                "rule": "cems_gap",
+                "device_mn": mn,
+                "outlet_code": limit.outlet_code,
+                "last_data_time": last.isoformat() if last else None,
+                "silent_hours": silent_hours,
+                "gap_hours": settings.CEMS_GAP_HOURS,
+                "credit_code": target.credit_code,
+            },
+            detected_at=now,
+        )
+        report.gap_leads_created += result.created
+
+
+class CemsStore:
+    """The receiver's `store`: known devices only, values of CN 2061/2051 stored, new hours evaluated.
+
+    Runs in the receiver's writer threads (each with its own database connection). The device list (MN → outlet per pollutant) is
+    re-read every CEMS_DEVICE_REFRESH_SECONDS, and at once (at most every 5 s) when an
+    unknown MN turns up, so a device whose limits were just imported is accepted soon.
+    """
+
+    def __init__(self, *, evaluate: bool = True) -> None:
+        self.evaluate = evaluate
+        # MN → pollutant code → (outlet code, hourly limit)
+        self._devices: dict[str, dict[str, tuple[str, float]]] = {}
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def _refresh(self, *, force: bool) -> None:
+        age = time.monotonic() - self._loaded_at
+        if age < settings.CEMS_DEVICE_REFRESH_SECONDS and not (force and age > 5):
+            return
+        devices: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
+        limits = PermitLimit.objects.values_list("device_mn", "pollutant_code", "outlet_code", "hourly_limit")
+        for mn, code, outlet, hourly_limit in limits:
+            devices[mn][code] = (outlet, hourly_limit)
+        self._devices = dict(devices)
+        self._loaded_at = time.monotonic()
+
+    def _exceeds(self, row: CemsRow) -> bool:
+        limit = self._devices.get(row.device_mn, {}).get(row.pollutant_code)
+        return limit is not None and row.avg is not None and row.avg > limit[1] and row.flag in VALID_FLAGS
+
+    def __call__(self, packets: list[Packet]) -> list[str | None]:
+        if not connection.in_atomic_block:
+            # A long-lived writer thread: drop a connection the server closed or that aged out.
+            close_old_connections()
+        with self._lock:
+            self._refresh(force=False)
+            if any(p.mn not in self._devices for p in packets):
+                self._refresh(force=True)
+        verdicts: list[str | None] = []
+        rows: list[CemsRow] = []
+        for packet in packets:
+            outlets = self._devices.get(packet.mn)
+            if outlets is None:
+                verdicts.append("unknown_device")
+                continue
+            cn = STORED_CNS.get(packet.cn)
+            if cn is None:
+                verdicts.append(None)  # heartbeats, real-time and daily data: acknowledged, not kept
+                continue
+            if packet.data_time is None:
+                verdicts.append("malformed")
+                continue
+            default_outlet = next(iter(outlets.values()))[0]
+            for value in packet.values:
+                rows.append(
+                    CemsRow(
+                        device_mn=packet.mn,
+                        outlet_code=outlets[value.code][0] if value.code in outlets else default_outlet,
+                        pollutant_code=value.code,
+                        cn=cn,
+                        data_time=packet.data_time,
+                        avg=value.avg if value.avg is not None else value.rtd,
+                        min=value.min,
+                        max=value.max,
+                        flag=value.flag[:4],
+                    )
+                )
+            verdicts.append(None)
+        new = cems_values_store(rows=rows, received_at=timezone.now())
+        if self.evaluate:
+            # Only a new hour above its limit can start or extend an episode (a compliant
+            # hour just ends one, which needs no write): the rest cost no query.
+            hours = [r for r in new if r.cn == CN_HOURLY and self._exceeds(r)]
+            if hours:
+                # Late data (a device catching up) is evaluated around its own times, not now.
+                since = min(r.data_time for r in hours) - timedelta(days=settings.CEMS_EVALUATE_DAYS)
+                pairs = {(r.device_mn, r.pollutant_code) for r in hours}
+                try:
+                    cems_evaluate(pairs=pairs, since=since, gaps=False)
+                except Exception:
+                    # The values are stored; evaluate_cems will raise what was missed.
+                    log.exception("CEMS evaluation after a stored batch failed")
+        return verdicts
