@@ -10,6 +10,7 @@ from django.contrib.gis.db.models import Extent
 from django.contrib.gis.db.models.functions import Distance, Transform
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from supervision.cases.models import EnforcementTarget, Lead
 from supervision.errors import NotFound
@@ -22,7 +23,7 @@ def layer_get(*, layer_id: int) -> ChangeLayer:
     try:
         return ChangeLayer.objects.select_related("plan").get(pk=layer_id)
     except ChangeLayer.DoesNotExist:
-        raise NotFound(f"No change layer #{layer_id}.") from None
+        raise NotFound(_("No change layer #%(id)s.") % {"id": layer_id}, code="not_found") from None
 
 
 def layers_list(*, plan_code: str | None = None) -> QuerySet[ChangeLayer]:

@@ -1,4 +1,5 @@
 from django.contrib.gis.geos import GEOSGeometry
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from supervision.cases.models import EnforcementTarget
@@ -56,7 +57,7 @@ class EiaApprovalInputSerializer(serializers.Serializer):
 
     def validate_geom(self, value: GEOSGeometry) -> GEOSGeometry:
         if value.geom_type not in ("Point", "Polygon", "MultiPolygon") or value.empty or not value.valid:
-            raise serializers.ValidationError("Expected a valid point or polygon.")
+            raise serializers.ValidationError(_("Expected a valid point or polygon."))
         if value.srid is None:
             value.srid = 4326
         return value

@@ -144,7 +144,7 @@ def source_fingerprint(*, source: str) -> tuple[str, str, int]:
         return _remote_fingerprint(source)
     path = os.path.abspath(source)
     if not os.path.isfile(path):
-        raise ServiceError(f"Raster file '{path}' does not exist.", code="raster_open")
+        raise ServiceError(_("Raster file '%(path)s' does not exist.") % {"path": path}, code="raster_open")
     return path, file_sha256(path), os.path.getsize(path)
 
 
@@ -594,7 +594,7 @@ def _found_all(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRu
     merged = raster.patches_merge(results, info=info, rules=rules)
     del results
     if not merged.complete:
-        raise ServiceError("The window results do not cover the whole raster.")
+        raise ServiceError(_("The window results do not cover the whole raster."), code="raster_incomplete")
     unit_ids = sorted({uid for p in merged.patches for uid in p.units})
     shapes = {
         u.pk: raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt))
@@ -605,7 +605,10 @@ def _found_all(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRu
     for s in raster.patches_vectorise(raster.source_gdal_path(layer.path), jobs, rules=rules, info=info):
         p = patch_of[s.patch_key]
         if not s.pixels:
-            raise ServiceError(f"Patch {p.patch_key} in unit #{s.unit_id} vanished on re-reading the file.")
+            raise ServiceError(
+                _("Patch %(patch)s in unit #%(unit)s vanished on re-reading the file.")
+                % {"patch": p.patch_key, "unit": s.unit_id}
+            )
         found.append(
             _Found(
                 p.patch_key,
