@@ -267,7 +267,7 @@ def _side_event(
 def case_name_party(*, case: Case, actor, target_id: int, comment: str = "") -> Case:
     """查明责任主体: name the party of a case ordered with the party unknown (once; later changes are refused)."""
     _guard(actor, "case.name_party", case)
-    target = _target(target_id)
+    target = _target(actor, target_id)
     if target is None:
         raise ServiceError(_("Name the responsible enforcement target (target)."), code="target_required")
     return _side_event(
