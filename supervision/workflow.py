@@ -106,7 +106,7 @@ def transition_to(
         if latest is not None and _moved_under(
             latest, current=current, target=target, transitions=transitions, actor=event_fields.get("actor")
         ):
-            raise _conflict(label, latest) from None
+            raise _conflict(obj, label, latest) from None
         raise
     now = timezone.now()
     with transaction.atomic():
@@ -114,7 +114,7 @@ def transition_to(
         if updated != 1:
             latest = _latest_event(obj, event_model=event_model, event_fields=event_fields)
             if latest is not None:
-                raise _conflict(label, latest)
+                raise _conflict(obj, label, latest)
             obj.refresh_from_db()
             raise Conflict(
                 (
@@ -148,12 +148,13 @@ def _moved_under(latest, *, current: str, target: str, transitions, actor) -> bo
     return latest.to_status == target or latest.actor_id is None or latest.actor_id != actor_id
 
 
-def _conflict(label: str, latest) -> Conflict:
+def _conflict(obj: models.Model, label: str, latest) -> Conflict:
     who = latest.actor.get_username() if latest.actor_id else _("the system")
     when = timezone.localtime(latest.at).isoformat(timespec="seconds")
     message = _(
-        "%(label)s was moved to '%(status)s' by %(who)s at %(when)s while you were acting on it; reload and try again."
-    ) % {"label": label, "status": latest.to_status, "who": who, "when": when}
+        "%(label)s was changed while you were acting on it: %(who)s set it to %(status)s at %(when)s. "
+        "Reload and try again."
+    ) % {"label": label, "status": status_label(obj, latest.to_status), "who": who, "when": when}
     return Conflict(
         message,
         code="conflict",

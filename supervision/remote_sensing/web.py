@@ -75,12 +75,16 @@ def _upload(request):
         error = form_problems(form.errors)
     else:
         v = dict(form.validated_data)
-        upload = v.pop("file")
+        upload = v.pop("file", None)
+        url = v.pop("url", None)
         try:
             with transaction.atomic():
-                reg = layer_services.layer_upload(
-                    plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v
-                )
+                if url:  # as in the API: a COG every worker reads in place
+                    reg = layer_services.layer_register(plan=v.pop("plan"), path=url, created_by=request.user, **v)
+                else:
+                    reg = layer_services.layer_upload(
+                        plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v
+                    )
                 scan = layer_upload_scans(created=reg.created, status=reg.layer.status)
                 layer = layer_services.layer_scan(layer=reg.layer) if scan else reg.layer
         except ServiceError as exc:

@@ -59,12 +59,20 @@ def world(db, settings, tmp_path) -> World:
     from supervision.cases.validators import credit_code_check_char
     from supervision.zoning.choices import AccessAction, AccessLevel, Dimension, OverlayKind, PlanStatus
     from supervision.zoning.models import AccessRequirement
-    from tests.factories import DivisionFactory, OverlayFactory, PlanFactory, UnitFactory, square
+    from tests.factories import (
+        DivisionFactory,
+        OverlayFactory,
+        PlanFactory,
+        UnitFactory,
+        plan_content_editable,
+        square,
+    )
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.CHANGE_LAYER_DIR = str(tmp_path / "layers")
-    # Loaded as a draft, then put in force: the database refuses content written into an effective plan.
-    plan = PlanFactory(code="web-city", name="测试市分区管控方案")
+    # A plan in force; the database refuses content written into it, so its content is written
+    # while it is a draft (the unit and overlay factories do so themselves).
+    plan = PlanFactory(code="web-city", name="测试市分区管控方案", status=PlanStatus.EFFECTIVE)
     nanguan = DivisionFactory(adcode="220102", name="南关区")
     kuancheng = DivisionFactory(adcode="220103", name="宽城区")
     units = {
@@ -104,29 +112,28 @@ def world(db, settings, tmp_path) -> World:
     OverlayFactory(
         plan=plan, kind=OverlayKind.RED_LINE, code="HX-0001", name="测试红线", geom=square(125.302, 43.802, 0.004)
     )
-    AccessRequirement.objects.create(
-        plan=plan,
-        level=AccessLevel.PLAN,
-        scope_code=plan.code,
-        dimension=Dimension.POLLUTANT_DISCHARGE,
-        number="CITY-1",
-        text="全市新建项目执行污染物排放总量控制。",
-        action=AccessAction.REQUIRE,
-        position=1,
-    )
-    AccessRequirement.objects.create(
-        plan=plan,
-        level=AccessLevel.UNIT,
-        scope_code="ZH22010210001",
-        dimension=Dimension.SPATIAL_LAYOUT,
-        number="ZH22010210001-1",
-        text="禁止新建化学原料和化学制品制造项目。",
-        action=AccessAction.PROHIBIT,
-        industry_codes=["C26"],
-        position=2,
-    )
-    type(plan).objects.filter(pk=plan.pk).update(status=PlanStatus.EFFECTIVE)
-    plan.refresh_from_db()
+    with plan_content_editable(plan):
+        AccessRequirement.objects.create(
+            plan=plan,
+            level=AccessLevel.PLAN,
+            scope_code=plan.code,
+            dimension=Dimension.POLLUTANT_DISCHARGE,
+            number="CITY-1",
+            text="全市新建项目执行污染物排放总量控制。",
+            action=AccessAction.REQUIRE,
+            position=1,
+        )
+        AccessRequirement.objects.create(
+            plan=plan,
+            level=AccessLevel.UNIT,
+            scope_code="ZH22010210001",
+            dimension=Dimension.SPATIAL_LAYOUT,
+            number="ZH22010210001-1",
+            text="禁止新建化学原料和化学制品制造项目。",
+            action=AccessAction.PROHIBIT,
+            industry_codes=["C26"],
+            position=2,
+        )
     users = {
         "officer_a": _user("officer_a", "enforcement_officer", "220102"),
         "officer_b": _user("officer_b", "enforcement_officer", "220103"),

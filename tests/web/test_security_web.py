@@ -88,11 +88,13 @@ def _hover_every_label(browser):
 @pytest.mark.django_db(transaction=True)
 def test_unit_and_overlay_names_are_shown_as_text_on_both_maps(world, browser, settings):
     from supervision.zoning.models import Overlay
+    from tests.factories import plan_content_editable
 
     unit = world.units["a1"]
-    unit.name = XSS_NAME
-    unit.save(update_fields=["name"])
-    Overlay.objects.filter(plan=world.plan).update(name=XSS_NAME)
+    with plan_content_editable(world.plan):
+        unit.name = XSS_NAME
+        unit.save(update_fields=["name"])
+        Overlay.objects.filter(plan=world.plan).update(name=XSS_NAME)
     settings.PUBLIC_ZONING = True
 
     browser.login("officer_a")

@@ -32,9 +32,19 @@ class ChangeLayerUploadSerializer(serializers.Serializer):
             raise serializers.ValidationError(_("Give an http://, https:// or s3:// URL."))
         return value
 
-    def validate(self, attrs):
-        if bool(attrs.get("file")) == bool(attrs.get("url")):
-            raise serializers.ValidationError({"file": _("Send either a file or a url, not both or neither.")})
+    def to_internal_value(self, data):
+        # The missing (or doubled) source is named with the other fields' problems, all in one answer.
+        problems = {}
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            problems = dict(exc.detail)
+            attrs = {}
+        given = attrs if not problems else {name: data.get(name) for name in ("file", "url")}
+        if "file" not in problems and "url" not in problems and bool(given.get("file")) == bool(given.get("url")):
+            problems["file"] = [_("Send either a file or a url, not both or neither.")]
+        if problems:
+            raise serializers.ValidationError(problems)
         return attrs
 
 
