@@ -9,23 +9,24 @@ from django.contrib.gis.geos import Point
 from supervision.cases.models import EnforcementTarget
 from supervision.zoning.models import AccessRequirement
 from tests.cases.conftest import credit_code
-from tests.factories import DivisionFactory, PlanFactory, UnitFactory, square
+from tests.factories import DivisionFactory, PlanFactory, UnitFactory, plan_content_editable, square
 
 
 def permit_scene() -> SimpleNamespace:
     division = DivisionFactory(adcode="220102", name="南关区")
     plan = PlanFactory(code="cems-test", status="effective", effective_date=date(2024, 1, 1))
     unit = UnitFactory(plan=plan, division=division, code="ZH22010210001", geom=square(125.30, 43.80))
-    AccessRequirement.objects.create(
-        plan=plan,
-        level="unit",
-        scope_code=unit.code,
-        dimension="spatial_layout",
-        number="ZH-1",
-        text="禁止新建、扩建化工项目",
-        action="prohibit",
-        industry_codes=["C26"],
-    )
+    with plan_content_editable(plan):  # the plan is in force: its clause is written as a draft's
+        AccessRequirement.objects.create(
+            plan=plan,
+            level="unit",
+            scope_code=unit.code,
+            dimension="spatial_layout",
+            number="ZH-1",
+            text="禁止新建、扩建化工项目",
+            action="prohibit",
+            industry_codes=["C26"],
+        )
     chem = EnforcementTarget.objects.create(
         name="南关化工",
         credit_code=credit_code("220102", 1),
