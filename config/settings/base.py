@@ -347,6 +347,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "LayerKindEnum": "supervision.remote_sensing.choices.LayerKind",
         "OverlayKindEnum": "supervision.zoning.choices.OverlayKind",
         "DrillSubjectEnum": "supervision.assessment.choices.Subject",
+        "DismissReasonEnum": "supervision.cases.choices.DismissReason",
     }
 )
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["EiaKindEnum"] = "supervision.permitting.choices.EiaKind"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from supervision.errors import ServiceError
@@ -84,6 +85,8 @@ def _unit_rows(plan: ZoningPlan) -> tuple[list[bytes], list[list]]:
         )
         .order_by("code")
     )
+    with translation.override(settings.LANGUAGE_CODE):  # the file's labels are the Chinese ones the import reads
+        class_labels = {value: str(label) for value, label in UnitClass.choices}
     geometries, rows = [], []
     for unit in units:
         city = unit.division.parent
@@ -93,7 +96,7 @@ def _unit_rows(plan: ZoningPlan) -> tuple[list[bytes], list[list]]:
             [
                 unit.code,
                 unit.name,
-                str(UnitClass(unit.unit_class).label),
+                class_labels[unit.unit_class],
                 province.name if province else "",
                 city.name if city else "",
                 unit.division.name,
@@ -105,10 +108,12 @@ def _unit_rows(plan: ZoningPlan) -> tuple[list[bytes], list[list]]:
 
 
 def _overlay_rows(plan: ZoningPlan, kind: str) -> tuple[list[bytes], list[list]]:
+    with translation.override(settings.LANGUAGE_CODE):  # Chinese labels in the file, whoever asks
+        kind_label = str(OverlayKind(kind).label)
     geometries, rows = [], []
     for overlay in Overlay.objects.filter(plan=plan, kind=kind).order_by("code"):
         geometries.append(bytes(overlay.geom.wkb))
-        rows.append([overlay.code, overlay.name, str(OverlayKind(kind).label), round(overlay.area_m2, 2)])
+        rows.append([overlay.code, overlay.name, kind_label, round(overlay.area_m2, 2)])
     return geometries, rows
 
 
@@ -190,12 +195,14 @@ def plan_export(*, plan: ZoningPlan, fmt: str, path: str) -> ExportReport:
             )
         if fmt == "gpkg":
             if clauses:
+                with translation.override(settings.LANGUAGE_CODE):  # Chinese labels, as in the CSV
+                    clause_rows = [clause_cells(c) for c in clauses]
                 _write_layer(
                     work,
                     layer=ACCESS_LAYER,
                     names=[name for _, name in ACCESS_COLUMNS],
                     geometries=None,
-                    rows=[clause_cells(c) for c in clauses],
+                    rows=clause_rows,
                     fmt=fmt,
                     append=True,
                 )

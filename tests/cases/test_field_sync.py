@@ -57,11 +57,11 @@ def field(scene, users, client_for, make_lead):
     return f
 
 
-def answer(client, inspection, item, result="pass", note="", cid=None):
+def answer(client, inspection, item, result="pass", note="", cid=None, **headers):
     cid = cid or uuid.uuid4()
     body = {"inspection": inspection.pk, "item": item.pk, "result": result, "note": note}
     body.update(latitude=43.805, longitude=125.305, recorded_at=timezone.now().isoformat())
-    return cid, client.put(f"/api/v1/field/answers/{cid}/", body, format="json")
+    return cid, client.put(f"/api/v1/field/answers/{cid}/", body, format="json", **headers)
 
 
 def test_package_holds_my_inspection_with_outline_and_the_lead(field):
@@ -127,12 +127,12 @@ def test_resend_with_other_content_is_refused(field):
 def test_item_answered_differently_meanwhile_is_a_conflict_with_the_server_version(field, users):
     insp_svc.inspection_start(inspection=field.mine, actor=users["inspector"])
     insp_svc.checklist_item_record(item=field.items[0], actor=users["inspector"], result="fail", note="网上已记录")
-    cid, r = answer(field.client, field.mine, field.items[0], "pass")
+    cid, r = answer(field.client, field.mine, field.items[0], "pass", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert r.status_code == 409
     body = r.json()
     assert body["code"] == "answer_conflict"
     assert body["server"]["result"] == "fail" and body["server"]["note"] == "网上已记录"
-    # The interface's language (zh-hans by default): the refusal reads in Chinese.
+    # The phone's language (zh-hans): the refusal reads in Chinese.
     assert "已在服务器上记录为“不符合”" in body["detail"]
     en = field.client.put(
         f"/api/v1/field/answers/{uuid.uuid4()}/",

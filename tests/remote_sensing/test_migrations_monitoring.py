@@ -33,6 +33,22 @@ def test_water_change_is_added_to_existing_priority_rules_and_removed_by_the_rev
     assert old.classes_by_unit_class == {"priority": [1, 2, 4], "key": [2, 4], "general": []}
 
 
+def before_source_data(graph) -> list[tuple[str, str]]:
+    """The cases migrations just before the source data migration, on every branch of the merged graph.
+
+    Other branches' migrations (evidence status, assignee, triggers ...) sit beside 0005_lead_source_ambient;
+    they stay applied, so the old Lead is built in a state that has their columns too.
+    """
+    later = set(graph.backwards_plan(("cases", "0006_lead_source_ambient_data")))  # it and all that follow
+    return sorted(
+        node
+        for node in graph.nodes
+        if node[0] == "cases"
+        and node not in later
+        and all(child in later for child in graph.node_map[node].children if child[0] == "cases")
+    )
+
+
 def test_monitoring_leads_become_ambient_and_back():
     """cases 0005-0007 on PostgreSQL's transactional DDL: the test's transaction undoes it all."""
     from django.db import connection
@@ -44,8 +60,10 @@ def test_monitoring_leads_become_ambient_and_back():
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     executor = MigrationExecutor(connection)
-    executor.migrate([("cases", "0005_lead_source_ambient")])
-    old_apps = executor.loader.project_state([("cases", "0005_lead_source_ambient")]).apps
+    before = before_source_data(executor.loader.graph)
+    assert ("cases", "0005_lead_source_ambient") in before
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
     Lead = old_apps.get_model("cases", "Lead")
     lead = Lead.objects.create(
         source="monitoring",
@@ -59,12 +77,12 @@ def test_monitoring_leads_become_ambient_and_back():
     with connection.cursor() as cursor:  # no pending FK checks before ALTER TABLE
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     executor = MigrationExecutor(connection)
-    executor.migrate([("cases", "0007_lead_source_drop_monitoring")])
+    executor.migrate(executor.loader.graph.leaf_nodes())
     from supervision.cases.models import Lead as CurrentLead
 
     assert CurrentLead.objects.get(pk=lead.pk).source == "ambient"
     executor = MigrationExecutor(connection)
-    executor.migrate([("cases", "0005_lead_source_ambient")])
+    executor.migrate(before)
     assert Lead.objects.get(pk=lead.pk).source == "monitoring"
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())

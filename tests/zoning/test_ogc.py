@@ -5,7 +5,7 @@ import pytest
 from django.test import override_settings
 
 from supervision.zoning.models import ControlUnit
-from tests.factories import DivisionFactory, OverlayFactory, PlanFactory, UnitFactory, square
+from tests.factories import DivisionFactory, OverlayFactory, PlanFactory, UnitFactory, plan_content_editable, square
 
 pytestmark = pytest.mark.django_db
 
@@ -28,18 +28,19 @@ def big_plan(units: int):
     """A plan with `units` 0.01° squares on a 20-wide grid (bulk-created: no per-row area update)."""
     plan = PlanFactory(code="big", name="大方案")
     division = DivisionFactory()
-    ControlUnit.objects.bulk_create(
-        ControlUnit(
-            plan=plan,
-            division=division,
-            code=f"ZH2201021{i + 1:04d}",
-            name=f"单元{i + 1}",
-            unit_class="priority",
-            geom=square(125.0 + (i % 20) * 0.01, 43.0 + (i // 20) * 0.01),
-            area_m2=1.0,
+    with plan_content_editable(plan):  # the plan is in force: its content is written as a draft's
+        ControlUnit.objects.bulk_create(
+            ControlUnit(
+                plan=plan,
+                division=division,
+                code=f"ZH2201021{i + 1:04d}",
+                name=f"单元{i + 1}",
+                unit_class="priority",
+                geom=square(125.0 + (i % 20) * 0.01, 43.0 + (i // 20) * 0.01),
+                area_m2=1.0,
+            )
+            for i in range(units)
         )
-        for i in range(units)
-    )
     return plan
 
 

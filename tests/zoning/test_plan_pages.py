@@ -122,7 +122,7 @@ def test_planner_revises_replaces_diffs_files_and_publishes_in_the_pages(
 def test_refusals_in_the_pages_read_as_messages(effective, client, django_user_model):
     client.force_login(_user(django_user_model, "planner_q", "planner"))
     r = client.post("/plans/cc-test/file/", {"authority": "a", "number": "n", "date": "2029-01-01"}, follow=True)
-    assert any("cannot go from 'effective' to 'filed'" in m for m in _messages(r))
+    assert any(f"cannot go from {PlanStatus.EFFECTIVE.label} to {PlanStatus.FILED.label}" in m for m in _messages(r))
     r = client.post("/plans/cc-test/replace_units/", {"file": SimpleUploadedFile("u.geojson", b"{}")}, follow=True)
     assert _messages(r) == [
         f"Plan cc-test is {PlanStatus.EFFECTIVE.label}: its units, overlays and access list cannot change; "
@@ -130,7 +130,7 @@ def test_refusals_in_the_pages_read_as_messages(effective, client, django_user_m
     ]
     plan_revise(from_code="cc-test", to_code="cc-d")
     r = client.post("/plans/cc-d/publish/", {"effective_date": "2029-01-01"}, follow=True)
-    assert any("cannot go from 'draft' to 'effective'" in m for m in _messages(r))
+    assert any(f"cannot go from {PlanStatus.DRAFT.label} to {PlanStatus.EFFECTIVE.label}" in m for m in _messages(r))
     r = client.post("/plans/cc-d/file/", {"authority": "", "number": "", "date": "bad"}, follow=True)
     assert _messages(r) == ["Filing date: a date YYYY-MM-DD is required."]
     assert ZoningPlan.objects.get(code="cc-d").status == "draft"
@@ -156,9 +156,9 @@ def test_api_takes_a_plan_through_its_life(effective, api_client, django_user_mo
     r = api_client.post("/api/v1/zoning/plans/cc-api/publish/", {"effective_date": "2029-01-01"}, format="json")
     assert r.status_code == 400 and r.json()["code"] == "illegal_transition"
     r = api_client.post("/api/v1/zoning/plans/cc-api/file/", {"authority": "厅"}, format="multipart")
-    assert r.status_code == 400 and {"number", "date"} <= set(
-        json.dumps(r.json()) and r.json().get("problems", r.json())
-    )
+    body = r.json()
+    assert r.status_code == 400 and {"number", "date"} <= set(body)  # the fields, as DRF names them
+    assert [p.split(":")[0] for p in body["problems"]] == ["number", "date"]
     r = api_client.post(
         "/api/v1/zoning/plans/cc-api/file/",
         {"authority": "厅", "number": "1号", "date": "2029-01-02", "attachments": [SimpleUploadedFile("a.pdf", b"x")]},

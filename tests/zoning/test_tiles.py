@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from supervision.zoning.models import ZoningPlan
+from supervision.zoning.services import plan_revise
 from tests.factories import OverlayFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,8 +107,10 @@ def test_anonymous_refused_units_without_public_zoning(api_client, scene):
 
 
 def test_etag_304_and_invalidation_after_import(client_for, scene, tmp_path):
+    # The plan in force cannot change: the import goes into a draft revised from it.
+    plan_revise(from_code="changchun-test", to_code="changchun-draft")
     client = client_for("planner")
-    tile = url("units", 125.35, 43.85, 9, plan="changchun-test")
+    tile = url("units", 125.35, 43.85, 9, plan="changchun-draft")
     first = client.get(tile)
     etag = first["ETag"]
     assert etag and "no-cache" in first["Cache-Control"]
@@ -122,9 +125,9 @@ def test_etag_304_and_invalidation_after_import(client_for, scene, tmp_path):
         " [125.36, 43.86], [125.36, 43.85]]]}}]}",
         encoding="utf-8",
     )
-    version = ZoningPlan.objects.get(code="changchun-test").content_version
-    call_command("import_units", str(geojson), "--plan", "changchun-test", stdout=open(Path("/dev/null"), "w"))
-    assert ZoningPlan.objects.get(code="changchun-test").content_version > version
+    version = ZoningPlan.objects.get(code="changchun-draft").content_version
+    call_command("import_units", str(geojson), "--plan", "changchun-draft", stdout=open(Path("/dev/null"), "w"))
+    assert ZoningPlan.objects.get(code="changchun-draft").content_version > version
     after = client.get(tile, HTTP_IF_NONE_MATCH=etag)
     assert after.status_code == 200 and after["ETag"] != etag
     codes = {f["properties"]["code"] for f in mapbox_vector_tile.decode(after.content)["units"]["features"]}

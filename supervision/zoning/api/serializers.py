@@ -2,6 +2,8 @@ import json
 
 from django.conf import settings
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
@@ -13,6 +15,7 @@ from ..models import AccessRequirement, ControlUnit, SitingAssessment, ZoningPla
 from ..selectors import geometry_transformed, plans_for_user
 
 
+@extend_schema_field(OpenApiTypes.STR)  # the plan's code
 class VisiblePlanField(serializers.SlugRelatedField):
     """A plan code the requester may see: any version signed in, a public version (selectors.plans_for_user) else."""
 

@@ -3,6 +3,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -137,6 +138,7 @@ class PlanDiffView(APIView):
 
     permission_classes = [PublicZoningRead]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, code, other):
         old, new = _plan_visible(request, code), _plan_visible(request, other)
         return Response(selectors.plan_diff(old=old, new=new))
