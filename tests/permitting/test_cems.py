@@ -7,7 +7,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from supervision.cases.models import Lead
+from supervision.cases.services.users import user_upsert
 from supervision.permitting.models import PermitLimit
+from supervision.permitting.selectors import target_compliance
 from supervision.permitting.services.cems import CemsStore, cems_evaluate, episodes_find
 from supervision.remote_sensing.hj212 import packet_build, packet_parse, segment_build
 from supervision.remote_sensing.models import CemsValue
@@ -172,3 +174,7 @@ def test_daily_averages_above_the_daily_limit_form_episodes_with_one_lead_each(l
     assert (report.daily_episodes, report.daily_leads_created) == (2, 1)
     new = Lead.objects.filter(evidence__rule="cems_daily_exceedance").exclude(pk=lead.pk).get()
     assert new.evidence["days"] == [{"date": "2026-03-05", "value": 45.0}] and "日均值超标" in new.title
+    # The target's compliance history lists both among its CEMS exceedances.
+    admin, _ = user_upsert(username="daily-admin", role="bureau_admin", password="pw-123456", email="d@x.test")
+    history = target_compliance(user=admin, target_id=pscene.chem.pk)
+    assert {row["id"] for row in history["cems_exceedances"]} == {lead.pk, new.pk}
