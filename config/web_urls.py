@@ -58,6 +58,8 @@ urlpatterns = [
     # Pollution sources (permits, EIA, CEMS)
     path("targets/<int:pk>/compliance/", permitting_web.target_compliance_page, name="target-compliance"),
     path("eia/conflicts/", permitting_web.eia_conflicts_page, name="eia-conflicts"),
+    path("eia/approvals/new/", permitting_web.eia_approval_new_page, name="eia-approval-new"),
+    path("eia/approvals/<int:pk>/", permitting_web.eia_approval_page, name="eia-approval"),
     # Change layers
     path("layers/", rs_web.layer_list, name="layer-list"),
     path("layers/<int:pk>/", rs_web.layer_detail, name="layer-detail"),

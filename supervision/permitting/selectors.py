@@ -142,6 +142,8 @@ def target_compliance(*, user, target_id: int, now: datetime | None = None) -> d
             if c.penalty_amount_yuan is not None
         ],
         "cems": cems,
-        "cems_exceedances": [lead_row(x) for x in cems_leads if x.evidence.get("rule") == "cems_exceedance"],
+        "cems_exceedances": [
+            lead_row(x) for x in cems_leads if x.evidence.get("rule") in ("cems_exceedance", "cems_daily_exceedance")
+        ],
         "cems_gaps": [lead_row(x) for x in cems_leads if x.evidence.get("rule") == "cems_gap"],
     }

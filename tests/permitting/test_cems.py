@@ -7,7 +7,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from supervision.cases.models import Lead
+from supervision.cases.services.users import user_upsert
 from supervision.permitting.models import PermitLimit
+from supervision.permitting.selectors import target_compliance
 from supervision.permitting.services.cems import CemsStore, cems_evaluate, episodes_find
 from supervision.remote_sensing.hj212 import packet_build, packet_parse, segment_build
 from supervision.remote_sensing.models import CemsValue
@@ -148,3 +150,31 @@ def test_demo_loads_permits_and_one_cems_lead_twice_alike(pscene):
     assert CemsValue.objects.filter(cn=2061).count() == 24 * 5
     lead = Lead.objects.get(source="cems")
     assert (lead.target, lead.detections) == (pscene.brewery, 3)
+
+
+def test_daily_averages_above_the_daily_limit_form_episodes_with_one_lead_each(limit, pscene):
+    """Hours within the hourly limit (50), days above the daily limit (30): a daily-average lead."""
+    PermitLimit.objects.filter(pk=limit.pk).update(daily_limit=30)
+    day = lambda d, value, hours=24: [(at(d, h), value) for h in range(hours)]  # noqa: E731
+    # Day 1 averages 35 (half the hours 30, half 40), day 2 40: one episode; day 3 compliant;
+    # day 4 has only 10 valid hours (no valid daily average); day 5 is still running at `now`.
+    store(day(1, 30.0, 12) + [(at(1, h), 40.0) for h in range(12, 24)] + day(2, 40.0) + day(3, 20.0))
+    store(day(4, 45.0, 10) + day(5, 45.0, 15))
+    for _ in range(2):  # safe to re-run
+        report = cems_evaluate(since=at(1, 5), now=at(5, 15))
+    assert (report.episodes, report.daily_episodes) == (0, 1)
+    lead = Lead.objects.get(evidence__rule="cems_daily_exceedance")
+    assert (lead.source, lead.target, lead.division, lead.detections) == ("cems", pscene.chem, pscene.division, 2)
+    assert lead.evidence["days"] == [{"date": "2026-03-01", "value": 35.0}, {"date": "2026-03-02", "value": 40.0}]
+    assert (lead.evidence["limit"], lead.evidence["worst"]) == (30, 40.0)
+    assert Lead.objects.count() == 1
+    # Day 5 finished above the limit: after the invalid day 4 it is a new episode, a new lead.
+    store([(at(5, h), 45.0) for h in range(15, 24)])
+    report = cems_evaluate(since=at(1, 0), now=at(6, 1))
+    assert (report.daily_episodes, report.daily_leads_created) == (2, 1)
+    new = Lead.objects.filter(evidence__rule="cems_daily_exceedance").exclude(pk=lead.pk).get()
+    assert new.evidence["days"] == [{"date": "2026-03-05", "value": 45.0}] and "日均值超标" in new.title
+    # The target's compliance history lists both among its CEMS exceedances.
+    admin, _ = user_upsert(username="daily-admin", role="bureau_admin", password="pw-123456", email="d@x.test")
+    history = target_compliance(user=admin, target_id=pscene.chem.pk)
+    assert {row["id"] for row in history["cems_exceedances"]} == {lead.pk, new.pk}

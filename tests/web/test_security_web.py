@@ -36,6 +36,8 @@ def _pages(world):
         siting_report_path(world),
         "/api/v1/",
         "/api/schema/swagger-ui/",
+        "/eia/conflicts/",
+        "/eia/approvals/new/",
     ]
 
 

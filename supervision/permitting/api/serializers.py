@@ -1,4 +1,6 @@
-from django.contrib.gis.geos import GEOSGeometry
+from django.conf import settings
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -42,11 +44,37 @@ class EiaApprovalSerializer(serializers.ModelSerializer):
         return obj.assessment.get("deciding", [])
 
 
+class SiteGeometryField(GeoJSONGeometryField):
+    """A site as a GeoJSON geometry (object or text) or as WKT text (`SRID=n;` prefix allowed)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or data.lstrip().startswith("{"):
+            return super().to_internal_value(data)
+        if len(data) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            raise serializers.ValidationError(_("The site is too large."))
+        try:
+            geom = GEOSGeometry(data.strip())
+        except (GEOSException, GDALException, ValueError, TypeError):
+            raise serializers.ValidationError(_("Not a valid site: expected GeoJSON or WKT.")) from None
+        if geom.num_coords > settings.GEOMETRY_MAX_VERTICES:
+            raise serializers.ValidationError(
+                _("The site has %(count)s vertices; at most %(limit)s are accepted.")
+                % {"count": geom.num_coords, "limit": settings.GEOMETRY_MAX_VERTICES}
+            )
+        return geom
+
+
 class EiaApprovalInputSerializer(serializers.Serializer):
+    """Recording an approval, in the API and on the page: the site as `geom` or as `lon` + `lat`."""
+
     kind = serializers.ChoiceField(choices=EiaKind.choices)
     project_name = serializers.CharField(max_length=200)
     project_type = serializers.ChoiceField(choices=ProjectType.choices, default=ProjectType.NEW)
-    geom = GeoJSONGeometryField(help_text="GeoJSON geometry in EPSG:4326 (point or polygon)")
+    geom = SiteGeometryField(
+        required=False, help_text="site: GeoJSON geometry or WKT, EPSG:4326 unless an SRID is given (point or polygon)"
+    )
+    lon = serializers.FloatField(required=False, min_value=-180, max_value=180, help_text="site longitude (EPSG:4326)")
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90, help_text="site latitude (EPSG:4326)")
     industry_code = serializers.CharField(max_length=8)
     authority = serializers.CharField(max_length=200)
     document_number = serializers.CharField(max_length=100)
@@ -61,3 +89,16 @@ class EiaApprovalInputSerializer(serializers.Serializer):
         if value.srid is None:
             value.srid = 4326
         return value
+
+    def validate(self, attrs):
+        lon, lat = attrs.pop("lon", None), attrs.pop("lat", None)
+        if attrs.get("geom") is not None:
+            if lon is not None or lat is not None:
+                raise serializers.ValidationError(
+                    {"geom": _("Give the site either as geom or as lon and lat, not both.")}
+                )
+            return attrs
+        if lon is None or lat is None:
+            raise serializers.ValidationError({"geom": _("Give the site as geom (GeoJSON or WKT) or as lon and lat.")})
+        attrs["geom"] = Point(lon, lat, srid=4326)
+        return attrs

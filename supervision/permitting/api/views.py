@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from supervision.cases import permissions as case_perms
 
 from ..models import EiaApproval
+from ..permissions import eia_record_allowed
 from ..selectors import target_compliance
 from ..services.eia import eia_approval_record, eia_conflicts
 from .serializers import EiaApprovalInputSerializer, EiaApprovalSerializer
@@ -22,7 +23,7 @@ class CanRecordApprovals(permissions.BasePermission):
             return False
         if request.method in permissions.SAFE_METHODS:
             return True
-        return user.has_perm("permitting.add_eiaapproval") or case_perms.ADMIN in case_perms.user_roles(user)
+        return eia_record_allowed(user)
 
 
 class EiaApprovalListView(generics.ListAPIView):

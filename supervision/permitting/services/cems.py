@@ -8,6 +8,13 @@ through `cases.services.leads` only.
   no compliant hour between them and no silence longer than CEMS_GAP_HOURS, form one
   episode. Its first hour raises one lead (source `cems`), keyed by device, pollutant and
   episode start; each later hour is one more detection of that lead while it is open.
+* Daily exceedance: where the permit sets a daily limit (日均值限值), the daily average of a
+  local calendar day's valid hourly averages (a finished day with at least DAILY_MIN_HOURS
+  of them, as HJ 75 asks of a valid daily value) above it is an exceedance day. Consecutive
+  exceedance days form one episode by the same rule as hours (a compliant day or a day
+  without a valid average ends it): its first day raises one lead (rule
+  `cems_daily_exceedance`, keyed by device, pollutant and first day), each later day is
+  one more detection while the lead is open.
 * Data gap: a permitted device silent CEMS_GAP_HOURS or more raises a gap lead, keyed by
   device and the time of its last value (one lead per silence).
 Both are natural-key upserts: `evaluate_cems` can run any number of times.
@@ -20,7 +27,8 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -45,6 +53,8 @@ CN_MINUTE = 2051
 STORED_CNS = {str(CN_HOURLY): CN_HOURLY, str(CN_MINUTE): CN_MINUTE}
 # HJ 212 data flags that mean a valid measurement (N normal, T above the analyser's range).
 VALID_FLAGS = {"", "N", "T"}
+# HJ 75-2017: a daily average is valid with at least 20 valid hourly averages that day.
+DAILY_MIN_HOURS = 20
 
 
 @dataclass
@@ -54,6 +64,9 @@ class CemsEvaluationReport:
     detections_added: int = 0
     gaps: int = 0
     gap_leads_created: int = 0
+    daily_episodes: int = 0
+    daily_leads_created: int = 0
+    daily_detections_added: int = 0
 
 
 @dataclass
@@ -86,6 +99,34 @@ def episodes_find(
             current = None
         last_at = at
     return episodes
+
+
+def daily_averages(
+    values: list[tuple[datetime, float | None, str]], *, before: date
+) -> list[tuple[datetime, float | None, str]]:
+    """Each finished local day (before `before`) as (local midnight, average of its valid hours, "").
+
+    A day with fewer than DAILY_MIN_HOURS valid hours has no valid average (None): like an
+    invalid hour, it neither extends nor ends an episode by itself, but the day gap does.
+    """
+    days: dict[date, list[float]] = defaultdict(list)
+    for at, avg, flag in values:
+        day = timezone.localtime(at).date()
+        if day >= before:
+            continue
+        if avg is not None and flag in VALID_FLAGS:
+            days[day].append(avg)
+        else:
+            days.setdefault(day, [])
+    tz = timezone.get_current_timezone()
+    return [
+        (
+            timezone.make_aware(datetime.combine(day, dtime()), tz),
+            (sum(hours) / len(hours)) if len(hours) >= DAILY_MIN_HOURS else None,
+            "",
+        )
+        for day, hours in sorted(days.items())
+    ]
 
 
 def _plan_of(target) -> ZoningPlan | None:
@@ -154,6 +195,66 @@ def _episode_lead(limit: PermitLimit, episode: Episode, report: CemsEvaluationRe
             report.detections_added += extended.detection_added
 
 
+def _daily_lead(limit: PermitLimit, episode: Episode, report: CemsEvaluationReport) -> None:
+    target = limit.target
+    plan = _plan_of(target)
+    if plan is None:
+        log.warning("no plan for target %s: daily CEMS episode of %s not raised", target.credit_code, limit.device_mn)
+        return
+    report.daily_episodes += 1
+    name = POLLUTANT_NAMES.get(limit.pollutant_code, limit.pollutant_code)
+    first_day = timezone.localtime(episode.start).date().isoformat()
+    lead_key = f"cems:daily:{limit.device_mn}:{limit.pollutant_code}:{first_day}"
+
+    def day_of(at: datetime) -> str:
+        return timezone.localtime(at).date().isoformat()
+
+    def evidence(days: list[tuple[datetime, float]]) -> dict:
+        return {
+            "rule": "cems_daily_exceedance",
+            "device_mn": limit.device_mn,
+            "outlet_code": limit.outlet_code,
+            "pollutant_code": limit.pollutant_code,
+            "pollutant_name": name,
+            "limit": limit.daily_limit,
+            "unit": limit.unit,
+            "days": [{"date": day_of(at), "value": round(value, 4)} for at, value in days],
+            "worst": round(max(value for _, value in days), 4),
+            "credit_code": target.credit_code,
+        }
+
+    first_at, first_value = episode.hours[0]
+    result = lead_raise(
+        source=LeadSource.CEMS,
+        source_key=lead_key,
+        plan=plan,
+        unit=target.unit,
+        division=target.division,
+        target=target,
+        geom=target.location,
+        title=f"{target.name} {limit.outlet_code} {name}日均值超标（{first_day}起）"[:200],
+        reason=(
+            f"在线监测设备 {limit.device_mn}（排放口 {limit.outlet_code}）{name}（{limit.pollutant_code}）"
+            f"{first_day} 日均值 {first_value:.4g} {limit.unit}，超过许可日均值限值 {limit.daily_limit:g} {limit.unit}。"
+        ),
+        evidence=evidence(episode.hours[:1]),
+        detected_at=first_at,
+    )
+    report.daily_leads_created += result.created
+    report.daily_detections_added += result.detection_added
+    for i in range(1, len(episode.hours)):
+        at, value = episode.hours[i]
+        extended = lead_detection_extend(
+            lead_key=lead_key,
+            source_key=f"{lead_key}:{day_of(at)}",
+            detected_at=at,
+            evidence={"date": day_of(at), "value": round(value, 4), "limit": limit.daily_limit, "unit": limit.unit},
+            lead_evidence=evidence(episode.hours[: i + 1]),
+        )
+        if extended is not None:
+            report.daily_detections_added += extended.detection_added
+
+
 def cems_evaluate(
     *,
     pairs: set[tuple[str, str]] | None = None,
@@ -163,7 +264,8 @@ def cems_evaluate(
 ) -> CemsEvaluationReport:
     """Raise or extend exceedance leads (all limits, or the given device/pollutant pairs) and gap leads.
 
-    Hourly values from `since` (default: CEMS_EVALUATE_DAYS before `now`) are read.
+    Hourly values from `since` (default: CEMS_EVALUATE_DAYS before `now`) are read; where the
+    permit sets a daily limit, from the start of that local day, and finished days are averaged.
     """
     now = now or timezone.now()
     report = CemsEvaluationReport()
@@ -177,18 +279,30 @@ def cems_evaluate(
         for mn, code in pairs:
             wanted |= Q(device_mn=mn, pollutant_code=code)
         limits = limits.filter(wanted)
+    today = timezone.localtime(now).date()
+    since_day = timezone.make_aware(
+        datetime.combine(timezone.localtime(since).date(), dtime()), timezone.get_current_timezone()
+    )
     for limit in limits:
         values = list(
             CemsValue.objects.filter(
-                device_mn=limit.device_mn, pollutant_code=limit.pollutant_code, cn=CN_HOURLY, data_time__gte=since
+                device_mn=limit.device_mn,
+                pollutant_code=limit.pollutant_code,
+                cn=CN_HOURLY,
+                data_time__gte=since_day if limit.daily_limit is not None else since,
             )
             .order_by("data_time")
             .values_list("data_time", "avg", "flag")
         )
         if limit.valid_from or limit.valid_to:
             values = [v for v in values if _in_force(limit, v[0])]
-        for episode in episodes_find(values, limit=limit.hourly_limit, max_gap=max_gap):
+        hourly = [v for v in values if v[0] >= since]
+        for episode in episodes_find(hourly, limit=limit.hourly_limit, max_gap=max_gap):
             _episode_lead(limit, episode, report)
+        if limit.daily_limit is not None:
+            days = daily_averages(values, before=today)
+            for episode in episodes_find(days, limit=limit.daily_limit, max_gap=timedelta(days=1)):
+                _daily_lead(limit, episode, report)
     if gaps and pairs is None:
         cems_gaps_evaluate(now=now, report=report)
     return report

@@ -9,7 +9,7 @@ from supervision.permitting.services.cems import cems_evaluate
 
 
 class Command(ServiceCommand):
-    help = "Raise or extend CEMS exceedance leads and data-gap leads from stored values (safe to re-run)."
+    help = "Raise or extend CEMS exceedance leads (hourly and daily limits) and data-gap leads from stored values (safe to re-run)."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -30,5 +30,6 @@ class Command(ServiceCommand):
         self.stdout.write(
             f"{report.episodes} exceedance episode(s): {report.leads_created} new lead(s), "
             f"{report.detections_added} new detection(s); {report.gaps} silent device(s): "
-            f"{report.gap_leads_created} new gap lead(s)"
+            f"{report.gap_leads_created} new gap lead(s); {report.daily_episodes} daily-average episode(s): "
+            f"{report.daily_leads_created} new lead(s), {report.daily_detections_added} new detection(s)"
         )
