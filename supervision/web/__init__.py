@@ -97,6 +97,21 @@ def form_problems(errors) -> str:
     return "; ".join(flat(errors))
 
 
+def form_input(request, serializer_class):
+    """The POST (and its files) checked by the API's input serializer, as the API checks a request.
+
+    Returns `validated_data`, or None after putting the API's problems ("field: message; ...")
+    on the page, so a page and the API refuse the same input with the same words.
+    """
+    data = request.POST.copy()
+    data.update(request.FILES)
+    form = serializer_class(data=data)
+    if form.is_valid():
+        return form.validated_data
+    messages.error(request, form_problems(form.errors))
+    return None
+
+
 def service_run(request, fn, *, ok: str, **kwargs):
     """Call a service; its refusal becomes an error message on the page. Returns the result or None."""
     try:

@@ -1,0 +1,117 @@
+"""Pages validate their forms with the API's input serializers: the same bad input, the same words."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.web.test_one_rule import _case_submitted
+
+
+def _problems(api, url, data) -> list[str]:
+    response = api.post(url, data, format="multipart", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid" and body["problems"]
+    return body["problems"]
+
+
+def _page_says(client, url, data) -> str:
+    response = client.post(url, data, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    return html.unescape(response.content.decode())
+
+
+def _same_refusal(world, client, user, page_url, api_url, data):
+    api = APIClient()
+    api.force_authenticate(user)
+    client.force_login(user)
+    problems = _problems(api, api_url, data)
+    page = _page_says(client, page_url, data)
+    for problem in problems:
+        assert problem in page, (problem, page_url)
+    return problems
+
+
+@pytest.mark.django_db
+def test_lead_transitions_refuse_bad_input_with_the_apis_words(world, client):
+    officer, lead = world.users["officer_a"], world.leads["a"]
+    events = lead.events.count()
+    cases = [
+        ("dispatch", "dispatch", {"days": "0"}, "days: "),
+        ("dispatch", "dispatch", {"days": "3", "due_date": "2030-01-01"}, "either days or due_date"),
+        ("dispatch", "dispatch", {"division": "999999"}, "division: Unknown division adcode '999999'."),
+        ("dismiss", "dismiss", {"reason_code": "nonsense", "reason": "x"}, "reason_code: "),
+        ("dismiss", "dismiss", {}, "reason: A reason is required to dismiss a lead."),
+        ("merge", "merge", {"into": "abc"}, "into: A valid integer is required."),
+        ("assign", "assign", {"assignee": "x"}, "assignee: A valid integer is required."),
+    ]
+    for page_action, api_action, data, expected in cases:
+        problems = _same_refusal(
+            world,
+            client,
+            officer,
+            f"/desk/leads/{lead.pk}/{page_action}/",
+            f"/api/v1/leads/{lead.pk}/{api_action}/",
+            data,
+        )
+        assert any(expected in p for p in problems), (problems, expected)
+    lead.refresh_from_db()
+    assert lead.status == "new" and lead.events.count() == events
+
+
+@pytest.mark.django_db
+def test_case_transitions_refuse_bad_input_with_the_apis_words(world, client):
+    case = _case_submitted(world)
+    officer, admin = world.users["officer_a"], world.users["admin"]
+    cases = [
+        (officer, "return", "return", {"note": "redo", "days": "-1"}, "days: "),
+        (officer, "return", "return", {}, "note: A note is required."),
+        (admin, "penalty", "penalty", {"amount_yuan": "abc", "legal_basis": "x"}, "amount_yuan: "),
+        (admin, "penalty", "penalty", {"amount_yuan": "0", "legal_basis": "x"}, "amount_yuan: "),
+        (admin, "transfer_police", "transfer-to-police", {"comment": "x"}, "agency: "),
+        (admin, "name_party", "name-party", {"target": "abc"}, "target: A valid integer is required."),
+        (admin, "attach", "attachments", {"caption": "x"}, "files: "),
+    ]
+    for user, page_action, api_action, data, expected in cases:
+        problems = _same_refusal(
+            world, client, user, f"/cases/{case.pk}/{page_action}/", f"/api/v1/cases/{case.pk}/{api_action}/", data
+        )
+        assert any(expected in p for p in problems), (problems, expected)
+    case.refresh_from_db()
+    assert case.status == "rectification_submitted" and case.penalty_amount_yuan is None
+
+
+@pytest.mark.django_db
+def test_an_inspection_plan_and_a_checklist_item_refuse_bad_input_with_the_apis_words(world, client):
+    admin = world.users["admin"]
+    data = {"name": "抽查", "zoning_plan": "nope", "period_start": "2030-13-01", "target_count": "0"}
+    problems = _same_refusal(world, client, admin, "/inspections/", "/api/v1/inspection-plans/", data)
+    assert {p.split(":")[0] for p in problems} >= {"zoning_plan", "period_start", "period_end", "target_count"}
+
+
+def test_the_case_pages_no_longer_parse_the_transitions_fields_by_hand():
+    source = (Path(__file__).resolve().parents[2] / "supervision" / "cases" / "web.py").read_text()
+    for field in (
+        "division",
+        "days",
+        "due_on",
+        "reason",
+        "into",
+        "assignee",
+        "requirements",
+        "target",
+        "amount_yuan",
+        "agency",
+        "summary",
+        "note",
+        "result",
+        "period_start",
+        "zoning_plan",
+    ):
+        assert not re.search(rf"""POST\.get\(["']{field}["']""", source), field
+        assert not re.search(rf"""p\.get\(["']{field}["']""", source), field
