@@ -314,32 +314,42 @@ def desk(request):
     )
 
 
+def _desk_location(post):
+    """The desk form's longitude/latitude as the API's `location` (a GeoJSON point, API_SRID); None if unreadable."""
+    data = post.copy()
+    if not data.get("location"):
+        try:
+            data["location"] = json.dumps({"type": "Point", "coordinates": [float(data["lon"]), float(data["lat"])]})
+        except (KeyError, ValueError):
+            return None
+    return data
+
+
 @case_page
 @require_POST
 def lead_create(request):
-    """File a lead by hand (complaint, 12369, inspection, 督察 hand-over) at a longitude/latitude."""
-    from django.contrib.gis.geos import Point
-
-    try:
-        location = Point(float(request.POST.get("lon", "")), float(request.POST.get("lat", "")), srid=settings.API_SRID)
-    except ValueError:
+    """File a lead by hand (complaint, 12369, inspection, 督察 hand-over): the API's LeadCreateInput and service."""
+    data = _desk_location(request.POST)
+    if data is None:
         messages.error(request, _("请填写线索位置的经纬度。"))
         return redirect("web:desk")
-    plan = ZoningPlan.objects.filter(code=request.POST.get("plan")).first()
-    if plan is None:
-        messages.error(request, _("请选择分区管控方案。"))
+    v = form_input(request, inputs.LeadCreateInput, data=data)
+    if v is None:
         return redirect("web:desk")
     lead = _run(
         request,
         lead_services.lead_create,
         ok=_("线索已登记。"),
         actor=request.user,
-        source=request.POST.get("source", ""),
-        plan=plan,
-        title=request.POST.get("title", ""),
-        location=location,
-        description=request.POST.get("description", ""),
-        files=request.FILES.getlist("files"),
+        source=v["source"],
+        plan=v["plan"],
+        title=v["title"],
+        description=v["description"],
+        location=v["location"],
+        division=v["division"],
+        target_id=v["target"],
+        files=v["files"],
+        received_at=v["received_at"],
     )
     if lead:
         return redirect("web:lead-detail", pk=lead.pk)

@@ -97,13 +97,14 @@ def form_problems(errors) -> str:
     return "; ".join(flat(errors))
 
 
-def form_input(request, serializer_class):
+def form_input(request, serializer_class, *, data=None):
     """The POST (and its files) checked by the API's input serializer, as the API checks a request.
 
-    Returns `validated_data`, or None after putting the API's problems ("field: message; ...")
-    on the page, so a page and the API refuse the same input with the same words.
+    `data` replaces the POST (a page's adapted copy of it). Returns `validated_data`, or None after
+    putting the API's problems ("field: message; ...") on the page, so a page and the API refuse
+    the same input with the same words.
     """
-    data = request.POST.copy()
+    data = (data if data is not None else request.POST).copy()
     data.update(request.FILES)
     form = serializer_class(data=data)
     if form.is_valid():

@@ -87,7 +87,31 @@ def test_case_transitions_refuse_bad_input_with_the_apis_words(world, client):
 
 
 @pytest.mark.django_db
-def test_an_inspection_plan_and_a_checklist_item_refuse_bad_input_with_the_apis_words(world, client):
+def test_a_lead_filed_on_the_desk_is_checked_as_the_api_checks_it(world, client):
+    from supervision.cases.models import Lead
+
+    officer = world.users["officer_a"]
+    before = Lead.objects.count()
+    bad = {"source": "satellite", "plan": "no-such-plan", "title": ""}
+    api = APIClient()
+    api.force_authenticate(officer)
+    location = '{"type": "Point", "coordinates": [125.312, 43.812]}'
+    problems = _problems(api, "/api/v1/leads/", {**bad, "location": location})
+    client.force_login(officer)
+    page = _page_says(client, "/desk/leads/new/", {**bad, "lon": "125.312", "lat": "43.812"})
+    assert {p.split(":")[0] for p in problems} == {"source", "plan", "title"}
+    for problem in problems:
+        assert problem in page
+    assert Lead.objects.count() == before
+    good = {"source": "complaint", "plan": "web-city", "title": "群众举报", "lon": "125.312", "lat": "43.812"}
+    response = client.post("/desk/leads/new/", good)
+    lead = Lead.objects.latest("pk")
+    assert response.status_code == 302 and response["Location"] == f"/desk/leads/{lead.pk}/"
+    assert lead.title == "群众举报" and lead.source == "complaint"
+
+
+@pytest.mark.django_db
+def test_an_inspection_plan_refuses_bad_input_with_the_apis_words(world, client):
     admin = world.users["admin"]
     data = {"name": "抽查", "zoning_plan": "nope", "period_start": "2030-13-01", "target_count": "0"}
     problems = _same_refusal(world, client, admin, "/inspections/", "/api/v1/inspection-plans/", data)
@@ -112,6 +136,11 @@ def test_the_case_pages_no_longer_parse_the_transitions_fields_by_hand():
         "result",
         "period_start",
         "zoning_plan",
+        "source",
+        "title",
+        "description",
+        "lon",
+        "lat",
     ):
         assert not re.search(rf"""POST\.get\(["']{field}["']""", source), field
         assert not re.search(rf"""p\.get\(["']{field}["']""", source), field
