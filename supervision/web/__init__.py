@@ -16,6 +16,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
 from supervision.cases import permissions as perms
 from supervision.errors import Forbidden, NotFound, ServiceError
@@ -105,6 +106,10 @@ def form_input(request, serializer_class, *, data=None):
     the same input with the same words.
     """
     data = (data if data is not None else request.POST).copy()
+    for name, field in serializer_class().fields.items():
+        # A browser sends an empty file input as a blank text part: that is no file, not a wrong one.
+        if isinstance(field, serializers.FileField) or isinstance(getattr(field, "child", None), serializers.FileField):
+            data.pop(name, None)
     data.update(request.FILES)
     form = serializer_class(data=data)
     if form.is_valid():

@@ -144,3 +144,36 @@ def test_the_case_pages_no_longer_parse_the_transitions_fields_by_hand():
     ):
         assert not re.search(rf"""POST\.get\(["']{field}["']""", source), field
         assert not re.search(rf"""p\.get\(["']{field}["']""", source), field
+
+
+@pytest.mark.django_db
+def test_a_checklist_item_refuses_a_bad_result_with_the_apis_words(world, client):
+    from tests.web.test_phone import _scene
+
+    _, _, inspection = _scene(world)
+    item = inspection.items.first()
+    admin = world.users["admin"]
+    api = APIClient()
+    api.force_authenticate(admin)
+    bad = {"result": "maybe", "note": "x"}
+    problems = _problems(api, f"/api/v1/inspections/{inspection.pk}/items/{item.pk}/record/", bad)
+    assert problems == ['result: "maybe" is not a valid choice.']
+    client.force_login(admin)
+    page = _page_says(client, f"/inspections/{inspection.pk}/", {**bad, "action": "record", "item": item.pk})
+    assert problems[0] in page
+    item.refresh_from_db()
+    assert item.result == "pending"
+
+
+@pytest.mark.django_db
+def test_an_empty_file_input_is_no_file_on_the_page(world, client):
+    """Browsers send an empty <input type=file> as a blank part: the page confirms without files."""
+    from supervision.cases.services import leads as lead_services
+
+    officer = world.users["officer_a"]
+    lead = lead_services.lead_dispatch(lead=world.leads["a"], actor=officer, days=5)
+    lead = lead_services.lead_start_verification(lead=lead, actor=officer)
+    client.force_login(officer)
+    response = client.post(f"/desk/leads/{lead.pk}/confirm/", {"title": lead.title, "comment": "属实", "files": ""})
+    lead.refresh_from_db()
+    assert response.status_code == 302 and response["Location"] == f"/cases/{lead.case.pk}/"
