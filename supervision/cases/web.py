@@ -9,8 +9,6 @@ writes through `services`; a refused action (ServiceError) comes back as a messa
 from __future__ import annotations
 
 import json
-from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,15 +22,23 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from supervision.errors import NotFound
-from supervision.web import ASSESSMENT_ROLES, case_page, service_run, web_context  # noqa: F401 (re-exported)
+from supervision.web import (  # noqa: F401 (re-exported)
+    ASSESSMENT_ROLES,
+    case_page,
+    form_input,
+    service_run,
+    web_context,
+)
 from supervision.zoning import selectors as zoning_selectors
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
 from . import permissions as perms
 from . import selectors
+from .api import serializers as inputs
 from .choices import (
     CASE_OPEN_STATUSES,
     LEAD_OPEN_STATUSES,
@@ -69,22 +75,6 @@ def _int(value, default=None):
         return int(value) if value not in (None, "") else default
     except (TypeError, ValueError):
         return default
-
-
-def _date(value) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
-def _deadline_kwargs(post) -> dict:
-    """days + day_kind, or an explicit due date (the services refuse both or neither)."""
-    due_on = _date(post.get("due_on"))
-    days = _int(post.get("days"))
-    if due_on and days is None:
-        return {"due_on": due_on}
-    return {"days": days, "day_kind": post.get("day_kind") or DayKind.WORKING}
 
 
 def countdown(due_at, now=None) -> dict | None:
@@ -324,32 +314,42 @@ def desk(request):
     )
 
 
+def _desk_location(post):
+    """The desk form's longitude/latitude as the API's `location` (a GeoJSON point, API_SRID); None if unreadable."""
+    data = post.copy()
+    if not data.get("location"):
+        try:
+            data["location"] = json.dumps({"type": "Point", "coordinates": [float(data["lon"]), float(data["lat"])]})
+        except (KeyError, ValueError):
+            return None
+    return data
+
+
 @case_page
 @require_POST
 def lead_create(request):
-    """File a lead by hand (complaint, 12369, inspection, 督察 hand-over) at a longitude/latitude."""
-    from django.contrib.gis.geos import Point
-
-    try:
-        location = Point(float(request.POST.get("lon", "")), float(request.POST.get("lat", "")), srid=settings.API_SRID)
-    except ValueError:
+    """File a lead by hand (complaint, 12369, inspection, 督察 hand-over): the API's LeadCreateInput and service."""
+    data = _desk_location(request.POST)
+    if data is None:
         messages.error(request, _("请填写线索位置的经纬度。"))
         return redirect("web:desk")
-    plan = ZoningPlan.objects.filter(code=request.POST.get("plan")).first()
-    if plan is None:
-        messages.error(request, _("请选择分区管控方案。"))
+    v = form_input(request, inputs.LeadCreateInput, data=data)
+    if v is None:
         return redirect("web:desk")
     lead = _run(
         request,
         lead_services.lead_create,
         ok=_("线索已登记。"),
         actor=request.user,
-        source=request.POST.get("source", ""),
-        plan=plan,
-        title=request.POST.get("title", ""),
-        location=location,
-        description=request.POST.get("description", ""),
-        files=request.FILES.getlist("files"),
+        source=v["source"],
+        plan=v["plan"],
+        title=v["title"],
+        description=v["description"],
+        location=v["location"],
+        division=v["division"],
+        target_id=v["target"],
+        files=v["files"],
+        received_at=v["received_at"],
     )
     if lead:
         return redirect("web:lead-detail", pk=lead.pk)
@@ -484,97 +484,79 @@ def evidence_file(request, pk: int):
         raise Http404 from None
 
 
+# Each action of a lead page: the API's input serializer, the service, the API's arguments, the page's notice.
+# The pages validate with the same serializers as the API and call the same services with the same arguments.
+LEAD_ACTIONS = {
+    "assign": (
+        inputs.AssignInput,
+        lambda lead, user, v: assignment.lead_assign(lead=lead, actor=user, assignee_id=v["assignee"]),
+        gettext_lazy("已指派经办人。"),
+    ),
+    "dispatch": (
+        inputs.DispatchInput,
+        lambda lead, user, v: lead_services.lead_dispatch(
+            lead=lead,
+            actor=user,
+            division=v["division"],
+            days=v.get("days"),
+            day_kind=v.get("day_kind"),
+            due_on=v.get("due_date"),
+            comment=v["comment"],
+        ),
+        gettext_lazy("线索已派发。"),
+    ),
+    "start_verification": (
+        inputs.CommentInput,
+        lambda lead, user, v: lead_services.lead_start_verification(lead=lead, actor=user, comment=v["comment"]),
+        gettext_lazy("已开始现场核查。"),
+    ),
+    "dismiss": (
+        inputs.DismissInput,
+        lambda lead, user, v: lead_services.lead_dismiss(
+            lead=lead, actor=user, reason=v["reason"], reason_code=v["reason_code"], files=v["files"]
+        ),
+        gettext_lazy("线索已核查为不属实。"),
+    ),
+    "merge": (
+        inputs.MergeInput,
+        lambda lead, user, v: lead_services.lead_merge(lead=lead, actor=user, into_id=v["into"], comment=v["comment"]),
+        gettext_lazy("线索已合并。"),
+    ),
+    "confirm": (
+        inputs.ConfirmInput,
+        lambda lead, user, v: lead_services.lead_confirm(
+            lead=lead, actor=user, comment=v["comment"], title=v["title"], files=v["files"]
+        ),
+        gettext_lazy("线索属实，已立案。"),
+    ),
+    "attach": (
+        inputs.AttachInput,
+        lambda lead, user, v: lead_services.lead_attach(lead=lead, actor=user, files=v["files"], caption=v["caption"]),
+        gettext_lazy("材料已上传。"),
+    ),
+}
+
+
+def _perform(request, table: dict, action: str, obj):
+    """Validate the POST with the action's API serializer, then run its service; None when refused."""
+    if action not in table:
+        raise Http404
+    serializer, perform, ok = table[action]
+    v = form_input(request, serializer)
+    if v is None:
+        return None
+    return service_run(request, lambda: perform(obj, request.user, v), ok=str(ok))
+
+
 @case_page
 @require_POST
 def lead_action(request, pk: int, action: str):
     """One transition (or attachment) of a lead; the service checks role, scope and required fields."""
     lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
-    p, files, user = request.POST, request.FILES.getlist("files"), request.user
-    back = reverse("web:lead-detail", args=[pk])
-    if action == "assign":
-        _run(
-            request,
-            assignment.lead_assign,
-            ok=_("已指派经办人。"),
-            lead=lead,
-            actor=user,
-            assignee_id=_int(p.get("assignee")),
-        )
-        return redirect(back)
-    if action == "dispatch":
-        division = None
-        if p.get("division"):
-            division = _dispatch_divisions(user, lead).filter(pk=_int(p.get("division"))).first()
-        _run(
-            request,
-            lead_services.lead_dispatch,
-            ok=_("线索已派发。"),
-            lead=lead,
-            actor=user,
-            division=division,
-            comment=p.get("comment", ""),
-            **_deadline_kwargs(p),
-        )
-    elif action == "start_verification":
-        _run(
-            request,
-            lead_services.lead_start_verification,
-            ok=_("已开始现场核查。"),
-            lead=lead,
-            actor=user,
-            comment=p.get("comment", ""),
-        )
-    elif action == "dismiss":
-        _run(
-            request,
-            lead_services.lead_dismiss,
-            ok=_("线索已核查为不属实。"),
-            lead=lead,
-            actor=user,
-            reason=p.get("reason", ""),
-            reason_code=p.get("reason_code", DismissReason.OTHER),
-            files=files,
-        )
-    elif action == "merge":
-        into = _int(p.get("into"))
-        if into is None:
-            messages.error(request, _("请填写要合并到的线索编号。"))
-        else:
-            _run(
-                request,
-                lead_services.lead_merge,
-                ok=_("线索已合并。"),
-                lead=lead,
-                actor=user,
-                into_id=into,
-                comment=p.get("comment", ""),
-            )
-    elif action == "confirm":
-        result = _run(
-            request,
-            lead_services.lead_confirm,
-            ok=_("线索属实，已立案。"),
-            lead=lead,
-            actor=user,
-            comment=p.get("comment", ""),
-            title=p.get("title", ""),
-            files=files,
-        )
-        if result:
-            return redirect("web:case-detail", pk=result[1].pk)
-    elif action == "attach":
-        _run(
-            request,
-            lead_services.lead_attach,
-            ok=_("材料已上传。"),
-            lead=lead,
-            actor=user,
-            files=files,
-            caption=p.get("caption", ""),
-        )
-    else:
-        raise Http404
-    return redirect(back)
+    result = _perform(request, LEAD_ACTIONS, action, lead)
+    if action == "confirm" and result:
+        return redirect("web:case-detail", pk=result[1].pk)
+    return redirect("web:lead-detail", pk=pk)
 
 
 # --- Cases ------------------------------------------------------------------------------------
@@ -645,120 +627,86 @@ def case_detail(request, pk: int):
     )
 
 
+CASE_ACTIONS = {
+    "order_rectification": (
+        inputs.OrderRectificationInput,
+        lambda case, user, v: case_services.case_order_rectification(
+            case=case,
+            actor=user,
+            requirements=v["requirements"],
+            days=v.get("days"),
+            day_kind=v["day_kind"],
+            due_on=v.get("due_date"),
+            target_id=v["target"],
+            party_unknown=v["party_unknown"],
+            comment=v["comment"],
+        ),
+        gettext_lazy("已责令限期整改。"),
+    ),
+    "assign": (
+        inputs.AssignInput,
+        lambda case, user, v: assignment.case_assign(case=case, actor=user, assignee_id=v["assignee"]),
+        gettext_lazy("已指派经办人。"),
+    ),
+    "name_party": (
+        inputs.NamePartyInput,
+        lambda case, user, v: case_services.case_name_party(
+            case=case, actor=user, target_id=v["target"], comment=v["comment"]
+        ),
+        gettext_lazy("已查明责任主体。"),
+    ),
+    "submit_rectification": (
+        inputs.CommentInput,
+        lambda case, user, v: case_services.case_submit_rectification(
+            case=case, actor=user, files=v["files"], comment=v["comment"]
+        ),
+        gettext_lazy("整改材料已提交。"),
+    ),
+    "accept": (
+        inputs.CommentInput,
+        lambda case, user, v: case_services.case_accept(case=case, actor=user, comment=v["comment"], files=v["files"]),
+        gettext_lazy("整改已验收销号。"),
+    ),
+    "return": (
+        inputs.ReturnInput,
+        lambda case, user, v: case_services.case_return(
+            case=case, actor=user, note=v["note"], days=v.get("days"), day_kind=v["day_kind"], due_on=v.get("due_date")
+        ),
+        gettext_lazy("已退回整改。"),
+    ),
+    "penalty": (
+        inputs.PenaltyInput,
+        lambda case, user, v: case_services.case_decide_penalty(
+            case=case, actor=user, amount_yuan=v["amount_yuan"], legal_basis=v["legal_basis"], comment=v["comment"]
+        ),
+        gettext_lazy("处罚决定已记录。"),
+    ),
+    "transfer_police": (
+        inputs.PoliceTransferInput,
+        lambda case, user, v: case_services.case_transfer_to_police(
+            case=case, actor=user, agency=v["agency"], comment=v["comment"]
+        ),
+        gettext_lazy("已移送公安。"),
+    ),
+    "publish": (
+        inputs.PublishInput,
+        lambda case, user, v: case_services.case_publish(case=case, actor=user, summary=v["summary"]),
+        gettext_lazy("已作为典型案例曝光。"),
+    ),
+    "attach": (
+        inputs.AttachInput,
+        lambda case, user, v: case_services.case_attach(case=case, actor=user, files=v["files"], caption=v["caption"]),
+        gettext_lazy("材料已上传。"),
+    ),
+}
+
+
 @case_page
 @require_POST
 def case_action(request, pk: int, action: str):
+    """One transition (or attachment) of a case, validated by the API's serializer for it."""
     case = case_services.case_get_for(actor=request.user, case_id=pk)
-    p, files, user = request.POST, request.FILES.getlist("files"), request.user
-    if action == "order_rectification":
-        _run(
-            request,
-            case_services.case_order_rectification,
-            ok=_("已责令限期整改。"),
-            case=case,
-            actor=user,
-            requirements=p.get("requirements", ""),
-            target_id=_int(p.get("target")),
-            party_unknown=p.get("party_unknown") == "1",
-            comment=p.get("comment", ""),
-            **_deadline_kwargs(p),
-        )
-    elif action == "assign":
-        _run(
-            request,
-            assignment.case_assign,
-            ok=_("已指派经办人。"),
-            case=case,
-            actor=user,
-            assignee_id=_int(p.get("assignee")),
-        )
-    elif action == "name_party":
-        _run(
-            request,
-            case_services.case_name_party,
-            ok=_("已查明责任主体。"),
-            case=case,
-            actor=user,
-            target_id=_int(p.get("target")),
-            comment=p.get("comment", ""),
-        )
-    elif action == "submit_rectification":
-        _run(
-            request,
-            case_services.case_submit_rectification,
-            ok=_("整改材料已提交。"),
-            case=case,
-            actor=user,
-            files=files,
-            comment=p.get("comment", ""),
-        )
-    elif action == "accept":
-        _run(
-            request,
-            case_services.case_accept,
-            ok=_("整改已验收销号。"),
-            case=case,
-            actor=user,
-            comment=p.get("comment", ""),
-            files=files,
-        )
-    elif action == "return":
-        kwargs = _deadline_kwargs(p) if (p.get("days") or p.get("due_on")) else {}
-        _run(
-            request,
-            case_services.case_return,
-            ok=_("已退回整改。"),
-            case=case,
-            actor=user,
-            note=p.get("note", ""),
-            **kwargs,
-        )
-    elif action == "penalty":
-        try:
-            amount = Decimal(p.get("amount_yuan", ""))
-        except InvalidOperation:
-            amount = None
-        _run(
-            request,
-            case_services.case_decide_penalty,
-            ok=_("处罚决定已记录。"),
-            case=case,
-            actor=user,
-            amount_yuan=amount,
-            legal_basis=p.get("legal_basis", ""),
-            comment=p.get("comment", ""),
-        )
-    elif action == "transfer_police":
-        _run(
-            request,
-            case_services.case_transfer_to_police,
-            ok=_("已移送公安。"),
-            case=case,
-            actor=user,
-            agency=p.get("agency", ""),
-            comment=p.get("comment", ""),
-        )
-    elif action == "publish":
-        _run(
-            request,
-            case_services.case_publish,
-            ok=_("已作为典型案例曝光。"),
-            case=case,
-            actor=user,
-            summary=p.get("summary", ""),
-        )
-    elif action == "attach":
-        _run(
-            request,
-            case_services.case_attach,
-            ok=_("材料已上传。"),
-            case=case,
-            actor=user,
-            files=files,
-            caption=p.get("caption", ""),
-        )
-    else:
-        raise Http404
+    _perform(request, CASE_ACTIONS, action, case)
     return redirect("web:case-detail", pk=pk)
 
 
@@ -774,32 +722,12 @@ def inspection_plan_list(request):
     if request.method == "POST":
         if not can_create:
             raise PermissionDenied
-        p = request.POST
-        zplan = ZoningPlan.objects.filter(code=p.get("zoning_plan")).first()
-        division = (
-            AdministrativeDivision.objects.filter(pk=_int(p.get("division"))).first() if p.get("division") else None
+        v = form_input(request, inputs.InspectionPlanCreateInput)
+        plan = v and _run(
+            request, inspection_services.inspection_plan_create, ok=_("抽查计划已创建。"), actor=user, **v
         )
-        start, end = _date(p.get("period_start")), _date(p.get("period_end"))
-        if zplan is None or start is None or end is None:
-            messages.error(request, _("请填写方案、开始和结束日期。"))
-        else:
-            plan = _run(
-                request,
-                inspection_services.inspection_plan_create,
-                ok=_("抽查计划已创建。"),
-                actor=user,
-                name=p.get("name", "").strip() or _("双随机抽查"),
-                zoning_plan=zplan,
-                period_start=start,
-                period_end=end,
-                target_count=_int(p.get("target_count"), 1),
-                division=division,
-                inspectors_per_target=_int(p.get("inspectors_per_target"), 2),
-                avoidance=p.get("avoidance") == "on",
-                seed=_int(p.get("seed")),
-            )
-            if plan:
-                return redirect("web:inspection-plan-detail", pk=plan.pk)
+        if plan:
+            return redirect("web:inspection-plan-detail", pk=plan.pk)
         return redirect("web:inspection-plan-list")
     own = perms.user_division_id(user)
     return render(
@@ -885,14 +813,9 @@ def inspection_detail(request, pk: int):
             item = ChecklistItem.objects.filter(inspection=inspection, pk=_int(request.POST.get("item"))).first()
             if item is None:
                 raise Http404
-            result = _run(
-                request,
-                inspection_services.checklist_item_record,
-                ok=_("检查项已记录。"),
-                item=item,
-                actor=user,
-                result=request.POST.get("result", ""),
-                note=request.POST.get("note", ""),
+            v = form_input(request, inputs.ItemRecordInput)
+            result = v and _run(
+                request, inspection_services.checklist_item_record, ok=_("检查项已记录。"), item=item, actor=user, **v
             )
             if result and getattr(result, "lead_id", None):
                 messages.warning(request, _("不符合项已生成线索 #%(id)s。") % {"id": result.lead_id})

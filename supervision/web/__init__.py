@@ -16,6 +16,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
 from supervision.cases import permissions as perms
 from supervision.errors import Forbidden, NotFound, ServiceError
@@ -95,6 +96,26 @@ def form_problems(errors) -> str:
         return [str(value)]
 
     return "; ".join(flat(errors))
+
+
+def form_input(request, serializer_class, *, data=None):
+    """The POST (and its files) checked by the API's input serializer, as the API checks a request.
+
+    `data` replaces the POST (a page's adapted copy of it). Returns `validated_data`, or None after
+    putting the API's problems ("field: message; ...") on the page, so a page and the API refuse
+    the same input with the same words.
+    """
+    data = (data if data is not None else request.POST).copy()
+    for name, field in serializer_class().fields.items():
+        # A browser sends an empty file input as a blank text part: that is no file, not a wrong one.
+        if isinstance(field, serializers.FileField) or isinstance(getattr(field, "child", None), serializers.FileField):
+            data.pop(name, None)
+    data.update(request.FILES)
+    form = serializer_class(data=data)
+    if form.is_valid():
+        return form.validated_data
+    messages.error(request, form_problems(form.errors))
+    return None
 
 
 def service_run(request, fn, *, ok: str, **kwargs):

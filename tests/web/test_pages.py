@@ -89,13 +89,13 @@ def test_another_districts_case_and_evidence_are_404(world, client):
 def test_a_refused_transition_shows_the_services_message_and_changes_nothing(world, client):
     _client(client, "officer_a")
     lead = world.leads["a"]
-    response = client.post(f"/desk/leads/{lead.pk}/dispatch/", {"due_on": "2000-01-01"}, follow=True)
+    response = client.post(f"/desk/leads/{lead.pk}/dispatch/", {"due_date": "2000-01-01"}, follow=True)
     assert response.status_code == 200
     page = response.content.decode()
     assert "截止日期 2000-01-01 已过" in page and "in the past" not in page  # the page's language, once
     assert page.count("截止日期 2000-01-01 已过") == 1
     client.cookies["django_language"] = "en"
-    response = client.post(f"/desk/leads/{lead.pk}/dispatch/", {"due_on": "2000-01-01"}, follow=True)
+    response = client.post(f"/desk/leads/{lead.pk}/dispatch/", {"due_date": "2000-01-01"}, follow=True)
     assert "The deadline 2000-01-01 is in the past" in response.content.decode()
     lead.refresh_from_db()
     assert lead.status == "new"
