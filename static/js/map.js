@@ -53,8 +53,10 @@
   // trimmed to the style's): nothing is downloaded for what is off screen. The tiles take no pointer
   // events; a hover or click asks the server for the unit at the point (units/at/), so an overlay drawn
   // above (a basin covers many units) never catches them.
-  map.createPane("units").style.zIndex = 410;
-  map.createPane("overlays").style.zIndex = 420;
+  // Between a basemap (tilePane, 200) and the vector layers (overlayPane, 400: leads, targets,
+  // district outlines, the selected unit, the site being drawn), which stay on top.
+  map.createPane("units").style.zIndex = 250;
+  map.createPane("overlays").style.zIndex = 260;
   map.getPane("units").style.pointerEvents = "none";
   map.getPane("overlays").style.pointerEvents = "none";
   var unitsLayer = L.vectorGrid.protobuf(tileUrl("units"), {
