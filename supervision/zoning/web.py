@@ -83,7 +83,6 @@ def map_page(request, public: bool = False):
         # The first view: the plan's extent (lon/lat), the units themselves come as vector tiles.
         "bounds": selectors.plan_bounds_lonlat(plan=plan) if plan else None,
         "unitCount": plan.units.count() if plan else 0,
-        "overlaysUrl": _url(_prefix(public) + "overlays"),
         "districtsUrl": _url(_prefix(public) + "districts"),
         "unitCardUrl": _url(_prefix(public) + "unit-card", plan="__plan__", code="__code__"),
         "leadsUrl": None if public else _url("web:map-leads"),
