@@ -32,6 +32,7 @@ urlpatterns = [
     # 一张图
     path("map/", zoning_web.map_page, name="map"),
     path("map/overlays.json", zoning_web.overlays_geojson, name="overlays"),
+    path("map/districts.json", zoning_web.districts_geojson, name="districts"),
     path("map/leads.json", cases_web.map_leads, name="map-leads"),
     path("map/targets.json", cases_web.map_targets, name="map-targets"),
     path("map/units/<slug:plan>/<str:code>/", zoning_web.unit_card, name="unit-card"),
@@ -79,6 +80,7 @@ urlpatterns = [
     # Public (公众端)
     path("public/", zoning_web.map_page, {"public": True}, name="public-map"),
     path("public/overlays.json", zoning_web.overlays_geojson, {"public": True}, name="public-overlays"),
+    path("public/districts.json", zoning_web.districts_geojson, {"public": True}, name="public-districts"),
     path("public/units/<slug:plan>/<str:code>/", zoning_web.unit_card, {"public": True}, name="public-unit-card"),
     path("public/siting/", zoning_web.siting_check, {"public": True}, name="public-siting"),
     path("public/summary/", zoning_web.summary_table, {"public": True}, name="public-summary"),

@@ -38,6 +38,8 @@ vendor leaflet "$NM/leaflet/dist/leaflet.js" "$NM/leaflet/dist/leaflet.css" "$NM
 vendor echarts "$NM/echarts/dist/echarts.min.js"
 vendor htmx "$NM/htmx.org/dist/htmx.min.js"
 vendor ol "$NM/ol/dist/ol.js" "$NM/ol/ol.css"
+# Vector tiles (/api/v1/tiles/…/{z}/{x}/{y}.pbf) on the Leaflet maps; the bundled build carries its pbf decoder.
+vendor leaflet.vectorgrid "$NM/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.js"
 # Workbox for the field app's service worker: workbox-sw loads its modules from
 # modulePathPrefix (/static/vendor/workbox/), never from a CDN.
 vendor workbox "$NM/workbox-sw/build/workbox-sw.js" "$NM/workbox-window/build/workbox-window.prod.umd.js"

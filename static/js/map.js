@@ -1,5 +1,7 @@
 /* 一张图: units by class, red line, basins, leads, targets; search; unit cards; siting drawing.
- * Data: /api/v1/zoning/units/ (GeoJSON pages) and the page module's JSON endpoints named in #map-config.
+ * Data: units and overlays as vector tiles (/api/v1/tiles/{units|overlays}/{z}/{x}/{y}.pbf, Leaflet.VectorGrid);
+ * hover and click ask /api/v1/zoning/units/at/; search asks /api/v1/zoning/units/ (code prefix, name part);
+ * leads, targets and the district outlines from the page module's JSON endpoints named in #map-config.
  * No external request: tiles only when the operator configures BASEMAP_URL. */
 (function () {
   "use strict";
@@ -15,7 +17,7 @@
   if (cfg.basemapUrl) {
     L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution || "", maxZoom: 18 }).addTo(map);
   }
-  var state = { units: [], byCode: {}, drawMode: null, vertices: [], loaded: {} };
+  var state = { selected: null, drawMode: null, vertices: [], loaded: {} };
   window.supervisionMap = { map: map, state: state };
 
   // The unit API puts the code in the feature id (id_field); copy it into the properties.
@@ -43,53 +45,101 @@
     });
   }
 
-  // Units come in pages of GeoJSON; follow `next` until done.
-  function loadAllUnits(url, acc) {
-    return getJSON(url).then(function (page) {
-      var feats = (page.features || (page.results && page.results.features) || []);
-      acc.push.apply(acc, feats);
-      if (page.next) {
-        var n = new URL(page.next, window.location.origin);
-        return loadAllUnits(n.pathname + n.search, acc);
-      }
-      return acc;
-    });
+  function tileUrl(layer) {
+    return "/api/v1/tiles/" + layer + "/{z}/{x}/{y}.pbf?plan=" + encodeURIComponent(cfg.plan);
   }
 
-  var selected = null;
-  function unitStyle(f) {
-    return { color: "#555", weight: 0.6, fillColor: COLORS[f.properties.unit_class] || "#999", fillOpacity: 0.45 };
-  }
-  var unitsLayer = L.geoJSON(null, {
-    style: unitStyle,
-    onEachFeature: function (f, layer) {
-      code(f);
-      layer.bindTooltip(textNode(f.properties.code + " " + f.properties.name), { sticky: true });
-      // While drawing, the click reaches the map's own handler (one vertex per click, not two).
-      layer.on("click", function () { if (!state.drawMode) openUnit(f.properties.code, layer); });
-      state.byCode[f.properties.code] = layer;
+  // Units and overlays are vector tiles made by the server (geometry simplified per zoom, attributes
+  // trimmed to the style's): nothing is downloaded for what is off screen. The tiles take no pointer
+  // events; a hover or click asks the server for the unit at the point (units/at/), so an overlay drawn
+  // above (a basin covers many units) never catches them.
+  // Between a basemap (tilePane, 200) and the vector layers (overlayPane, 400: leads, targets,
+  // district outlines, the selected unit, the site being drawn), which stay on top.
+  map.createPane("units").style.zIndex = 250;
+  map.createPane("overlays").style.zIndex = 260;
+  map.getPane("units").style.pointerEvents = "none";
+  map.getPane("overlays").style.pointerEvents = "none";
+  var unitsLayer = L.vectorGrid.protobuf(tileUrl("units"), {
+    pane: "units",
+    interactive: false,
+    rendererFactory: L.canvas.tile,
+    maxNativeZoom: 18,
+    vectorTileLayerStyles: {
+      units: function (p) {
+        return { color: "#555", weight: 0.6, fill: true, fillColor: COLORS[p["class"]] || "#999", fillOpacity: 0.45 };
+      },
+    },
+  }).addTo(map);
+  var OVERLAY_STYLES = {
+    red_line: { color: "#d62828", weight: 2, fill: true, fillColor: "#d62828", fillOpacity: 0.15 },
+    basin: { color: "#2f7fd1", weight: 2, dashArray: "6 4", fill: false },
+    other: { color: "#666", weight: 1, dashArray: "2 3", fill: false },
+  };
+  var overlaysLayer = L.vectorGrid.protobuf(tileUrl("overlays"), {
+    pane: "overlays",
+    interactive: false,
+    rendererFactory: L.canvas.tile,
+    maxNativeZoom: 18,
+    vectorTileLayerStyles: {
+      overlays: function (p) { return OVERLAY_STYLES[p.kind] || OVERLAY_STYLES.other; },
     },
   }).addTo(map);
 
-  function openUnit(code, layer) {
-    layer = layer || state.byCode[code];
-    if (selected) unitsLayer.resetStyle(selected);
-    selected = layer || null;
-    if (layer) layer.setStyle({ color: "#000", weight: 3 });
+  // The selected unit: its outline, fetched once with its card (the tiles hold no selectable shapes).
+  var selectedLayer = L.geoJSON(null, { interactive: false, style: { color: "#000", weight: 3, fill: false } }).addTo(map);
+  function unitUrl(code) {
+    return "/api/v1/zoning/units/" + encodeURIComponent(cfg.plan) + "/" + encodeURIComponent(code) + "/";
+  }
+  function openUnit(code, fit) {
     var url = cfg.unitCardUrl.replace("__plan__", encodeURIComponent(cfg.plan)).replace("__code__", encodeURIComponent(code));
     if (window.htmx) {
       window.htmx.ajax("GET", url, { target: "#unit-card", swap: "innerHTML" });
     } else {
       window.location.href = url;
+      return;
     }
+    state.selected = code;
+    getJSON(unitUrl(code)).then(function (f) {
+      if (state.selected !== code) return;
+      selectedLayer.clearLayers();
+      selectedLayer.addData(f);
+      if (fit) map.fitBounds(selectedLayer.getBounds(), { maxZoom: 13 });
+    }).catch(function () { selectedLayer.clearLayers(); });
   }
   window.supervisionMap.openUnit = openUnit;
 
-  // Overlays are drawn above the units but take no clicks or hovers (a basin covers many units, and a
-  // canvas polygon answers for its whole area even when unfilled): the unit underneath gets them.
-  var redLine = L.geoJSON(null, { interactive: false, style: { color: "#d62828", weight: 2, fillColor: "#d62828", fillOpacity: 0.15, interactive: false } });
-  var basins = L.geoJSON(null, { interactive: false, style: { color: "#2f7fd1", weight: 2, dashArray: "6 4", fill: false, interactive: false } });
-  var other = L.geoJSON(null, { interactive: false, style: { color: "#666", weight: 1, dashArray: "2 3", fill: false, interactive: false } });
+  function unitsAt(latlng) {
+    return getJSON(withParams("/api/v1/zoning/units/at/", { plan: cfg.plan, lon: round6(latlng.lng), lat: round6(latlng.lat) }));
+  }
+
+  // Hover: the unit's code and name in a tooltip (text nodes), asked for once the pointer rests.
+  var tooltip = L.tooltip({ sticky: true, direction: "top", offset: [0, -8] });
+  var hoverTimer = null, hoverSeq = 0;
+  map.on("mousemove", function (e) {
+    if (state.drawMode) return;
+    clearTimeout(hoverTimer);
+    var seq = ++hoverSeq;
+    hoverTimer = setTimeout(function () {
+      unitsAt(e.latlng).then(function (units) {
+        if (seq !== hoverSeq) return;
+        if (!units.length) { map.closeTooltip(tooltip); return; }
+        var box = document.createElement("div");
+        units.forEach(function (u, i) {
+          if (i) box.appendChild(document.createElement("br"));
+          box.appendChild(textNode(u.code + " " + u.name));
+        });
+        tooltip.setLatLng(e.latlng).setContent(box);
+        if (!map.hasLayer(tooltip)) map.openTooltip(tooltip);
+      }).catch(function () {});
+    }, 120);
+  });
+  map.on("mouseout", function () { clearTimeout(hoverTimer); hoverSeq++; map.closeTooltip(tooltip); });
+  // Click: the unit at the point opens its card (while drawing, the click is a vertex instead).
+  map.on("click", function (e) {
+    if (state.drawMode) return;
+    unitsAt(e.latlng).then(function (units) { if (units.length) openUnit(units[0].code); }).catch(function (err) { setStatus(String(err)); });
+  });
+
   var leads = L.geoJSON(null, {
     pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 6, color: "#fff", weight: 1.5, fillColor: "#c62828", fillOpacity: 0.9 }); },
     style: { color: "#c62828", weight: 2, fillOpacity: 0.3 },
@@ -120,28 +170,31 @@
 
   var overlayControl = {};
   overlayControl[cfg.labels.units] = unitsLayer;
-  overlayControl[cfg.labels.redLine] = redLine.addTo(map);
-  overlayControl[cfg.labels.basins] = basins.addTo(map);
+  overlayControl[cfg.labels.redLine + " · " + cfg.labels.basins] = overlaysLayer;
   if (cfg.leadsUrl) overlayControl[cfg.labels.leads] = leads.addTo(map);
   if (cfg.targetsUrl) overlayControl[cfg.labels.targets] = targets;
   L.control.layers(null, overlayControl, { collapsed: window.innerWidth < 900 }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
 
+  // The plan's extent comes with the page (one aggregate on the server), so the first view is the plan.
+  if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { padding: [10, 10] });
+  // Context without a basemap: the plan's districts, outlined and named (text, never HTML).
+  var districts = L.geoJSON(null, {
+    interactive: false,
+    style: { color: "#37474f", weight: 1.2, dashArray: "4 3", fill: false },
+    onEachFeature: function (f, layer) {
+      if (f.properties && f.properties.name) {
+        layer.bindTooltip(textNode(f.properties.name), { permanent: true, direction: "center", className: "district-label", interactive: false });
+      }
+    },
+  });
+  if (cfg.districtsUrl && !cfg.basemapUrl) districts.addTo(map);
+
   setStatus(cfg.labels.loading);
-  var jobs = [
-    loadAllUnits(withParams(cfg.unitsUrl, { plan: cfg.plan, page_size: 1000 }), []).then(function (feats) {
-      state.units = feats;
-      unitsLayer.addData({ type: "FeatureCollection", features: feats });
-      if (feats.length) map.fitBounds(unitsLayer.getBounds(), { padding: [10, 10] });
-      state.loaded.units = feats.length;
-    }),
-    getJSON(withParams(cfg.overlaysUrl, { plan: cfg.plan })).then(function (fc) {
-      fc.features.forEach(function (f) {
-        (f.properties.kind === "red_line" ? redLine : f.properties.kind === "basin" ? basins : other).addData(f);
-      });
-      state.loaded.overlays = fc.features.length;
-    }),
-  ];
+  var jobs = [];
+  if (cfg.districtsUrl && !cfg.basemapUrl) {
+    jobs.push(getJSON(withParams(cfg.districtsUrl, { plan: cfg.plan })).then(function (fc) { districts.addData(fc); }));
+  }
   if (cfg.leadsUrl) {
     jobs.push(getJSON(withParams(cfg.leadsUrl, { plan: cfg.plan })).then(function (fc) {
       leads.addData(fc); state.loaded.leads = fc.features.length;
@@ -153,40 +206,54 @@
       targets.addData(fc); state.loaded.targets = fc.features.length;
     }));
   }
+  // The first tiles of the units drawn (or failed) count as loaded too.
+  jobs.push(new Promise(function (resolve) { unitsLayer.once("load", resolve); unitsLayer.once("tileerror", resolve); }));
   // One layer failing to load must not keep the others off the map.
   jobs = jobs.map(function (j) { return j.catch(function (err) { setStatus(String(err)); }); });
   Promise.all(jobs).then(function () {
-    var parts = [cfg.labels.units + " " + (state.loaded.units || 0)];
+    var parts = [cfg.labels.units + " " + (cfg.unitCount || 0)];
     if ("leads" in state.loaded) parts.push(cfg.labels.leads + " " + state.loaded.leads);
     setStatus(parts.join(" · "));
     document.getElementById("map").setAttribute("data-loaded", "true");
-    redLine.bringToFront(); basins.bringToFront(); leads.bringToFront(); targets.bringToFront();
+    leads.bringToFront(); targets.bringToFront();
   }).catch(function (err) { setStatus(String(err)); });
 
-  // --- search by unit code or name (client-side over the loaded units) ---
+  // --- search by unit code (prefix) or name (part), asked of the unit API: the map holds no unit list ---
   var search = document.getElementById("unit-search");
   var results = document.getElementById("search-results");
+  var searchTimer = null, searchSeq = 0;
+  function unitHits(params) {
+    params.plan = cfg.plan; params.page_size = 30;
+    return getJSON(withParams(cfg.unitsUrl, params)).then(function (page) {
+      return page.features || (page.results && page.results.features) || [];
+    });
+  }
+  function showHits(hits) {
+    results.innerHTML = "";
+    if (!hits.length) { var none = textNode(cfg.labels.noMatch, "li"); none.className = "muted small"; results.appendChild(none); return; }
+    hits.forEach(function (f) {
+      var li = document.createElement("li");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = code(f) + " " + f.properties.name;
+      b.addEventListener("click", function () { openUnit(code(f), true); });
+      li.appendChild(b); results.appendChild(li);
+    });
+  }
   if (search) {
     search.addEventListener("input", function () {
-      var q = search.value.trim().toLowerCase();
-      results.innerHTML = "";
-      if (!q) return;
-      var hits = state.units.filter(function (f) {
-        return f.properties.code.toLowerCase().indexOf(q) >= 0 || f.properties.name.toLowerCase().indexOf(q) >= 0;
-      }).slice(0, 30);
-      if (!hits.length) { var none = textNode(cfg.labels.noMatch, "li"); none.className = "muted small"; results.appendChild(none); return; }
-      hits.forEach(function (f) {
-        var li = document.createElement("li");
-        var b = document.createElement("button");
-        b.type = "button";
-        b.textContent = f.properties.code + " " + f.properties.name;
-        b.addEventListener("click", function () {
-          var layer = state.byCode[f.properties.code];
-          if (layer) map.fitBounds(layer.getBounds(), { maxZoom: 13 });
-          openUnit(f.properties.code, layer);
-        });
-        li.appendChild(b); results.appendChild(li);
-      });
+      var q = search.value.trim();
+      clearTimeout(searchTimer);
+      var seq = ++searchSeq;
+      if (!q) { results.innerHTML = ""; return; }
+      searchTimer = setTimeout(function () {
+        Promise.all([unitHits({ code: q }), unitHits({ name: q })]).then(function (both) {
+          if (seq !== searchSeq) return;
+          var seen = {}, hits = [];
+          both[0].concat(both[1]).forEach(function (f) { if (!seen[code(f)]) { seen[code(f)] = true; hits.push(f); } });
+          showHits(hits.slice(0, 30));
+        }).catch(function (err) { setStatus(String(err)); });
+      }, 200);
     });
     search.addEventListener("keydown", function (e) {
       if (e.key === "Enter") { e.preventDefault(); var first = results.querySelector("button"); if (first) first.click(); }

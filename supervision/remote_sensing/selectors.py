@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 from django.conf import settings
-from django.contrib.gis.db.models import Extent
 from django.contrib.gis.db.models.functions import Distance, Transform
 from django.contrib.gis.geos import GEOSGeometry, Polygon
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from supervision.cases.models import EnforcementTarget, Lead
 from supervision.errors import NotFound
 from supervision.zoning.models import ControlUnit, ZoningPlan
+from supervision.zoning.selectors import plan_bounds_lonlat  # noqa: F401  (the one rule, used by layers)
 
 from .models import ChangeLayer, MonitoringStation
 
@@ -37,18 +37,6 @@ def _storage_is_geographic() -> bool:
     from django.contrib.gis.gdal import SpatialReference
 
     return SpatialReference(settings.STORAGE_SRID).geographic
-
-
-def plan_bounds_lonlat(*, plan: ZoningPlan) -> tuple[float, float, float, float] | None:
-    """(min lon, min lat, max lon, max lat) of the plan's units, or None when it has none."""
-    extent = ControlUnit.objects.filter(plan=plan).aggregate(e=Extent("geom"))["e"]
-    if extent is None:
-        return None
-    if _storage_is_geographic():
-        return tuple(extent)
-    box = Polygon.from_bbox(extent)
-    box.srid = settings.STORAGE_SRID
-    return box.transform(4326, clone=True).extent
 
 
 def units_in_bbox(*, plan: ZoningPlan, bbox: tuple[float, float, float, float], unit_classes: list[str]) -> QuerySet:

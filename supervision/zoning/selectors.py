@@ -667,3 +667,63 @@ def unit_in_current_version(*, unit: ControlUnit) -> ControlUnit | None:
         return None
     units = ControlUnit.objects.filter(plan=current).select_related("plan")
     return units.filter(code=unit.code).first() or units.filter(geom__contains=unit.geom.point_on_surface).first()
+
+
+# District outlines are context at plan scale: generalised by this many metres (in AREA_SRID).
+DISTRICT_OUTLINE_TOLERANCE_M = 100.0
+
+
+def plan_district_outlines(*, plan: ZoningPlan) -> dict[str, Any]:
+    """The plan's districts as a GeoJSON FeatureCollection (API_SRID): each the union of its units, generalised.
+
+    The map's context where no basemap is configured. A union over a provincial plan costs seconds, so the
+    result is cached under the plan's content version (which every import moves on).
+    """
+    from django.contrib.gis.db.models import Union
+    from django.contrib.gis.db.models.functions import AsGeoJSON
+    from django.core.cache import cache
+
+    key = f"district-outlines:{plan.pk}:v{plan.content_version}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    outline = Transform(
+        SimplifyPreserveTopology(Transform(Union("geom"), settings.AREA_SRID), Value(DISTRICT_OUTLINE_TOLERANCE_M)),
+        settings.API_SRID,
+    )
+    rows = (
+        ControlUnit.objects.filter(plan=plan)
+        .values("division__adcode", "division__name")
+        .annotate(gj=AsGeoJSON(outline, precision=5))
+        .order_by("division__adcode")
+    )
+    result = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": row["division__adcode"],
+                "properties": {"adcode": row["division__adcode"], "name": row["division__name"]},
+                "geometry": json.loads(row["gj"]),
+            }
+            for row in rows
+            if row["gj"]
+        ],
+    }
+    cache.set(key, result, 24 * 3600)
+    return result
+
+
+def plan_bounds_lonlat(*, plan: ZoningPlan) -> tuple[float, float, float, float] | None:
+    """(min lon, min lat, max lon, max lat) of the plan's units, or None when it has none."""
+    from django.contrib.gis.db.models import Extent
+    from django.contrib.gis.geos import Polygon
+
+    extent = ControlUnit.objects.filter(plan=plan).aggregate(e=Extent("geom"))["e"]
+    if extent is None:
+        return None
+    if SpatialReference(settings.STORAGE_SRID).geographic:
+        return tuple(extent)
+    box = Polygon.from_bbox(extent)
+    box.srid = settings.STORAGE_SRID
+    return box.transform(4326, clone=True).extent

@@ -1,8 +1,8 @@
 """Pages of the zoning app: the one map (一张图), unit cards, overlays as GeoJSON and the siting check.
 
 Thin: every number comes from `selectors` and every write from `services`. The map loads
-units from the API (/api/v1/zoning/units/); overlays come from `overlays_geojson` here
-because the API has no overlay endpoint. Leads and targets are the cases app's layers
+units and overlays as vector tiles (/api/v1/tiles/); the district outlines (context without a
+basemap) come from `districts_geojson` here. Leads and targets are the cases app's layers
 (`supervision.cases.web`), so this module imports no other app.
 
 Login is required, except on the public pages (PUBLIC_ZONING=true), which reuse the same
@@ -80,7 +80,10 @@ def map_page(request, public: bool = False):
     config = {
         "plan": plan.code if plan else None,
         "unitsUrl": "/api/v1/zoning/units/",
-        "overlaysUrl": _url(_prefix(public) + "overlays"),
+        # The first view: the plan's extent (lon/lat), the units themselves come as vector tiles.
+        "bounds": selectors.plan_bounds_lonlat(plan=plan) if plan else None,
+        "unitCount": plan.units.count() if plan else 0,
+        "districtsUrl": _url(_prefix(public) + "districts"),
         "unitCardUrl": _url(_prefix(public) + "unit-card", plan="__plan__", code="__code__"),
         "leadsUrl": None if public else _url("web:map-leads"),
         "targetsUrl": None if public else _url("web:map-targets"),
@@ -142,6 +145,14 @@ def overlays_geojson(request, public: bool = False):
         for code, name, kind, area, gj in rows
     ]
     return JsonResponse({"type": "FeatureCollection", "features": features})
+
+
+@zoning_page
+@require_GET
+def districts_geojson(request, public: bool = False):
+    """The plan's districts (outline and name) as GeoJSON: the one map's context where there is no basemap."""
+    plan = plan_default(request.GET.get("plan"), public=public)
+    return JsonResponse(selectors.plan_district_outlines(plan=plan))
 
 
 @zoning_page

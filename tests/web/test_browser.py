@@ -192,3 +192,27 @@ def test_assessor_computes_and_publishes_a_scorecard(world, browser):
     assert "已发布" in page.inner_text("#card-status")
     page.wait_for_selector("#indicator-chart[data-rendered=true]")
     browser.shot("assessor_published")
+
+
+def test_the_one_map_draws_vector_tiles_instead_of_unit_geojson_pages(world, browser):
+    page = browser.page
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    browser.login("officer_a")
+    browser.goto("/map/")
+    page.wait_for_selector("#map[data-loaded=true]")
+    page.wait_for_load_state("networkidle")
+    unit_tiles = [u for u in requested if re.search(r"/api/v1/tiles/units/\d+/\d+/\d+\.pbf\?plan=", u)]
+    overlay_tiles = [u for u in requested if re.search(r"/api/v1/tiles/overlays/\d+/\d+/\d+\.pbf\?plan=", u)]
+    assert unit_tiles and overlay_tiles, requested
+    assert not [u for u in requested if "zoning/units/?" in u], requested
+    # The district outlines give context without a basemap; a click still opens the unit's card.
+    assert page.evaluate("() => document.querySelectorAll('.leaflet-tooltip.district-label').length") == 2
+    minx, miny, maxx, maxy = world.units["a1"].geom.extent
+    x, y = page.evaluate(
+        """([lat, lon]) => { const p = window.supervisionMap.map.latLngToContainerPoint([lat, lon]);
+           const r = document.getElementById('map').getBoundingClientRect(); return [r.x + p.x, r.y + p.y]; }""",
+        [miny * 0.75 + maxy * 0.25, minx * 0.75 + maxx * 0.25],
+    )
+    page.mouse.click(x, y)
+    page.wait_for_selector('#unit-card article[data-unit="ZH22010210001"]', state="attached")

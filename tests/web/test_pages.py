@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.web.conftest import PASSWORD
@@ -126,3 +128,23 @@ def test_language_switch_serves_the_english_catalogue(world, client):
     client.post("/i18n/setlang/", {"language": "en", "next": "/desk/"})
     html = client.get("/desk/").content.decode()
     assert "Lead desk" in html and 'lang="en"' in html
+
+
+@pytest.mark.django_db
+def test_district_outlines_name_each_district_of_the_plan(world, client, settings):
+    from django.contrib.gis.geos import GEOSGeometry
+
+    from supervision.zoning.models import ControlUnit
+
+    settings.PUBLIC_ZONING = True
+    fc = client.get("/public/districts.json?plan=web-city").json()
+    by_code = {f["id"]: f for f in fc["features"]}
+    assert {code: f["properties"]["name"] for code, f in by_code.items()} == {"220102": "南关区", "220103": "宽城区"}
+    # 南关区 is the union of its two units: it covers both and little else.
+    outline = GEOSGeometry(json.dumps(by_code["220102"]["geometry"]), srid=4326)
+    for unit in ControlUnit.objects.filter(plan=world.plan, division__adcode="220102"):
+        assert outline.buffer(1e-4).contains(unit.geom.transform(4326, clone=True))
+    assert abs(outline.area - sum(u.geom.area for u in world.plan.units.filter(division__adcode="220102"))) < 1e-5
+    # Without PUBLIC_ZONING the public outlines are not served.
+    settings.PUBLIC_ZONING = False
+    assert client.get("/public/districts.json?plan=web-city").status_code == 404

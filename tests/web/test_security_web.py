@@ -87,6 +87,22 @@ def _hover_every_label(browser):
     return page.evaluate("() => window.__xss === undefined")
 
 
+def _hover_unit(browser, unit):
+    """Rest the pointer inside a unit: the map asks the server for the unit there and shows its label."""
+    page = browser.page
+    minx, miny, maxx, maxy = unit.geom.extent
+    x, y = page.evaluate(
+        """([lat, lon]) => { const p = window.supervisionMap.map.latLngToContainerPoint([lat, lon]);
+           const r = document.getElementById('map').getBoundingClientRect(); return [r.x + p.x, r.y + p.y]; }""",
+        [(miny + maxy) / 2, (minx + maxx) / 2],
+    )
+    page.mouse.move(x - 5, y - 5)
+    page.mouse.move(x, y, steps=3)
+    tooltip = page.locator(".leaflet-tooltip", has_text="onerror")
+    tooltip.first.wait_for()
+    return tooltip
+
+
 @pytest.mark.django_db(transaction=True)
 def test_unit_and_overlay_names_are_shown_as_text_on_both_maps(world, browser, settings):
     from supervision.zoning.models import Overlay
@@ -102,7 +118,7 @@ def test_unit_and_overlay_names_are_shown_as_text_on_both_maps(world, browser, s
     browser.login("officer_a")
     browser.goto("/map/")
     assert _hover_every_label(browser)
-    tooltip = browser.page.locator(".leaflet-tooltip", has_text="onerror")
+    tooltip = _hover_unit(browser, unit)
     assert tooltip.count() >= 1 and tooltip.first.locator("img").count() == 0
     browser.page.locator("#unit-search").fill("ZH22010210001")
     browser.page.locator("#search-results button").first.click()
@@ -112,4 +128,6 @@ def test_unit_and_overlay_names_are_shown_as_text_on_both_maps(world, browser, s
     browser.context.clear_cookies()
     browser.goto("/public/")
     assert _hover_every_label(browser)
+    _hover_unit(browser, unit)
     assert browser.page.locator(".leaflet-tooltip img").count() == 0
+    assert browser.page.evaluate("() => window.__xss === undefined")
