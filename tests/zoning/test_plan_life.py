@@ -268,7 +268,11 @@ def test_file_and_publish_supersede_the_previous_version(effective, tmp_path):
     # Publishing twice is a stale repeat (a conflict saying who did it first); filing what is not a
     # draft breaks the rule. Each is refused with one line.
     code, out, err = run("plan_publish", "cc-test-2", "--effective-date", "2029-07-01")
-    assert code == 1 and "Plan cc-test-2 was changed while you were acting on it: the system set it to Effective" in err and err.count("\n") == 1
+    assert (
+        code == 1
+        and "Plan cc-test-2 was changed while you were acting on it: the system set it to Effective" in err
+        and err.count("\n") == 1
+    )
     code, out, err = run("plan_file", "cc-test", "--authority", "a", "--number", "n", "--date", "2029-01-01")
     assert code == 1 and f"cannot go from {PlanStatus.SUPERSEDED.label} to {PlanStatus.FILED.label}" in err
 
