@@ -98,11 +98,16 @@ def _run(sql: str, params: dict) -> bytes:
     return bytes(row[0]) if row and row[0] is not None else b""
 
 
-def _coords(address: TileAddress) -> dict:
-    return {"z": address.z, "x": address.x, "y": address.y, "tol": _tolerance_degrees(address.z)}
+def _coords(address: TileAddress, *, public: bool = False) -> dict:
+    tol = _tolerance_degrees(address.z)
+    if public:
+        # What the public sees is generalised to PUBLIC_GEOMETRY_TOLERANCE_M whatever the zoom
+        # (metres to degrees at the equator: an upper bound of the degrees it takes elsewhere).
+        tol = max(tol, float(settings.PUBLIC_GEOMETRY_TOLERANCE_M) / 111_320.0)
+    return {"z": address.z, "x": address.x, "y": address.y, "tol": tol}
 
 
-def units_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
+def units_tile(*, plan: ZoningPlan, address: TileAddress, public: bool = False) -> bytes:
     code = "u.code, " if address.z >= UNIT_CODES_FROM_ZOOM else ""
     name = "u.name, " if address.z >= UNIT_NAMES_FROM_ZOOM else ""
     sql = _bounds_sql() + (
@@ -112,10 +117,10 @@ def units_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
         "   FROM zoning_controlunit u, b WHERE u.plan_id = %(plan)s AND u.geom && b.box"
         ") AS t WHERE t.geom IS NOT NULL"
     )
-    return _run(sql, {**_coords(address), "plan": plan.pk})
+    return _run(sql, {**_coords(address, public=public), "plan": plan.pk})
 
 
-def overlays_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
+def overlays_tile(*, plan: ZoningPlan, address: TileAddress, public: bool = False) -> bytes:
     sql = _bounds_sql() + (
         f"SELECT ST_AsMVT(t.*, 'overlays', {TILE_EXTENT}, 'geom') FROM ("
         "  SELECT o.code, o.kind, o.name,"
@@ -123,7 +128,7 @@ def overlays_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
         "   FROM zoning_overlay o, b WHERE o.plan_id = %(plan)s AND o.geom && b.box"
         ") AS t WHERE t.geom IS NOT NULL"
     )
-    return _run(sql, {**_coords(address), "plan": plan.pk})
+    return _run(sql, {**_coords(address, public=public), "plan": plan.pk})
 
 
 def _scope_subquery(queryset) -> tuple[str, dict]:
@@ -179,18 +184,22 @@ def targets_tile(*, user, address: TileAddress) -> bytes:
     return _run(sql, params)
 
 
-def plan_tile_etag(*, plan: ZoningPlan, layer: str) -> str:
+def plan_tile_etag(*, plan: ZoningPlan, layer: str, public: bool = False) -> str:
     """The ETag of every tile of a plan layer: it changes with the plan's content version."""
-    return f'"{layer}-{plan.pk}-v{plan.content_version}"'
+    return f'"{layer}-{plan.pk}-v{plan.content_version}{"-public" if public else ""}"'
 
 
-def plan_tile(*, plan: ZoningPlan, address: TileAddress) -> bytes:
-    """A units or overlays tile, from the cache when this content version was drawn before."""
-    key = f"tile:{address.layer}:{plan.pk}:v{plan.content_version}:{address.z}/{address.x}/{address.y}"
+def plan_tile(*, plan: ZoningPlan, address: TileAddress, public: bool = False) -> bytes:
+    """A units or overlays tile, from the cache when this content version was drawn before.
+
+    `public`: the generalised geometry anonymous readers get (PUBLIC_GEOMETRY_TOLERANCE_M).
+    """
+    variant = "public" if public else "full"
+    key = f"tile:{address.layer}:{plan.pk}:v{plan.content_version}:{variant}:{address.z}/{address.x}/{address.y}"
     content = cache.get(key)
     if content is None:
         draw = units_tile if address.layer == "units" else overlays_tile
-        content = draw(plan=plan, address=address)
+        content = draw(plan=plan, address=address, public=public)
         cache.set(key, content, CACHE_SECONDS)
     return content
 

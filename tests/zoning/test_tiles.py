@@ -101,6 +101,28 @@ def test_public_reads_units_but_not_leads(api_client, scene):
     assert api_client.get(url("leads", 125.35, 43.85, 9)).status_code in (401, 403)
 
 
+@override_settings(PUBLIC_ZONING=True, PUBLIC_GEOMETRY_TOLERANCE_M=2000)
+def test_public_tiles_are_generalised_and_never_of_a_draft(api_client, client_for, scene):
+    ZoningPlan.objects.filter(pk=scene.plan.pk).update(status="draft")
+    draft = api_client.get(url("units", 125.35, 43.85, 12, plan="changchun-test"))
+    assert draft.status_code in (400, 404) and draft.json()["code"] == "plan_not_found"
+    ZoningPlan.objects.filter(pk=scene.plan.pk).update(status="effective")
+    public = api_client.get(url("units", 125.305, 43.805, 14, plan="changchun-test"))
+    full = client_for("planner").get(url("units", 125.305, 43.805, 14, plan="changchun-test"))
+    assert public["ETag"] != full["ETag"]
+
+    def vertices(response) -> int:
+        feats = decode(response)["units"]["features"]
+        return sum(len(ring) for f in feats for poly in _polygons(f["geometry"]) for ring in poly)
+
+    assert 0 < vertices(public) <= vertices(full)
+    assert public.content != full.content
+
+
+def _polygons(geometry: dict) -> list:
+    return [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+
+
 @override_settings(PUBLIC_ZONING=False)
 def test_anonymous_refused_units_without_public_zoning(api_client, scene):
     assert api_client.get(url("units", 125.35, 43.85, 9, plan="changchun-test")).status_code in (401, 403)

@@ -18,10 +18,12 @@ from ..models import ZoningPlan
 MVT = "application/vnd.mapbox-vector-tile"
 
 
-def _plan(code: str | None) -> ZoningPlan:
+def _plan(code: str | None, *, public: bool = False) -> ZoningPlan:
     if not code:
         raise tiles.TileError(_("plan: this layer needs a plan code (?plan=CODE)."), code="plan_required")
-    plan = ZoningPlan.objects.filter(code=code).only("pk", "code", "content_version").first()
+    # The public sees only the versions in force or superseded (never drafts): one selector decides.
+    plans = selectors.plans_public_qs() if public else ZoningPlan.objects.all()
+    plan = plans.filter(code=code).only("pk", "code", "content_version").first()
     if plan is None:
         raise tiles.TileError(_("plan: no zoning plan with code '%(code)s'.") % {"code": code}, code="plan_not_found")
     return plan
@@ -47,12 +49,13 @@ class TileView(APIView):
         address = tiles.tile_address(layer=layer, z=z, x=x, y=y)
         if_none_match = request.headers.get("If-None-Match")
         if layer in tiles.LAYERS_PLAN:
-            plan = _plan(request.query_params.get("plan"))
-            etag = tiles.plan_tile_etag(plan=plan, layer=layer)
+            public = not request.user.is_authenticated
+            plan = _plan(request.query_params.get("plan"), public=public)
+            etag = tiles.plan_tile_etag(plan=plan, layer=layer, public=public)
             cache_control = ("public" if settings.PUBLIC_ZONING else "private") + ", no-cache"
             if tiles.etag_matches(if_none_match, etag):
                 return _not_modified(etag, cache_control)
-            content = tiles.plan_tile(plan=plan, address=address)
+            content = tiles.plan_tile(plan=plan, address=address, public=public)
         else:
             if layer == "leads":
                 code = request.query_params.get("plan")
