@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -27,6 +28,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -383,6 +385,8 @@ def indicator_aggregate(
     params = params or {}
     d = DEFINITIONS[code]
     ids = list(division_ids)
+    if connection.vendor != "postgresql":
+        return _aggregate_portable(d, ids=ids, window=window, params=params)
     base = d.base(window, params).annotate(_div=F(d.division_field)).filter(_div__in=ids).values("_div").order_by()
     out = {}
     if d.kind == "area":
@@ -411,5 +415,48 @@ def indicator_aggregate(
             _ratio(n, den, complement=d.complement, empty=d.empty_value),
             sorted(r["num_ids"] or []) if r else [],
             sorted(r["den_ids"] or []) if r else [],
+        )
+    return out
+
+
+def _aggregate_portable(d, *, ids: list[int], window: Window, params: dict) -> dict[int, Raw]:
+    """`indicator_aggregate` without ArrayAgg (the embedded SpatiaLite demo): the same numbers and ids.
+
+    One query for the rows (division, id, in the numerator or not, weighted area), grouped here.
+    """
+    rows = d.base(window, params).annotate(_div=F(d.division_field)).filter(_div__in=ids)
+    out: dict[int, Raw] = {}
+    if d.kind == "area":
+        area = Coalesce("area_m2", Value(0.0), output_field=FloatField())
+        weighted = Case(
+            When(status="confirmed", then=area),
+            default=area * Value(suspected_weight(params)),
+            output_field=FloatField(),
+        )
+        areas: dict[int, float] = {}
+        row_ids: dict[int, list[int]] = {}
+        for div, pk, a in rows.annotate(_w=weighted).values_list("_div", "id", "_w").order_by("id"):
+            areas[div] = areas.get(div, 0.0) + (a or 0.0)
+            row_ids.setdefault(div, []).append(pk)
+        limit_d = Decimal(str(threshold_ha(params)))
+        for div in ids:
+            ha = Decimal(str(round(areas.get(div, 0.0) / M2_PER_HA, 4)))
+            out[div] = Raw(ha, limit_d, Decimal(1) - min(Decimal(1), ha / limit_d), row_ids.get(div, []), None)
+        return out
+    flag = Case(When(d.numerator_q(window, params), then=Value(1)), default=Value(0), output_field=IntegerField())
+    num_ids: dict[int, list[int]] = {}
+    den_ids: dict[int, list[int]] = {}
+    for div, pk, in_num in rows.annotate(_num=flag).values_list("_div", "id", "_num").order_by("id"):
+        den_ids.setdefault(div, []).append(pk)
+        if in_num:
+            num_ids.setdefault(div, []).append(pk)
+    for div in ids:
+        n, den = len(num_ids.get(div, [])), len(den_ids.get(div, []))
+        out[div] = Raw(
+            Decimal(n),
+            Decimal(den),
+            _ratio(n, den, complement=d.complement, empty=d.empty_value),
+            num_ids.get(div, []),
+            den_ids.get(div, []),
         )
     return out

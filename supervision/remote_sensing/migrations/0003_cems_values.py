@@ -58,11 +58,45 @@ DROP TABLE IF EXISTS remote_sensing_cemsvalue CASCADE;
 """
 
 
+# The embedded demo (SpatiaLite) has no partitions or PL/pgSQL: a plain table with the same
+# columns and the same uniqueness, which the store fills row by row.
+CREATE_PLAIN = """
+CREATE TABLE remote_sensing_cemsvalue (
+    id integer PRIMARY KEY AUTOINCREMENT,
+    device_mn varchar(32) NOT NULL,
+    outlet_code varchar(32) NOT NULL,
+    pollutant_code varchar(16) NOT NULL,
+    cn smallint NOT NULL CHECK (cn IN (2051, 2061)),
+    data_time datetime NOT NULL,
+    avg real NULL,
+    min real NULL,
+    max real NULL,
+    flag varchar(4) NOT NULL DEFAULT '',
+    received_at datetime NOT NULL,
+    CONSTRAINT cemsvalue_one_per_time UNIQUE (device_mn, pollutant_code, cn, data_time)
+)
+"""
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(CREATE)
+    else:
+        schema_editor.execute(CREATE_PLAIN)
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP)
+    else:
+        schema_editor.execute("DROP TABLE IF EXISTS remote_sensing_cemsvalue")
+
+
 class Migration(migrations.Migration):
     dependencies = [("remote_sensing", "0002_build_task_sent_at")]
 
     operations = [
-        migrations.RunSQL(CREATE, DROP),
+        migrations.RunPython(create, drop),
         migrations.CreateModel(
             name="CemsValue",
             fields=[

@@ -48,6 +48,8 @@ def cems_values_store(*, rows: list[CemsRow], received_at: datetime) -> list[Cem
     """Insert the rows not stored yet; return those that were new."""
     if not rows:
         return []
+    if connection.vendor != "postgresql":
+        return _store_portable(rows=rows, received_at=received_at)
     # Partition bounds are dates read in the connection's zone, which Django sets to UTC.
     cems_partitions_ensure(months={r.data_time.astimezone(UTC).date().replace(day=1) for r in rows})
     # One statement per batch with ten array parameters (unnest), not ten parameters per row:
@@ -75,3 +77,20 @@ def cems_values_store(*, rows: list[CemsRow], received_at: datetime) -> list[Cem
         cursor.execute(sql, params)
         new = {(mn, code, cn, t) for mn, code, cn, t in cursor.fetchall()}
     return [r for r in rows if (r.device_mn, r.pollutant_code, r.cn, r.data_time) in new]
+
+
+def _store_portable(*, rows: list[CemsRow], received_at: datetime) -> list[CemsRow]:
+    """The embedded demo's store (SpatiaLite: no unnest, no partitions): row by row, same uniqueness."""
+    from ..models import CemsValue
+
+    new = []
+    with transaction.atomic():
+        for r in rows:
+            key = {"device_mn": r.device_mn, "pollutant_code": r.pollutant_code, "cn": r.cn, "data_time": r.data_time}
+            if CemsValue.objects.filter(**key).exists():
+                continue
+            CemsValue.objects.create(
+                **key, outlet_code=r.outlet_code, avg=r.avg, min=r.min, max=r.max, flag=r.flag, received_at=received_at
+            )
+            new.append(r)
+    return new
