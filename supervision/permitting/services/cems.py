@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -139,31 +140,98 @@ def _local(at: datetime) -> str:
     return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
 
 
-def _episode_lead(limit: PermitLimit, episode: Episode, report: CemsEvaluationReport) -> None:
+def _local_day(at: datetime) -> str:
+    return timezone.localtime(at).date().isoformat()
+
+
+def _hourly_texts(limit: PermitLimit, name: str, first_at: datetime, first_value: float) -> tuple[str, str]:
+    return (
+        f"{limit.target.name} {limit.outlet_code} {name}小时均值超标（{_local(first_at)}起）",
+        f"在线监测设备 {limit.device_mn}（排放口 {limit.outlet_code}）{name}（{limit.pollutant_code}）"
+        f"小时均值 {first_value:g} {limit.unit}，超过许可限值 {limit.hourly_limit:g} {limit.unit}。",
+    )
+
+
+def _daily_texts(limit: PermitLimit, name: str, first_at: datetime, first_value: float) -> tuple[str, str]:
+    first_day = _local_day(first_at)
+    return (
+        f"{limit.target.name} {limit.outlet_code} {name}日均值超标（{first_day}起）",
+        f"在线监测设备 {limit.device_mn}（排放口 {limit.outlet_code}）{name}（{limit.pollutant_code}）"
+        f"{first_day} 日均值 {first_value:.4g} {limit.unit}，超过许可日均值限值 {limit.daily_limit:g} {limit.unit}。",
+    )
+
+
+@dataclass(frozen=True)
+class _Series:
+    """How one kind of exceedance (hourly or daily averages) keys, names and records its observations."""
+
+    rule: str  # evidence "rule"
+    key: str  # lead key: cems:<key>:<device>:<pollutant>:<first observation's stamp>
+    observations: str  # evidence list of the episode's observations: "hours" / "days"
+    label: str  # an observation's stamp in evidence: "time" / "date"
+    episode_name: str  # in the log line when the target has no plan
+    stamp: Callable[[datetime], str]
+    value: Callable[[float], float]
+    limit_of: Callable[[PermitLimit], float]
+    texts: Callable[[PermitLimit, str, datetime, float], tuple[str, str]]  # the lead's title and reason
+
+
+_HOURLY_SERIES = _Series(
+    rule="cems_exceedance",
+    key="exceed",
+    observations="hours",
+    label="time",
+    episode_name="CEMS episode",
+    stamp=datetime.isoformat,
+    value=lambda value: value,
+    limit_of=lambda limit: limit.hourly_limit,
+    texts=_hourly_texts,
+)
+# A day is stamped by its local date; daily averages are rounded to 4 decimal places in evidence.
+_DAILY_SERIES = _Series(
+    rule="cems_daily_exceedance",
+    key="daily",
+    observations="days",
+    label="date",
+    episode_name="daily CEMS episode",
+    stamp=_local_day,
+    value=lambda value: round(value, 4),
+    limit_of=lambda limit: limit.daily_limit,
+    texts=_daily_texts,
+)
+
+
+def _exceedance_lead(limit: PermitLimit, episode: Episode, series: _Series, report: CemsEvaluationReport) -> None:
+    """Raise the episode's lead from its first observation, then one detection for each later one."""
     target = limit.target
     plan = _plan_of(target)
     if plan is None:
-        log.warning("no plan for target %s: CEMS episode of %s not raised", target.credit_code, limit.device_mn)
+        log.warning(
+            "no plan for target %s: %s of %s not raised", target.credit_code, series.episode_name, limit.device_mn
+        )
         return
-    report.episodes += 1
     name = POLLUTANT_NAMES.get(limit.pollutant_code, limit.pollutant_code)
-    lead_key = f"cems:exceed:{limit.device_mn}:{limit.pollutant_code}:{episode.start.isoformat()}"
+    limit_value = series.limit_of(limit)
+    lead_key = f"cems:{series.key}:{limit.device_mn}:{limit.pollutant_code}:{series.stamp(episode.start)}"
 
-    def evidence(hours: list[tuple[datetime, float]]) -> dict:
+    def evidence(observed: list[tuple[datetime, float]]) -> dict:
         return {
-            "rule": "cems_exceedance",
+            "rule": series.rule,
             "device_mn": limit.device_mn,
             "outlet_code": limit.outlet_code,
             "pollutant_code": limit.pollutant_code,
             "pollutant_name": name,
-            "limit": limit.hourly_limit,
+            "limit": limit_value,
             "unit": limit.unit,
-            "hours": [{"time": at.isoformat(), "value": value} for at, value in hours],
-            "worst": max(value for _, value in hours),
+            series.observations: [
+                {series.label: series.stamp(at), "value": series.value(value)} for at, value in observed
+            ],
+            "worst": series.value(max(value for _, value in observed)),
             "credit_code": target.credit_code,
         }
 
     first_at, first_value = episode.hours[0]
+    title, reason = series.texts(limit, name, first_at, first_value)
     result = lead_raise(
         source=LeadSource.CEMS,
         source_key=lead_key,
@@ -172,87 +240,36 @@ def _episode_lead(limit: PermitLimit, episode: Episode, report: CemsEvaluationRe
         division=target.division,
         target=target,
         geom=target.location,
-        title=f"{target.name} {limit.outlet_code} {name}小时均值超标（{_local(first_at)}起）"[:200],
-        reason=(
-            f"在线监测设备 {limit.device_mn}（排放口 {limit.outlet_code}）{name}（{limit.pollutant_code}）"
-            f"小时均值 {first_value:g} {limit.unit}，超过许可限值 {limit.hourly_limit:g} {limit.unit}。"
-        ),
+        title=title[:200],
+        reason=reason,
         evidence=evidence(episode.hours[:1]),
         detected_at=first_at,
     )
-    report.leads_created += result.created
-    report.detections_added += result.detection_added
+    created, detections_added = result.created, result.detection_added
     for i in range(1, len(episode.hours)):
         at, value = episode.hours[i]
         extended = lead_detection_extend(
             lead_key=lead_key,
-            source_key=f"{lead_key}:{at.isoformat()}",
+            source_key=f"{lead_key}:{series.stamp(at)}",
             detected_at=at,
-            evidence={"time": at.isoformat(), "value": value, "limit": limit.hourly_limit, "unit": limit.unit},
+            evidence={
+                series.label: series.stamp(at),
+                "value": series.value(value),
+                "limit": limit_value,
+                "unit": limit.unit,
+            },
             lead_evidence=evidence(episode.hours[: i + 1]),
         )
         if extended is not None:
-            report.detections_added += extended.detection_added
-
-
-def _daily_lead(limit: PermitLimit, episode: Episode, report: CemsEvaluationReport) -> None:
-    target = limit.target
-    plan = _plan_of(target)
-    if plan is None:
-        log.warning("no plan for target %s: daily CEMS episode of %s not raised", target.credit_code, limit.device_mn)
-        return
-    report.daily_episodes += 1
-    name = POLLUTANT_NAMES.get(limit.pollutant_code, limit.pollutant_code)
-    first_day = timezone.localtime(episode.start).date().isoformat()
-    lead_key = f"cems:daily:{limit.device_mn}:{limit.pollutant_code}:{first_day}"
-
-    def day_of(at: datetime) -> str:
-        return timezone.localtime(at).date().isoformat()
-
-    def evidence(days: list[tuple[datetime, float]]) -> dict:
-        return {
-            "rule": "cems_daily_exceedance",
-            "device_mn": limit.device_mn,
-            "outlet_code": limit.outlet_code,
-            "pollutant_code": limit.pollutant_code,
-            "pollutant_name": name,
-            "limit": limit.daily_limit,
-            "unit": limit.unit,
-            "days": [{"date": day_of(at), "value": round(value, 4)} for at, value in days],
-            "worst": round(max(value for _, value in days), 4),
-            "credit_code": target.credit_code,
-        }
-
-    first_at, first_value = episode.hours[0]
-    result = lead_raise(
-        source=LeadSource.CEMS,
-        source_key=lead_key,
-        plan=plan,
-        unit=target.unit,
-        division=target.division,
-        target=target,
-        geom=target.location,
-        title=f"{target.name} {limit.outlet_code} {name}日均值超标（{first_day}起）"[:200],
-        reason=(
-            f"在线监测设备 {limit.device_mn}（排放口 {limit.outlet_code}）{name}（{limit.pollutant_code}）"
-            f"{first_day} 日均值 {first_value:.4g} {limit.unit}，超过许可日均值限值 {limit.daily_limit:g} {limit.unit}。"
-        ),
-        evidence=evidence(episode.hours[:1]),
-        detected_at=first_at,
-    )
-    report.daily_leads_created += result.created
-    report.daily_detections_added += result.detection_added
-    for i in range(1, len(episode.hours)):
-        at, value = episode.hours[i]
-        extended = lead_detection_extend(
-            lead_key=lead_key,
-            source_key=f"{lead_key}:{day_of(at)}",
-            detected_at=at,
-            evidence={"date": day_of(at), "value": round(value, 4), "limit": limit.daily_limit, "unit": limit.unit},
-            lead_evidence=evidence(episode.hours[: i + 1]),
-        )
-        if extended is not None:
-            report.daily_detections_added += extended.detection_added
+            detections_added += extended.detection_added
+    if series is _DAILY_SERIES:
+        report.daily_episodes += 1
+        report.daily_leads_created += created
+        report.daily_detections_added += detections_added
+    else:
+        report.episodes += 1
+        report.leads_created += created
+        report.detections_added += detections_added
 
 
 def cems_evaluate(
@@ -298,11 +315,11 @@ def cems_evaluate(
             values = [v for v in values if _in_force(limit, v[0])]
         hourly = [v for v in values if v[0] >= since]
         for episode in episodes_find(hourly, limit=limit.hourly_limit, max_gap=max_gap):
-            _episode_lead(limit, episode, report)
+            _exceedance_lead(limit, episode, _HOURLY_SERIES, report)
         if limit.daily_limit is not None:
             days = daily_averages(values, before=today)
             for episode in episodes_find(days, limit=limit.daily_limit, max_gap=timedelta(days=1)):
-                _daily_lead(limit, episode, report)
+                _exceedance_lead(limit, episode, _DAILY_SERIES, report)
     if gaps and pairs is None:
         cems_gaps_evaluate(now=now, report=report)
     return report
