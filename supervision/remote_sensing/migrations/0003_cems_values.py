@@ -78,18 +78,21 @@ CREATE TABLE remote_sensing_cemsvalue (
 """
 
 
+def _execute(schema_editor, sql: str) -> None:
+    # No parameters: the PL/pgSQL body holds format() placeholders (%I, %L) that are not ours.
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
 def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-    else:
-        schema_editor.execute(CREATE_PLAIN)
+    _execute(schema_editor, CREATE if schema_editor.connection.vendor == "postgresql" else CREATE_PLAIN)
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+        _execute(schema_editor, DROP)
     else:
-        schema_editor.execute("DROP TABLE IF EXISTS remote_sensing_cemsvalue")
+        _execute(schema_editor, "DROP TABLE IF EXISTS remote_sensing_cemsvalue")
 
 
 class Migration(migrations.Migration):
