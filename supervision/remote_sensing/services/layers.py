@@ -831,8 +831,8 @@ def lead_chips_render(*, lead_ids: list[int]) -> dict[str, int]:
             )
             info = raster.RasterInfo.from_dict(layer.info)
             rules = raster.ScanRules.from_dict(layer.rules)
-            key = (layer.pk, lead.unit_id)
-            shape = shapes.get(key) or shapes.setdefault(  # type: ignore[arg-type]
+            key: tuple[int, int] = (layer.pk, lead.unit_id)  # type: ignore[assignment]
+            shape = shapes.get(key) or shapes.setdefault(
                 key,
                 raster.UnitShape(lead.unit_id, lead.unit.unit_class, storage_to_crs(lead.unit.geom, info.crs_wkt)),  # type: ignore[arg-type, union-attr]
             )
