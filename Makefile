@@ -66,7 +66,9 @@ services: apt
 demo: setup
 	@bash scripts/demo.sh "$(DEMO_DB)"
 
+# mypy first (the files in mypy.ini, cache in var/): a type error fails `make test` before pytest runs.
 test: setup services
+	$(VENV)/bin/mypy
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(POSTGIS_URL) CELERY_BROKER_URL=$(REDIS_URL) \
 		CELERY_TASK_ALWAYS_EAGER=true $(PY) -m pytest --cov=supervision --cov-report=term:skip-covered $(PYTEST_ARGS)
 

@@ -37,7 +37,7 @@ def last_step_text(obj: models.Model, event_model: type[models.Model] | None, fk
     )
     if not fk:
         return ""
-    event = event_model._default_manager.filter(**{fk: obj}).order_by("-at", "-pk").first()
+    event: Any = event_model._default_manager.filter(**{fk: obj}).order_by("-at", "-pk").first()
     if event is None:
         return ""
     actor = getattr(event, "actor", None)

@@ -140,9 +140,9 @@ def drilldown(*, user, scorecard: Scorecard, code: str, side: str) -> tuple[str,
     if subject == Subject.LEAD:
         rows = leads_by_ids(ids)
     elif subject == Subject.CASE:
-        rows = cases_by_ids(ids)
+        rows = cases_by_ids(ids)  # type: ignore[assignment]
     else:
-        rows = BottomLineStatus.objects.filter(pk__in=ids).select_related("target", "target__division").order_by("id")
+        rows = BottomLineStatus.objects.filter(pk__in=ids).select_related("target", "target__division").order_by("id")  # type: ignore[assignment]
     return subject, rows, scorecard.is_frozen
 
 

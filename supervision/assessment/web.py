@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,7 +25,7 @@ from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
 from . import services as assessment_services
 from .choices import DrillSide, IndicatorCode, ScorecardStatus, Subject
-from .export import export_csv, export_xlsx
+from .export import export_csv_chunks, export_xlsx
 from .models import Scorecard
 from .officials import official_title
 from .permissions import can_manage, ensure_division_visible, scorecards_scope
@@ -209,9 +210,10 @@ def export(request, fmt: str):
     if status not in ScorecardStatus.values:
         raise Http404
     name = f"assessment-{plan.code}-{period_code}"
+    response: HttpResponseBase
     if fmt == "csv":
-        body = export_csv(plan_code=plan.code, period_code=period_code, status=status)
-        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        chunks = export_csv_chunks(plan_code=plan.code, period_code=period_code, status=status)
+        response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
     elif fmt == "xlsx":
         body = export_xlsx(plan_code=plan.code, period_code=period_code, status=status)
         response = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -241,7 +241,7 @@ def field_package(*, user) -> dict:
         "inspections": inspections,
         "leads": leads,
         "basemap": {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION, "tiles": tiles},
-        "assets": [c["url"] for lead in leads for c in lead["chips"]]
-        + [p["url"] for insp in inspections for item in insp["items"] for p in item["photos"]]
+        "assets": [c["url"] for lead in leads for c in lead["chips"]]  # type: ignore[attr-defined]
+        + [p["url"] for insp in inspections for item in insp["items"] for p in item["photos"]]  # type: ignore[attr-defined]
         + tiles,
     }

@@ -263,7 +263,7 @@ def field_photo_sync(
         perms.require_role(actor, "inspection.record")
         links = {"inspection": inspection, "item": item}
     else:
-        lead = field_lead_get(actor=actor, lead_id=lead_id)
+        lead = field_lead_get(actor=actor, lead_id=lead_id)  # type: ignore[arg-type]
         links = {"lead": lead}
     found = _resent(client_id=client_id, actor=actor, kind=FieldRecordKind.PHOTO, payload=payload)
     if found:

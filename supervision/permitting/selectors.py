@@ -81,7 +81,7 @@ def target_compliance(*, user, target_id: int, now: datetime | None = None) -> d
             "permit_class": target.permit_class,
             "industry_code": target.industry_code,
             "division": target.division.adcode,
-            "unit": target.unit.code if target.unit_id else None,
+            "unit": target.unit.code if target.unit_id else None,  # type: ignore[union-attr]
         },
         "since": since.date().isoformat(),
         "permit_limits": [

@@ -800,7 +800,7 @@ def _looser_than_parents(
         for lower, high in looser_conflicts_across(
             clauses,
             higher,
-            same_place=lambda a, b, within, ps=parent_scopes: _plans_share_place(scopes, a, ps, b, within),
+            same_place=lambda a, b, within, ps=parent_scopes: _plans_share_place(scopes, a, ps, b, within),  # type: ignore[misc]
         ):
             where = f"row {row_of[lower.number]}" if lower.number in row_of else f"plan {plan.code}"
             problems.append(f"{where}: {looser_message(lower, high)} (parent plan {parent.code})")

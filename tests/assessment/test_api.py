@@ -122,12 +122,30 @@ def test_schemes_endpoint(users):
     assert client_for(users.officer_a).get(f"{BASE}/schemes/1/").json()["version"] == 1
 
 
+def _whole_file_csv(*, plan_code: str, period_code: str) -> bytes:
+    """The CSV as the export wrote it before it streamed: one buffer, encoded with a BOM at the end."""
+    from django.utils import translation
+
+    from supervision.assessment.export import score_table
+    from supervision.tables import csv_row
+
+    with translation.override("zh-hans"):
+        headers, table = score_table(plan_code=plan_code, period_code=period_code)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(csv_row(headers))
+    writer.writerows(csv_row(["" if v is None else v for v in row]) for row in table)
+    return buf.getvalue().encode("utf-8-sig")
+
+
 def test_export_csv_and_xlsx_with_chinese_headers(cards, users):
     q = {"plan": "cc-test", "period": "2025-Q3"}
     assert client_for(users.officer_a).get(f"{BASE}/export/", q).status_code == 403
     r = client_for(users.assessor).get(f"{BASE}/export/", {**q, "file_format": "csv"})
-    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/csv") and r.streaming
+    body = b"".join(r.streaming_content)
+    assert body == _whole_file_csv(plan_code="cc-test", period_code="2025-Q3")  # streamed: the same bytes
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0][:4] == ["排名", "行政区划代码", "行政区", "考核周期"]
     assert "线索核查及时率（verification_timeliness）分子" in rows[0]
     assert rows[1][:3] == ["1", "220102", "南关区"] and rows[1][9] == "52.00"

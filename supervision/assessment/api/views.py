@@ -1,6 +1,6 @@
 """Assessment API (/api/v1/assessment/): schemes, scorecards, ranking, drill-down, compute, publish, correct, export."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -234,8 +234,8 @@ class ExportView(APIView):
         services.period_resolve(v["period"])
         name = f"assessment-{v['plan']}-{v['period']}-{v['status']}"
         if v["file_format"] == "csv":
-            body = export.export_csv(plan_code=v["plan"], period_code=v["period"], status=v["status"])
-            resp = HttpResponse(body, content_type="text/csv; charset=utf-8")
+            chunks = export.export_csv_chunks(plan_code=v["plan"], period_code=v["period"], status=v["status"])
+            resp = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
             resp["Content-Disposition"] = f'attachment; filename="{name}.csv"'
             return resp
         body = export.export_xlsx(plan_code=v["plan"], period_code=v["period"], status=v["status"])

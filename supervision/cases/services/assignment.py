@@ -63,8 +63,8 @@ def _notify(user, *, lead: Lead | None = None, case: Case | None = None) -> None
             NotificationSpec(
                 recipient_id=user.pk,
                 kind=NotificationKind.DISPATCHED,
-                key=f"{kind}:{obj.pk}:assigned:{user.pk}",
-                subject=f"指派给您：{obj.title}"[:200],  # stored like the other notifications: in Chinese
+                key=f"{kind}:{obj.pk}:assigned:{user.pk}",  # type: ignore[union-attr]
+                subject=f"指派给您：{obj.title}"[:200],  # type: ignore[union-attr]  # stored like the other notifications: in Chinese
                 lead_id=lead.pk if lead else None,
                 case_id=case.pk if case else None,
             )

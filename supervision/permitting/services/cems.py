@@ -336,7 +336,8 @@ def cems_gaps_evaluate(*, now: datetime, report: CemsEvaluationReport) -> None:
     devices = {
         row["device_mn"]: row
         for row in PermitLimit.objects.values("device_mn").annotate(
-            target_id=Min("target_id"), first_listed=Min("created_at")
+            target_id=Min("target_id"),
+            first_listed=Min("created_at"),  # type: ignore[no-redef]
         )
     }
     last_seen = dict(

@@ -220,7 +220,7 @@ def permit_check(*, target: EnforcementTarget, reason: str) -> PermitFinding | N
             % {"code": target.credit_code},
             code="no_industry",
         )
-    plan = target.unit.plan if target.unit_id else ZoningPlan.objects.filter(status=PlanStatus.EFFECTIVE).first()
+    plan = target.unit.plan if target.unit_id else ZoningPlan.objects.filter(status=PlanStatus.EFFECTIVE).first()  # type: ignore[union-attr]
     if plan is None:
         raise ServiceError(_("There is no effective plan to check the permit against."), code="no_plan")
     # A first permit is a new operation; a renewal is an existing one (clauses for new projects do not apply).

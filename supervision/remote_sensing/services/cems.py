@@ -74,7 +74,7 @@ def cems_values_store(*, rows: list[CemsRow], received_at: datetime) -> list[Cem
     )
     params = [received_at, *(list(column) for column in columns)]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, params)  # type: ignore[arg-type]
         new = {(mn, code, cn, t) for mn, code, cn, t in cursor.fetchall()}
     return [r for r in rows if (r.device_mn, r.pollutant_code, r.cn, r.data_time) in new]
 

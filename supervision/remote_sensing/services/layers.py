@@ -581,7 +581,7 @@ def _found_all(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRu
                 _Found(
                     f["patch_key"],
                     int(f["change_class"]),
-                    tuple(f["bbox"]),  # type: ignore[arg-type]
+                    tuple(f["bbox"]),
                     int(f["patch_pixels"]),
                     int(f["patch_units"]),
                     int(f["unit_id"]),
@@ -831,15 +831,16 @@ def lead_chips_render(*, lead_ids: list[int]) -> dict[str, int]:
             )
             info = raster.RasterInfo.from_dict(layer.info)
             rules = raster.ScanRules.from_dict(layer.rules)
-            key = (layer.pk, lead.unit_id)
+            key: tuple[int, int] = (layer.pk, lead.unit_id)  # type: ignore[assignment]
             shape = shapes.get(key) or shapes.setdefault(
-                key, raster.UnitShape(lead.unit_id, lead.unit.unit_class, storage_to_crs(lead.unit.geom, info.crs_wkt))
+                key,
+                raster.UnitShape(lead.unit_id, lead.unit.unit_class, storage_to_crs(lead.unit.geom, info.crs_wkt)),  # type: ignore[arg-type, union-attr]
             )
             sr, sc = (int(v) for v in ev["patch_key"].split("-")[1:3])
             patch = raster.Patch(
                 patch_key=ev["patch_key"],
                 change_class=int(ev["change_class"]),
-                bbox=tuple(ev["patch_bbox"]),  # type: ignore[arg-type]
+                bbox=tuple(ev["patch_bbox"]),
                 seed=(sr, sc),
                 pixels=int(ev["patch_pixels_total"]),
                 units={},
@@ -932,7 +933,7 @@ def layers_sweep(*, stall_seconds: float | None = None, max_requeues: int | None
                         requeues=F("requeues") + 1,
                         error=why,
                     )
-                    transaction.on_commit(lambda pk=layer.pk: change_layer_scan.delay(pk))
+                    transaction.on_commit(lambda pk=layer.pk: change_layer_scan.delay(pk))  # type: ignore[misc]
             except ServiceError:  # it moved on meanwhile (finished, or another sweep)
                 continue
             acted.append((layer.pk, "requeued"))
