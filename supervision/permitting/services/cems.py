@@ -172,7 +172,7 @@ class _Series:
     episode_name: str  # in the log line when the target has no plan
     stamp: Callable[[datetime], str]
     value: Callable[[float], float]
-    limit_of: Callable[[PermitLimit], float]
+    limit_of: Callable[[PermitLimit], float | None]  # daily series only run for limits that have one
     texts: Callable[[PermitLimit, str, datetime, float], tuple[str, str]]  # the lead's title and reason
 
 
@@ -245,7 +245,7 @@ def _exceedance_lead(limit: PermitLimit, episode: Episode, series: _Series, repo
         evidence=evidence(episode.hours[:1]),
         detected_at=first_at,
     )
-    created, detections_added = result.created, result.detection_added
+    created, detections_added = int(result.created), int(result.detection_added)
     for i in range(1, len(episode.hours)):
         at, value = episode.hours[i]
         extended = lead_detection_extend(
