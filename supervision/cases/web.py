@@ -368,7 +368,6 @@ def lead_detail(request, pk: int):
     lead = selectors.leads_for(user=request.user).filter(pk=pk).first()
     if lead is None:
         raise Http404("lead not found")
-    site = lead.geom.transform(settings.API_SRID, clone=True)
     evidence = list(lead.evidence_files.all())
     case = getattr(lead, "case", None) if lead.status == LeadStatus.CONFIRMED else None
     return render(
@@ -398,7 +397,7 @@ def lead_detail(request, pk: int):
             "day_kinds": DayKind.choices,
             "divisions": _dispatch_divisions(request.user, lead),
             "map_config": {
-                "site": json.loads(site.geojson),
+                **selectors.lead_map_layers(lead=lead),
                 "basemapUrl": settings.BASEMAP_URL,
                 "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
             },
