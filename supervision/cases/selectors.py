@@ -16,6 +16,7 @@ from .choices import (
     CASE_TRANSITIONS,
     LEAD_TRANSITIONS,
     LEAD_VERIFYING_STATUSES,
+    CaseEventKind,
     CaseStatus,
     InspectionPlanStatus,
     LeadStatus,
@@ -191,3 +192,23 @@ def lead_map_layers(*, lead: Lead) -> dict:
         "redLines": red_lines,
         "site": as_json(lead.geom),
     }
+
+
+EVIDENCE_IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+def case_acceptance_images(*, case: Case) -> dict[str, list[Evidence]]:
+    """What an officer compares before accepting: the lead's original evidence images (chips, verification
+    photos) against the photos of the latest rectification submission."""
+    before = list(Evidence.objects.filter(lead_id=case.lead_id, content_type__in=EVIDENCE_IMAGE_TYPES).order_by("id"))
+    latest = (
+        case.events.filter(to_status=CaseStatus.RECTIFICATION_SUBMITTED, kind=CaseEventKind.TRANSITION)
+        .order_by("-at", "-id")
+        .first()
+    )
+    after = (
+        list(Evidence.objects.filter(case_event=latest, content_type__in=EVIDENCE_IMAGE_TYPES).order_by("id"))
+        if latest is not None
+        else []
+    )
+    return {"before": before, "after": after}

@@ -617,6 +617,10 @@ def case_detail(request, pk: int):
                 case.events.select_related("actor").prefetch_related("attachments"), CaseStatus.choices
             ),
             "evidence": case.evidence_files.all(),
+            # Awaiting acceptance: the lead's original evidence beside the rectification photos.
+            "acceptance_images": selectors.case_acceptance_images(case=case)
+            if case.status == CaseStatus.RECTIFICATION_SUBMITTED
+            else None,
             "actions": _case_actions(request.user, case),
             "assignees": selectors.assignees_for(division_id=case.division_id),
             "day_kinds": DayKind.choices,
