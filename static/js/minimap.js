@@ -33,10 +33,30 @@
     var c = JSON.parse(leadCfg.textContent);
     var m = L.map("lead-map", { attributionControl: !!c.basemapUrl }).setView([43.88, 125.32], 9);
     base(m, c);
+    var drawn = L.featureGroup().addTo(m);
+    function label(layer, text) {
+      // Names are data: a text node, never HTML.
+      var span = document.createElement("span"); span.textContent = text;
+      layer.bindTooltip(span, { sticky: true });
+    }
+    if (c.unit) {
+      var u = L.geoJSON(c.unit.geometry, { style: { color: "#1f6fb2", weight: 2, fill: false, dashArray: "6 4" }, interactive: true });
+      label(u, c.unit.code + " " + c.unit.name);
+      u.addTo(drawn);
+    }
+    (c.redLines || []).forEach(function (r) {
+      var l = L.geoJSON(r.geometry, { style: { color: "#b71c1c", weight: 1.5, fillColor: "#e53935", fillOpacity: 0.15 } });
+      label(l, r.code + " " + r.name);
+      l.addTo(drawn);
+    });
     var g = L.geoJSON(c.site, {
       style: { color: "#c62828", weight: 2, fillOpacity: 0.3 },
       pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 8, color: "#c62828", fillOpacity: 0.8 }); },
-    }).addTo(m);
-    m.fitBounds(g.getBounds(), { maxZoom: 15 });
+    }).addTo(drawn);
+    m.fitBounds(drawn.getBounds(), { padding: [12, 12], maxZoom: 16 });
+    var el = document.getElementById("lead-map");
+    el.setAttribute("data-unit", c.unit ? c.unit.code : "");
+    el.setAttribute("data-red-lines", (c.redLines || []).map(function (r) { return r.code; }).join(","));
+    el.setAttribute("data-loaded", "true");
   }
 })();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from .choices import (
     CASE_TRANSITIONS,
     LEAD_TRANSITIONS,
     LEAD_VERIFYING_STATUSES,
+    CaseEventKind,
     CaseStatus,
     InspectionPlanStatus,
     LeadStatus,
@@ -166,3 +168,47 @@ def assignees_for(*, division_id: int) -> QuerySet:
         .distinct()
         .order_by("username")
     )
+
+
+def lead_map_layers(*, lead: Lead) -> dict:
+    """What the lead's map draws, as GeoJSON in API_SRID: its unit's outline, the red lines that meet the
+    unit (or the patch when it has no unit) clipped to the drawn area, and the patch itself."""
+    from supervision.zoning.selectors import red_lines_meeting
+
+    def as_json(geometry) -> dict:
+        return json.loads(geometry.transform(settings.API_SRID, clone=True).geojson)
+
+    unit = lead.unit if lead.unit_id else None
+    context = unit.geom if unit is not None else lead.geom
+    # Red lines may cover a whole county: only the part over the unit and patch is drawn.
+    frame = context.envelope.union(lead.geom.envelope).envelope
+    red_lines = []
+    for overlay in red_lines_meeting(plan=lead.plan, geometry=context):
+        part = overlay.geom.intersection(frame)
+        if not part.empty:
+            red_lines.append({"code": overlay.code, "name": overlay.name, "geometry": as_json(part)})
+    return {
+        "unit": {"code": unit.code, "name": unit.name, "geometry": as_json(unit.geom)} if unit else None,
+        "redLines": red_lines,
+        "site": as_json(lead.geom),
+    }
+
+
+EVIDENCE_IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+def case_acceptance_images(*, case: Case) -> dict[str, list[Evidence]]:
+    """What an officer compares before accepting: the lead's original evidence images (chips, verification
+    photos) against the photos of the latest rectification submission."""
+    before = list(Evidence.objects.filter(lead_id=case.lead_id, content_type__in=EVIDENCE_IMAGE_TYPES).order_by("id"))
+    latest = (
+        case.events.filter(to_status=CaseStatus.RECTIFICATION_SUBMITTED, kind=CaseEventKind.TRANSITION)
+        .order_by("-at", "-id")
+        .first()
+    )
+    after = (
+        list(Evidence.objects.filter(case_event=latest, content_type__in=EVIDENCE_IMAGE_TYPES).order_by("id"))
+        if latest is not None
+        else []
+    )
+    return {"before": before, "after": after}

@@ -390,7 +390,6 @@ def lead_detail(request, pk: int):
     lead = selectors.leads_for(user=request.user).filter(pk=pk).first()
     if lead is None:
         raise Http404("lead not found")
-    site = lead.geom.transform(settings.API_SRID, clone=True)
     evidence = list(lead.evidence_files.all())
     case = getattr(lead, "case", None) if lead.status == LeadStatus.CONFIRMED else None
     return render(
@@ -420,7 +419,7 @@ def lead_detail(request, pk: int):
             "day_kinds": DayKind.choices,
             "divisions": _dispatch_divisions(request.user, lead),
             "map_config": {
-                "site": json.loads(site.geojson),
+                **selectors.lead_map_layers(lead=lead),
                 "basemapUrl": settings.BASEMAP_URL,
                 "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
             },
@@ -640,6 +639,10 @@ def case_detail(request, pk: int):
                 case.events.select_related("actor").prefetch_related("attachments"), CaseStatus.choices
             ),
             "evidence": case.evidence_files.all(),
+            # Awaiting acceptance: the lead's original evidence beside the rectification photos.
+            "acceptance_images": selectors.case_acceptance_images(case=case)
+            if case.status == CaseStatus.RECTIFICATION_SUBMITTED
+            else None,
             "actions": _case_actions(request.user, case),
             "assignees": selectors.assignees_for(division_id=case.division_id),
             "day_kinds": DayKind.choices,

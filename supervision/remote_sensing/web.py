@@ -79,6 +79,7 @@ def _upload(request):
         url = v.pop("url", None)
         try:
             with transaction.atomic():
+                v = layer_services.imagery_fields_store(values=v)
                 if url:  # as in the API: a COG every worker reads in place
                     reg = layer_services.layer_register(plan=v.pop("plan"), path=url, created_by=request.user, **v)
                 else:

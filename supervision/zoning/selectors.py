@@ -287,6 +287,11 @@ def overlays_governing_unit(*, unit: ControlUnit):
     )
 
 
+def red_lines_meeting(*, plan: ZoningPlan, geometry: GEOSGeometry):
+    """The plan's ecological red lines that meet a geometry (a lead's unit or patch), nearest context first."""
+    return Overlay.objects.filter(plan=plan, kind=OverlayKind.RED_LINE, geom__intersects=geometry).order_by("code")
+
+
 def requirements_for_unit(*, unit: ControlUnit) -> list[Clause]:
     """The unit's whole access list across the four layers: plan, overlays over it, its division, itself."""
     return requirements_applicable(

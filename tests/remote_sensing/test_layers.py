@@ -238,3 +238,51 @@ def test_inbox_picks_up_a_geotiff_with_its_sidecar_once(
     with django_capture_on_commit_callbacks(execute=True):
         assert change_layer_inbox.delay().get() == []
     assert ChangeLayer.objects.count() == 1
+
+
+def test_page_upload_stores_before_and_after_imagery_like_the_api(plan, scene, tmp_path, media, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    from supervision.cases.services.users import user_upsert
+
+    admin = user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0]
+    rgb = np.random.default_rng(3).integers(0, 255, (scene.height, scene.width), dtype=np.uint8)
+    before = scene.write(tmp_path / "before.tif", rgb)
+    after = scene.write(tmp_path / "after.tif", 255 - rgb)
+
+    def upload(name, data):
+        files = {}
+        for field, path in (
+            ("file", scene.write(tmp_path / name, data)),
+            ("before_image", before),
+            ("after_image", after),
+        ):
+            with open(path, "rb") as f:
+                files[field] = SimpleUploadedFile(f"{field}.tif", f.read(), content_type="image/tiff")
+        return {"plan": plan.code, "kind": "landcover", **files}
+
+    client.force_login(admin)
+    response = client.post("/layers/", upload("page.tif", _data(scene)), HTTP_ACCEPT="application/json")
+    assert response.status_code == 201, response.content
+    page_layer = ChangeLayer.objects.get(pk=response.json()["id"])
+    api = APIClient()
+    api.force_authenticate(admin)
+    other = _data(scene)
+    plant(other, 500, 100, 10, 2)
+    response = api.post("/api/v1/change-layers/", upload("api.tif", other), format="multipart")
+    assert response.status_code == 201, response.content
+    api_layer = ChangeLayer.objects.get(pk=response.json()["id"])
+    for layer in (page_layer, api_layer):
+        for stored, original in ((layer.before_image, before), (layer.after_image, after)):
+            assert stored and open(stored, "rb").read() == open(original, "rb").read()
+    # The same imagery is stored once, wherever it came from.
+    assert (page_layer.before_image, page_layer.after_image) == (api_layer.before_image, api_layer.after_image)
+
+    # Imagery that is no GeoTIFF is refused naming its field; nothing is registered.
+    count = ChangeLayer.objects.count()
+    bad = upload("bad.tif", _data(scene) * 0 + 2)
+    bad["after_image"] = SimpleUploadedFile("after.tif", b"not a tiff", content_type="image/tiff")
+    response = client.post("/layers/", bad, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and "after_image" in response.json()["error"]
+    assert ChangeLayer.objects.count() == count

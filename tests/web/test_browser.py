@@ -43,6 +43,11 @@ def test_officer_sees_own_district_confirms_orders_rectification_and_other_offic
     # Dispatch → start verification → confirm (opens a case).
     lead = world.leads["a"]
     page.click(f"#lead-table a[href='/desk/leads/{lead.pk}/']")
+    # The lead map draws the unit outline and the red line over it with the patch.
+    page.wait_for_selector("#lead-map[data-loaded=true]")
+    assert page.get_attribute("#lead-map", "data-unit") == lead.unit.code
+    assert page.get_attribute("#lead-map", "data-red-lines") == "HX-0001"
+    assert page.locator("#lead-map path.leaflet-interactive").count() >= 2
     page.fill("#d-days", "5")
     page.select_option("#d-day-kind", "working")
     page.click("#form-dispatch button[type=submit]")

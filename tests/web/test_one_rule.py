@@ -205,3 +205,23 @@ def test_a_lead_and_a_case_are_assigned_to_a_person_of_their_division(world, cli
     client.post(f"/desk/leads/{lead.pk}/assign/", {"assignee": ""})
     lead.refresh_from_db()
     assert lead.assignee is None
+
+
+@pytest.mark.django_db
+def test_accepting_shows_the_leads_evidence_beside_the_rectification_photos(world, client):
+    from supervision.cases.models import Evidence
+    from supervision.cases.services.leads import lead_attach
+    from tests.cases.conftest import raw_file
+
+    officer = world.users["officer_a"]
+    original = lead_attach(lead=world.leads["a"], actor=officer, files=[raw_file("scene.png")])[0]
+    case = _case_submitted(world)
+    rectified = Evidence.objects.get(case=case, case_event__to_status="rectification_submitted")
+    client.force_login(officer)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    before = page[page.index('id="compare-before"') : page.index('id="compare-after"')]
+    after = page[page.index('id="compare-after"') : page.index("</section>", page.index('id="compare-after"'))]
+    assert f'<img src="/desk/evidence/{original.pk}/" alt=' in before and 'loading="lazy"' in before
+    assert f'<img src="/desk/evidence/{rectified.pk}/"' in after and f"/desk/evidence/{original.pk}/" not in after
+    # Both are thumbnails in the materials and the timeline too, not bare file names.
+    assert page.count(f'<img src="/desk/evidence/{rectified.pk}/"') >= 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -148,3 +149,17 @@ def test_district_outlines_name_each_district_of_the_plan(world, client, setting
     # Without PUBLIC_ZONING the public outlines are not served.
     settings.PUBLIC_ZONING = False
     assert client.get("/public/districts.json?plan=web-city").status_code == 404
+
+
+@pytest.mark.django_db
+def test_lead_map_data_carries_the_unit_the_red_line_and_the_patch(world, client):
+    _client(client, "officer_a")
+    response = client.get(f"/desk/leads/{world.leads['a'].pk}/")
+    config = json.loads(re.search(r'id="lead-map-config"[^>]*>(.*?)</script>', response.content.decode(), re.S)[1])
+    assert config["unit"]["code"] == "ZH22010210001" and config["unit"]["geometry"]["type"] == "MultiPolygon"
+    assert [r["code"] for r in config["redLines"]] == ["HX-0001"]
+    assert config["site"]["type"] == "Point"
+    # The lead in the other unit of the district meets no red line.
+    response = client.get(f"/desk/leads/{world.leads['a2'].pk}/")
+    config = json.loads(re.search(r'id="lead-map-config"[^>]*>(.*?)</script>', response.content.decode(), re.S)[1])
+    assert config["unit"]["code"] == "ZH22010220001" and config["redLines"] == []

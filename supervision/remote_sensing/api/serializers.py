@@ -22,6 +22,12 @@ class ChangeLayerUploadSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=LayerKind.choices)
     before_date = serializers.DateField(required=False, allow_null=True)
     after_date = serializers.DateField(required=False, allow_null=True)
+    before_image = serializers.FileField(
+        required=False, allow_null=True, help_text=_("GeoTIFF imagery before the change, for evidence chips")
+    )
+    after_image = serializers.FileField(
+        required=False, allow_null=True, help_text=_("GeoTIFF imagery after the change, for evidence chips")
+    )
     sensor = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
     source = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
     threshold = serializers.FloatField(required=False, allow_null=True)

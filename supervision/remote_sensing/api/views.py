@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from .. import selectors
 from ..permissions import layer_upload_allowed, layer_upload_scans
-from ..services.layers import layer_register, layer_scan, layer_upload
+from ..services.layers import imagery_fields_store, layer_register, layer_scan, layer_upload
 from .serializers import ChangeLayerSerializer, ChangeLayerUploadSerializer
 
 
@@ -46,6 +46,7 @@ class ChangeLayerListView(generics.ListAPIView):
         upload = v.pop("file", None)
         url = v.pop("url", None)
         with transaction.atomic():
+            v = imagery_fields_store(values=v)
             if url:  # a COG every worker reads window by window: nothing is copied
                 reg = layer_register(plan=v.pop("plan"), path=url, created_by=request.user, **v)
             else:

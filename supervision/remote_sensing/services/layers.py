@@ -275,14 +275,12 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^\w.\-]+", "_", base)[:100] or "layer.tif"
 
 
-def layer_upload(*, plan: ZoningPlan, fileobj, name: str, kind: str, **fields: Any) -> LayerRegistration:
-    """Store an uploaded GeoTIFF under CHANGE_LAYER_DIR (by checksum) and register it.
+def _upload_store(*, fileobj, name: str, target_dir: Path) -> tuple[Path, bool]:
+    """Copy an upload into target_dir under its checksum; (path, whether the file is new there).
 
     The size limit is CHANGE_LAYER_MAX_UPLOAD_MB; a refused file is removed again.
     """
-    plan_in_force_check(plan=plan, purpose=_("A change-layer scan"))
     limit = settings.CHANGE_LAYER_MAX_UPLOAD_MB * 1024 * 1024
-    target_dir = Path(settings.CHANGE_LAYER_DIR)
     target_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -311,12 +309,59 @@ def layer_upload(*, plan: ZoningPlan, fileobj, name: str, kind: str, **fields: A
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return final, created_file
+
+
+def layer_upload(*, plan: ZoningPlan, fileobj, name: str, kind: str, **fields: Any) -> LayerRegistration:
+    """Store an uploaded GeoTIFF under CHANGE_LAYER_DIR (by checksum) and register it.
+
+    The size limit is CHANGE_LAYER_MAX_UPLOAD_MB; a refused file is removed again.
+    """
+    plan_in_force_check(plan=plan, purpose=_("A change-layer scan"))
+    final, created_file = _upload_store(fileobj=fileobj, name=name, target_dir=Path(settings.CHANGE_LAYER_DIR))
     try:
         return layer_register(plan=plan, path=str(final), kind=kind, name=name, **fields)
     except ServiceError:
         if created_file and not ChangeLayer.objects.filter(path=str(final)).exists():
             final.unlink(missing_ok=True)
         raise
+
+
+def imagery_upload(*, fileobj, name: str, field: str) -> str:
+    """Store an uploaded before/after imagery GeoTIFF under CHANGE_LAYER_DIR/imagery (by checksum).
+
+    Refused (ServiceError naming the field, file removed) unless it opens as a raster with a CRS;
+    returns its path for `layer_register(before_image=..., after_image=...)`.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    final, created_file = _upload_store(
+        fileobj=fileobj, name=name, target_dir=Path(settings.CHANGE_LAYER_DIR) / "imagery"
+    )
+    try:
+        with rasterio.open(final) as ds:
+            readable = ds.crs is not None and ds.count >= 1
+    except RasterioIOError:
+        readable = False
+    if not readable:
+        if created_file:
+            final.unlink(missing_ok=True)
+        raise ServiceError(
+            _("%(field)s is not a GeoTIFF with a coordinate reference system.") % {"field": field},
+            code="imagery_unreadable",
+        )
+    return str(final)
+
+
+def imagery_fields_store(*, values: dict[str, Any]) -> dict[str, Any]:
+    """The upload input with its before/after imagery files stored and replaced by their paths (API and page)."""
+    out = dict(values)
+    for name in ("before_image", "after_image"):
+        upload = out.pop(name, None)
+        if upload:
+            out[name] = imagery_upload(fileobj=upload, name=upload.name, field=name)
+    return out
 
 
 # ------------------------------------------------------------------ status
