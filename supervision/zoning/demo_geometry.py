@@ -99,7 +99,7 @@ CLASS_NAMES = {
     CLASS_GENERAL: "一般管控单元",
 }
 
-# Annex 1 of the plan, verbatim (/work/shared/data/changchun_annex1.csv).
+# Annex 1 of the plan, verbatim (../shared/data/changchun_annex1.csv).
 # Shares are % of the district area; the 全市 row is the published city total.
 ANNEX1_CSV = """\
 district,adcode,priority_units,priority_area_pct,key_units,key_area_pct,general_units,general_area_pct

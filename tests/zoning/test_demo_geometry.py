@@ -14,7 +14,8 @@ from shapely.geometry import MultiPolygon
 
 from supervision.zoning import demo_geometry as dg
 
-SHARED_ANNEX1 = Path("/work/shared/data/changchun_annex1.csv")
+# ../shared beside the repository root (CI lays it there).
+SHARED_ANNEX1 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "changchun_annex1.csv"
 CODE_RE = re.compile(r"^ZH(\d{6})([123])(\d{4})$")
 _GEOD = Geod(ellps="WGS84")
 

@@ -13,7 +13,7 @@ layer with :func:`raster_inspect`, plans windows with :func:`windows_plan`, fans
 the chord callback and vectorises the qualifying patches with :func:`patch_vectorise`.
 :func:`scan_raster` does all of that in one process (tests, benchmarks, small files).
 
-Domain rules (see /work/shared/DOMAIN.md):
+Domain rules (see ../shared/DOMAIN.md):
 
 * kind ``landcover``: uint8 classes, 0 no change, 1 vegetation loss, 2 new
   construction, 3 water change, 4 excavation / bare soil. Other values count as valid
