@@ -64,7 +64,13 @@ def _pages(world, case, plan, inspection, report):
             f"/inspections/plans/{plan.pk}/",
             f"/inspections/{inspection.pk}/",
         ],
-        "assessor_w": ["/assessment/?plan=web-city&period=2025-Q3"],
+        "assessor_w": [
+            "/assessment/?plan=web-city&period=2025-Q3",
+            "/assessment/report/?plan=web-city&year=2025",
+            f"/assessment/districts/{world.units['a2'].division.adcode}/?plan=web-city",
+        ],
+        "planner_w": ["/plans/", f"/plans/{world.plan.code}/"],
+        "admin_w": ["/eia/conflicts/", "/eia/approvals/new/"],
     }
 
 
