@@ -44,6 +44,7 @@ urlpatterns = [
     path("plans/attachments/<int:pk>/", zoning_web.plan_attachment, name="plan-attachment"),
     path("plans/<slug:code>/", zoning_web.plan_detail, name="plan-detail"),
     path("plans/<slug:code>/diff/<slug:other>/", zoning_web.plan_diff_page, name="plan-diff"),
+    path("plans/<slug:code>/parent/", zoning_web.plan_parent, name="plan-parent"),
     path("plans/<slug:code>/<slug:action>/", zoning_web.plan_action, name="plan-action"),
     # Officer's desk
     path("desk/", cases_web.desk, name="desk"),

@@ -51,7 +51,7 @@ def _values(choices, extra: dict[str, str] | None = None) -> dict[str, str]:
 
 LEVEL_VALUES = _values(
     AccessLevel,
-    {"全市": AccessLevel.PLAN, "全省": AccessLevel.PLAN, "流域": AccessLevel.OVERLAY},
+    {"全市": AccessLevel.PLAN, "全省": AccessLevel.PLAN, "流域": AccessLevel.OVERLAY, "片区": AccessLevel.REGION},
 )
 DIMENSION_VALUES = _values(Dimension)
 ACTION_VALUES = _values(AccessAction)
@@ -69,7 +69,7 @@ VALUE_NAMES = {
     "applies_to": "applies-to value",
 }
 EXPECTED = {
-    "level": "总体 (全市/全省), 区域, 区县 or 单元",
+    "level": "总体 (全市/全省), 重点区域 (片区), 区域 (流域), 区县 or 单元",
     "dimension": "、".join(str(label) for label in Dimension.labels),
     "action": "禁止, 限制, 要求 or 允许",
     "applies_to": "新建, 改扩建 or 全部",

@@ -124,16 +124,26 @@ def applies_overlap(a: str, b: str) -> bool:
 STRICTNESS = {AccessAction.ALLOW: 0, AccessAction.RESTRICT: 1, AccessAction.PROHIBIT: 2}
 
 
-def clause_rank(clause: Clause) -> tuple[int, int]:
-    """The clause's layer, higher layers first; among division lists province < prefecture < county.
+# How deep in the jurisdiction hierarchy each layer sits (province → region → prefecture → county → unit).
+# Regions and overlays (basins, red lines) share a depth: neither contains the other, so they are not
+# compared with each other, only with the layers above and below them.
+_DEPTH = {AccessLevel.PLAN: 0, AccessLevel.REGION: 2, AccessLevel.OVERLAY: 2, AccessLevel.UNIT: 5}
 
-    So a prefecture's list ("1+3+13+N") sits above its counties' lists and below the regions.
+
+def division_depth(adcode: str) -> int:
+    """A division clause's depth: a province (``230000``) 1, a prefecture (``230100``) 3, a county 4."""
+    return 1 if adcode.endswith("0000") else 3 if adcode.endswith("00") else 4
+
+
+def clause_rank(clause: Clause) -> int:
+    """The clause's layer, higher layers first: plan, province, region or overlay, prefecture, county, unit.
+
+    So a "1+3+13+N" list has its region layer under the province and above the 13 prefectures,
+    and a prefecture's list sits above its counties' lists.
     """
-    depth = 0
     if clause.level == AccessLevel.DIVISION:
-        code = clause.scope_code
-        depth = 0 if code.endswith("0000") else 1 if code.endswith("00") else 2
-    return ACCESS_LEVEL_RANK[clause.level], depth
+        return division_depth(clause.scope_code)
+    return _DEPTH[clause.level]
 
 
 def looser_than(lower: Clause, higher: Clause) -> bool:

@@ -11,6 +11,7 @@ from .models import (
     Overlay,
     PlanAttachment,
     PlanEvent,
+    PlanRegion,
     PlanUpdate,
     ResourceStatistic,
     SitingAssessment,
@@ -71,6 +72,9 @@ class ZoningPlanAdmin(admin.ModelAdmin):
         "revision_due",
         "revision_notified_at",
         "revised_from",
+        # The parent moves only through plan_parent_set (the plan page, the API, `plan_parent`), which
+        # refuses cycles, a parent outside the jurisdiction and a looser list.
+        "parent",
     ]
     inlines = [PlanEventInline, PlanAttachmentInline, PlanUpdateInline]
 
@@ -86,6 +90,13 @@ class DraftContentAdmin:
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not self._locked(obj)
+
+
+@admin.register(PlanRegion)
+class PlanRegionAdmin(DraftContentAdmin, admin.ModelAdmin):
+    list_display = ["code", "name", "plan", "division_adcodes"]
+    list_filter = ["plan"]
+    search_fields = ["code", "name"]
 
 
 @admin.register(AdministrativeDivision)

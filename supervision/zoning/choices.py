@@ -44,13 +44,22 @@ class AccessLevel(models.TextChoices):
     """The layer of the access list a requirement belongs to (the "1+2+11+157" structure)."""
 
     PLAN = "plan", _("总体")
+    # A key region (重点区域) of a provincial plan: named prefectures or counties ("1+3+13+N").
+    REGION = "region", _("重点区域")
+    # An overlay of the plan: a river basin, a red line ("1+2+11+157" has two basin lists).
     OVERLAY = "overlay", _("区域")
     DIVISION = "division", _("区县")
     UNIT = "unit", _("单元")
 
 
-# Higher layers first: a lower layer may be stricter, never looser.
-ACCESS_LEVEL_RANK = {AccessLevel.PLAN: 0, AccessLevel.OVERLAY: 1, AccessLevel.DIVISION: 2, AccessLevel.UNIT: 3}
+# Display order, higher layers first (province → region → prefecture → county → unit).
+ACCESS_LEVEL_RANK = {
+    AccessLevel.PLAN: 0,
+    AccessLevel.REGION: 1,
+    AccessLevel.OVERLAY: 2,
+    AccessLevel.DIVISION: 3,
+    AccessLevel.UNIT: 4,
+}
 
 
 class Dimension(models.TextChoices):

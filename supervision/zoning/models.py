@@ -153,12 +153,43 @@ class Overlay(models.Model):
         return f"{self.code} {self.name}"
 
 
+class PlanRegion(models.Model):
+    """A key region (重点区域) of a plan: prefectures or counties grouped between province and prefecture.
+
+    The "3" of Heilongjiang's "1+3+13+N" list: the region level of the jurisdiction hierarchy
+    (province → region → prefecture → county → unit). Its members are 6-digit adcodes of
+    prefectures (``230100``) or counties; a division belongs to one region of a plan at most.
+    Part of the plan's content: copied on revision, immutable once the plan is filed.
+    """
+
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="regions")
+    code = models.CharField(_("区域编码"), max_length=64)
+    name = models.CharField(_("区域名称"), max_length=200)
+    # Member prefectures / counties, sorted adcodes.
+    division_adcodes = models.JSONField(_("所辖行政区"), default=list)
+    position = models.PositiveIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("重点区域")
+        verbose_name_plural = _("重点区域")
+        ordering = ["plan", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "code"], name="region_code_unique_in_plan"),
+            models.CheckConstraint(condition=~Q(code=""), name="region_code_not_empty"),
+            models.CheckConstraint(condition=~Q(division_adcodes=[]), name="region_has_divisions"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
 class AccessRequirement(models.Model):
-    """One clause of a plan's access list (生态环境准入清单) at one layer: plan, overlay, division or unit."""
+    """One clause of a plan's access list (生态环境准入清单) at one layer: plan, region, overlay, division or unit."""
 
     plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="requirements")
     level = models.CharField(_("层级"), max_length=16, choices=AccessLevel.choices)
-    # The plan's code (plan), an overlay code (overlay), an adcode (division) or a unit code (unit).
+    # The plan's code (plan), a region code (region), an overlay code (overlay), an adcode (division)
+    # or a unit code (unit).
     scope_code = models.CharField(_("范围编码"), max_length=64)
     dimension = models.CharField(_("维度"), max_length=32, choices=Dimension.choices)
     number = models.CharField(_("条款编号"), max_length=64)

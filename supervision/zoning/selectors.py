@@ -16,13 +16,14 @@ from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
 from django.db.models import Count, Func, Q, QuerySet, Sum, Value
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from supervision.errors import ServiceError
 
-from .access_rules import Clause, clause_applies, clauses_sorted, verdict_decide
+from .access_rules import Clause, clause_applies, clauses_sorted, division_depth, verdict_decide
 from .choices import AccessLevel, OverlayKind, PlanStatus, ProjectType, UnitClass
 from .industries import IndustryCodeError, industry_normalise, load_industries
-from .models import AccessRequirement, AdministrativeDivision, ControlUnit, Overlay, ZoningPlan
+from .models import AccessRequirement, AdministrativeDivision, ControlUnit, Overlay, PlanRegion, ZoningPlan
 
 SUMMARY_COLUMNS = [
     "district",
@@ -219,6 +220,24 @@ def plans_visible():
     return ZoningPlan.objects.annotate(unit_count=Count("units")).order_by("code")
 
 
+def plans_parent_candidates(*, plan: ZoningPlan) -> list[ZoningPlan]:
+    """Plans that may be this plan's parent: of a higher jurisdiction containing it, not the plan or under it."""
+    region = plan.region_adcode
+    below = {plan.pk}
+    frontier = [plan.pk]
+    while frontier:  # the plan's descendants (a parent among them would make a cycle)
+        frontier = list(
+            ZoningPlan.objects.filter(parent_id__in=frontier).exclude(pk__in=below).values_list("pk", flat=True)
+        )
+        below.update(frontier)
+    higher = [region[:2] + "0000", region[:4] + "00"]
+    return list(
+        ZoningPlan.objects.filter(region_adcode__in=[code for code in higher if code != region])
+        .exclude(pk__in=below)
+        .order_by("region_adcode", "code")
+    )
+
+
 def units_filtered(*, plan_code: str | None = None) -> QuerySet[ControlUnit]:
     qs = ControlUnit.objects.select_related("plan", "division")
     if plan_code:
@@ -260,17 +279,47 @@ def requirements_filtered(*, plan_code: str | None = None):
     return qs.order_by("plan__code", "position", "id")
 
 
+def divisions_q(adcodes, *, field: str = "division__adcode") -> Q:
+    """Units (or rows) whose county lies in one of these divisions: a province, a prefecture or a county."""
+    q = Q(pk__in=[])
+    for code in adcodes:
+        if code.endswith("0000"):
+            q |= Q(**{f"{field}__startswith": code[:2]})
+        elif code.endswith("00"):
+            q |= Q(**{f"{field}__startswith": code[:4]})
+        else:
+            q |= Q(**{field: code})
+    return q
+
+
+def division_ancestors(adcode: str) -> list[str]:
+    """The county, its prefecture and its province (the division layers that govern a place)."""
+    return list(dict.fromkeys([adcode, adcode[:4] + "00", adcode[:2] + "0000"]))
+
+
+def regions_of_divisions(*, plan: ZoningPlan, adcodes) -> list[str]:
+    """Codes of the plan's key regions that take in any of these counties (directly or by their prefecture)."""
+    wanted = {a for code in adcodes for a in division_ancestors(code)}
+    return [
+        r.code
+        for r in PlanRegion.objects.filter(plan=plan).order_by("position", "code")
+        if wanted.intersection(r.division_adcodes)
+    ]
+
+
 def requirements_applicable(
     *, plan: ZoningPlan, unit_codes: list[str], division_adcodes: list[str], overlay_codes: list[str]
 ) -> list[Clause]:
-    """Every clause of the plan whose scope is one of these: the plan's own, the overlays', the divisions', the units'.
+    """Every clause of the plan whose scope covers these: the plan's own, the key regions and prefectures (and
+    province) above the counties, the overlays', the counties', the units'.
 
     Sorted by level (plan → unit), dimension and file order.
     """
     scope = Q(level=AccessLevel.PLAN)
     for level, codes in (
+        (AccessLevel.REGION, regions_of_divisions(plan=plan, adcodes=division_adcodes)),
         (AccessLevel.OVERLAY, overlay_codes),
-        (AccessLevel.DIVISION, division_adcodes),
+        (AccessLevel.DIVISION, sorted({a for code in division_adcodes for a in division_ancestors(code)})),
         (AccessLevel.UNIT, unit_codes),
     ):
         if codes:
@@ -300,6 +349,49 @@ def requirements_for_unit(*, unit: ControlUnit) -> list[Clause]:
         division_adcodes=[unit.division.adcode],
         overlay_codes=list(overlays_governing_unit(unit=unit).values_list("code", flat=True)),
     )
+
+
+# The layers of an access list as plans name them ("1+2+11+157", "1+3+13+N"), top down.
+ACCESS_LAYERS: list[tuple[str, Any]] = [
+    ("plan", gettext_lazy("总体")),
+    ("region", gettext_lazy("重点区域")),
+    ("basin", gettext_lazy("流域")),
+    ("prefecture", gettext_lazy("地市")),
+    ("county", gettext_lazy("区县")),
+    ("unit", gettext_lazy("单元")),
+]
+
+
+def access_list_structure(*, plan: ZoningPlan) -> dict:
+    """How many lists each layer of the plan's access list has, and the structure they make ("1+3+13+N").
+
+    A list is a scope with at least one clause: the plan itself (its own adcode or a province
+    named as a division counts as the plan-wide list), each key region, each basin, each
+    prefecture, each county, each unit. Empty layers are left out of the structure. Red lines
+    and other overlays are counted apart (``other_overlays``): they are rules inside the units,
+    not a layer plans count.
+    """
+    basins = set(Overlay.objects.filter(plan=plan, kind=OverlayKind.BASIN).values_list("code", flat=True))
+    scopes: dict[str, set[str]] = {key: set() for key, _label in ACCESS_LAYERS}
+    other: set[str] = set()
+    for level, code in AccessRequirement.objects.filter(plan=plan).values_list("level", "scope_code").distinct():
+        if level == AccessLevel.PLAN or (level == AccessLevel.DIVISION and code == plan.region_adcode):
+            scopes["plan"].add(plan.code)
+        elif level == AccessLevel.REGION:
+            scopes["region"].add(code)
+        elif level == AccessLevel.OVERLAY:
+            (scopes["basin"] if code in basins else other).add(code)
+        elif level == AccessLevel.DIVISION:
+            depth = division_depth(code)
+            scopes["plan" if depth == 1 else "prefecture" if depth == 3 else "county"].add(code)
+        else:
+            scopes["unit"].add(code)
+    layers = [{"layer": key, "label": str(label), "count": len(scopes[key])} for key, label in ACCESS_LAYERS]
+    return {
+        "structure": "+".join(str(layer["count"]) for layer in layers if layer["count"]),
+        "layers": layers,
+        "other_overlays": len(other),
+    }
 
 
 # --- Siting assessment ---------------------------------------------------------------------

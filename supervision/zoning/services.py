@@ -16,7 +16,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from supervision.errors import Forbidden, ImportRefused, NotFound, ServiceError
+from supervision.errors import Conflict, Forbidden, ImportRefused, NotFound, ServiceError
 from supervision.workflow import transition_to
 
 from . import selectors
@@ -29,9 +29,11 @@ from .models import (
     ControlUnit,
     Overlay,
     PlanEvent,
+    PlanRegion,
     SitingAssessment,
     ZoningPlan,
 )
+from .regions_io import RegionFileError, regions_file_read
 from .vector_io import overlays_read, units_read
 
 logger = logging.getLogger(__name__)
@@ -302,6 +304,113 @@ def overlays_import(
     )
 
 
+def _jurisdiction_contains(outer: str, inner: str) -> bool:
+    """Adcode ``outer`` (province, prefecture or county) takes in adcode ``inner``."""
+    if outer.endswith("0000"):
+        return inner.startswith(outer[:2])
+    if outer.endswith("00"):
+        return inner.startswith(outer[:4])
+    return inner == outer
+
+
+def regions_import(*, path: str, plan_code: str, replace: bool = False) -> ImportReport:
+    """Import a plan's key regions (重点区域) from CSV or XLSX into a draft, or refuse the whole file.
+
+    Each region names prefectures or counties of the plan's jurisdiction that hold its units; a
+    division belongs to one region at most. With ``replace`` the file replaces the draft's regions,
+    refused when a clause of the access list names a region the file drops or when the new
+    membership would make a lower clause looser than a region's (the list is checked again).
+    """
+    plan = plan_get(code=plan_code)
+    plan_draft_check(plan=plan)
+    try:
+        table = regions_file_read(path)
+    except RegionFileError as exc:
+        raise ImportRefused(
+            _("%(path)s: refused; nothing was written.") % {"path": path}, problems=[str(exc)]
+        ) from None
+    problems = list(table.problems)
+    kept = [] if replace else list(PlanRegion.objects.filter(plan=plan).order_by("position", "code"))
+    kept_codes = {r.code for r in kept}
+    counties = set(ControlUnit.objects.filter(plan=plan).values_list("division__adcode", flat=True).distinct())
+    owner: dict[str, str] = {a: r.code for r in kept for a in r.division_adcodes}
+    column = "所辖行政区"
+    for row in table.rows:
+        if row.code in kept_codes:
+            problems.append(
+                f"row {row.row}, column 区域编码: region '{row.code}' already exists in plan {plan.code} "
+                "(import with --replace to replace the plan's regions)"
+            )
+        for adcode in row.division_adcodes:
+            if adcode == plan.region_adcode or not _jurisdiction_contains(plan.region_adcode, adcode):
+                problems.append(
+                    f"row {row.row}, column {column}: '{adcode}' is not a prefecture or county inside plan "
+                    f"{plan.code}'s jurisdiction {plan.region_adcode}"
+                )
+                continue
+            if not any(_jurisdiction_contains(adcode, county) for county in counties):
+                problems.append(f"row {row.row}, column {column}: no unit of plan {plan.code} lies in '{adcode}'")
+                continue
+            # A prefecture and one of its counties, or one county twice: the division would sit in two regions.
+            clash = next(
+                (
+                    (other, region)
+                    for other, region in owner.items()
+                    if _jurisdiction_contains(other, adcode) or _jurisdiction_contains(adcode, other)
+                ),
+                None,
+            )
+            if clash is not None:
+                problems.append(
+                    f"row {row.row}, column {column}: '{adcode}' already lies in region '{clash[1]}' "
+                    f"(through '{clash[0]}'); a division belongs to one key region"
+                )
+                continue
+            owner[adcode] = row.code
+    if replace:
+        new_codes = {row.code for row in table.rows}
+        for number, code in (
+            AccessRequirement.objects.filter(plan=plan, level=AccessLevel.REGION)
+            .exclude(scope_code__in=new_codes)
+            .values_list("number", "scope_code")
+        ):
+            problems.append(
+                f"plan {plan.code}: clause {number} names region '{code}', which this file drops; "
+                "replace the access list first"
+            )
+    if problems:
+        raise ImportRefused(
+            _("%(path)s: refused, %(value)s problem(s); nothing was written.") % {"path": path, "value": len(problems)},
+            problems=_by_row(problems),
+        )
+    offset = max((r.position for r in kept), default=0)
+    with transaction.atomic():
+        if replace:
+            PlanRegion.objects.filter(plan=plan).delete()
+        PlanRegion.objects.bulk_create(
+            [
+                PlanRegion(
+                    plan=plan,
+                    code=row.code,
+                    name=row.name,
+                    division_adcodes=list(row.division_adcodes),
+                    position=offset + i,
+                )
+                for i, row in enumerate(table.rows, start=1)
+            ]
+        )
+        # The regions' places moved: a clause below a region may now be looser than it.
+        clauses = selectors.requirements_as_clauses(AccessRequirement.objects.filter(plan=plan))
+        conflicts = looser_conflicts(clauses, same_place=_AccessScopes(plan).same_place)
+        if conflicts:  # raised inside the transaction: the regions written above roll back
+            raise ImportRefused(
+                _("%(path)s: refused, %(value)s problem(s); nothing was written.")
+                % {"path": path, "value": len(conflicts)},
+                problems=[f"plan {plan.code}: {looser_message(lower, higher)}" for lower, higher in conflicts],
+            )
+    return ImportReport(plan.code, len(table.rows), 0, [], "")
+
+
 def plan_transition(*, plan: ZoningPlan, target: str, actor=None, comment: str = "", **fields) -> ZoningPlan:
     """Move a plan along draft → filed → effective → superseded (compare-and-set, with an event)."""
     extra: dict = dict(fields)
@@ -469,6 +578,8 @@ class _AccessScopes:
             qs: Iterable[str]
             if level == AccessLevel.OVERLAY:
                 qs = Overlay.objects.filter(plan=self.plan).values_list("code", flat=True)
+            elif level == AccessLevel.REGION:
+                qs = PlanRegion.objects.filter(plan=self.plan).values_list("code", flat=True)
             elif level == AccessLevel.DIVISION:
                 # A county with units, or a prefecture / province above them (a "1+3+13+N" list layer).
                 counties = set(
@@ -493,6 +604,8 @@ class _AccessScopes:
         messages: dict[str, str] = {
             AccessLevel.PLAN: f"'{code}' is not this plan; 总体 clauses carry the plan's code '{plan}' "
             f"(or its region {self.plan.region_adcode})",
+            AccessLevel.REGION: f"no key region (重点区域) '{code}' in plan {plan}; import the plan's regions first "
+            "(import_regions)",
             AccessLevel.OVERLAY: f"no overlay (basin, red line …) '{code}' in plan {plan}",
             AccessLevel.DIVISION: f"no division '{code}' with units in plan {plan}",
             AccessLevel.UNIT: f"no unit '{code}' in plan {plan}",
@@ -509,13 +622,10 @@ class _AccessScopes:
             if clause.level == AccessLevel.UNIT:
                 units = units.filter(code=clause.scope_code)
             elif clause.level == AccessLevel.DIVISION:
-                code = clause.scope_code
-                if code.endswith("0000"):
-                    units = units.filter(division__adcode__startswith=code[:2])
-                elif code.endswith("00"):
-                    units = units.filter(division__adcode__startswith=code[:4])
-                else:
-                    units = units.filter(division__adcode=code)
+                units = units.filter(selectors.divisions_q([clause.scope_code]))
+            elif clause.level == AccessLevel.REGION:
+                region = PlanRegion.objects.get(plan=self.plan, code=clause.scope_code)
+                units = units.filter(selectors.divisions_q(region.division_adcodes))
             else:
                 overlay = Overlay.objects.get(plan=self.plan, code=clause.scope_code)
                 # Interiors must meet: a red line touching a unit's edge does not govern the unit.
@@ -571,7 +681,7 @@ def plan_revise(
     document: str = "",
     parent_code: str | None = None,
 ) -> ZoningPlan:
-    """A new draft copied from a plan version: units, overlays, access list, bottom-line targets.
+    """A new draft copied from a plan version: units, overlays, key regions, access list, bottom-line targets.
 
     ``parent_code`` names the higher plan the draft refers to (a city plan under its province's),
     else the source's parent is kept.
@@ -586,6 +696,8 @@ def plan_revise(
     parent = plan_get(code=parent_code) if parent_code else source.parent
     if parent is not None and (parent.pk == source.pk or parent.code == to_code):
         raise ServiceError(_("Plan %(code)s cannot be its own parent.") % {"code": to_code}, code="plan_parent_invalid")
+    if parent is not None and parent_code:
+        _plan_parent_jurisdiction_check(code=to_code, region_adcode=source.region_adcode, parent=parent)
     if ZoningPlan.objects.filter(code=to_code).exists():
         raise ServiceError(
             _("A plan with code %(code)s already exists; choose a new code for the revision.") % {"code": to_code},
@@ -619,6 +731,14 @@ def plan_revise(
             overlay.plan = draft
             overlays.append(overlay)
         Overlay.objects.bulk_create(overlays, batch_size=2000)
+        PlanRegion.objects.bulk_create(
+            [
+                PlanRegion(
+                    plan=draft, code=r.code, name=r.name, division_adcodes=r.division_adcodes, position=r.position
+                )
+                for r in PlanRegion.objects.filter(plan=source).order_by("position", "id")
+            ]
+        )
         clauses = []
         for clause in AccessRequirement.objects.filter(plan=source).order_by("position", "id"):
             clause.pk = None
@@ -777,6 +897,84 @@ def plans_revision_due_notify(*, today: datetime.date | None = None) -> list[str
             )
         notified.append(plan.code)
     return notified
+
+
+def _plan_parent_jurisdiction_check(*, code: str, region_adcode: str, parent: ZoningPlan) -> None:
+    """A parent plan's jurisdiction strictly contains the plan's (province ⊃ prefecture ⊃ county)."""
+    if parent.region_adcode == region_adcode or not _jurisdiction_contains(parent.region_adcode, region_adcode):
+        raise ServiceError(
+            _(
+                "Plan %(parent)s (jurisdiction %(parent_region)s) cannot be the parent of %(code)s "
+                "(jurisdiction %(region)s): a parent plan belongs to a higher jurisdiction that contains it."
+            )
+            % {"parent": parent.code, "parent_region": parent.region_adcode, "code": code, "region": region_adcode},
+            code="plan_parent_jurisdiction",
+        )
+
+
+def plan_parent_set(*, plan: ZoningPlan, parent: ZoningPlan | None, actor=None, reason: str = "") -> ZoningPlan:
+    """Set or clear the higher plan a draft refers to (a city plan under its province's, a county list
+    under its city's), recorded in the dynamic-update log.
+
+    Refused: a plan that is not a draft (the parent was part of what was filed; a new parent takes a
+    revision, ``plan_revise --parent``; the database refuses it too), a cycle, a parent whose
+    jurisdiction does not strictly contain the plan's, and a parent whose access list the plan's
+    would be looser than (every clause pair quoted).
+    """
+    from .models import PlanUpdate
+
+    if plan.status != PlanStatus.DRAFT:
+        raise ServiceError(
+            _(
+                "Plan %(code)s is %(status)s: its parent plan cannot change; revise it into a new draft "
+                "with the new parent (plan_revise --parent)."
+            )
+            % {"code": plan.code, "status": plan.get_status_display()},
+            code="plan_not_draft",
+        )
+    if parent is not None:
+        ancestor, seen = parent, set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if ancestor.pk == plan.pk:
+                raise ServiceError(
+                    _("Plan %(parent)s cannot be the parent of %(code)s: it is %(code)s or lies under it.")
+                    % {"parent": parent.code, "code": plan.code},
+                    code="plan_parent_cycle",
+                )
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+        _plan_parent_jurisdiction_check(code=plan.code, region_adcode=plan.region_adcode, parent=parent)
+        proposed = ZoningPlan.objects.get(pk=plan.pk)
+        proposed.parent = parent
+        conflicts = plan_looser_than_parent(plan=proposed)
+        if conflicts:
+            raise ServiceError(
+                _("Plan %(code)s would be looser than %(parent)s; the parent plan was not changed.")
+                % {"code": plan.code, "parent": parent.code},
+                problems=conflicts,
+                code="never_looser",
+            )
+    before = plan.parent.code if plan.parent_id else None
+    with transaction.atomic():
+        # Compare-and-set: a plan filed (or a parent set) meanwhile is not overwritten.
+        moved = ZoningPlan.objects.filter(pk=plan.pk, status=PlanStatus.DRAFT, parent_id=plan.parent_id).update(
+            parent=parent, updated_at=timezone.now()
+        )
+        if moved != 1:
+            raise Conflict(
+                _("Plan %(code)s was changed meanwhile; reload it and try again.") % {"code": plan.code},
+                code="conflict",
+            )
+        PlanUpdate.objects.create(
+            plan=plan,
+            what=_("Parent plan: %(before)s → %(after)s.")
+            % {"before": before or _("none"), "after": parent.code if parent else _("none")},
+            why=(reason or "").strip(),
+            actor=_actor(actor),
+            at=timezone.now(),
+        )
+    plan.refresh_from_db()
+    return plan
 
 
 def plan_looser_than_parent(*, plan: ZoningPlan) -> list[str]:

@@ -23,7 +23,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -293,7 +293,9 @@ def _signed_in(view):
 @require_GET
 def plan_list(request):
     """Every plan version: status, filing, effective date, revision due, what it was revised from."""
-    plans = selectors.plans_visible().select_related("parent", "revised_from")
+    plans = list(selectors.plans_visible().select_related("parent", "revised_from"))
+    for plan in plans:
+        plan.access_structure = selectors.access_list_structure(plan=plan)["structure"]
     return render(
         request,
         "web/zoning/plan_list.html",
@@ -317,6 +319,8 @@ def plan_detail(request, code: str):
         "unit_count": plan.units.count(),
         "overlay_count": plan.overlays.count(),
         "clause_count": plan.requirements.count(),
+        "access_list": selectors.access_list_structure(plan=plan),
+        "regions": plan.regions.all(),
         "revision_overdue": bool(plan.revision_due and plan.revision_due <= today),
         "can_plan": selectors.user_is_planner(request.user),
         "overlay_kinds": OverlayKind.choices,
@@ -417,6 +421,66 @@ def plan_action(request, code: str, action: str):
             messages.error(request, line)
         return redirect("web:plan-detail", code=plan.code)
     return redirect("web:plan-detail", code=target)
+
+
+def _serializer_problems(errors) -> list[str]:
+    """DRF errors as lines a page shows: ``field: message``."""
+    lines = []
+    for field, messages_ in errors.items():
+        for message in messages_ if isinstance(messages_, list) else [messages_]:
+            lines.append(f"{field}: {message}" if field != "non_field_errors" else str(message))
+    return lines
+
+
+@_signed_in
+def plan_parent(request, code: str):
+    """Set or clear a draft's parent plan (planners): the API's serializer and service, errors on the page."""
+    from .api.serializers import PlanParentInputSerializer
+
+    plan = get_object_or_404(ZoningPlan.objects.select_related("parent"), code=code)
+    try:
+        services.plan_actor_check(user=request.user)
+    except ServiceError as exc:
+        raise PermissionDenied(exc.message) from None
+    errors: list[str] = []
+    if request.method == "POST":
+        form = PlanParentInputSerializer(data=request.POST, context={"request": request})
+        if form.is_valid():
+            try:
+                plan = services.plan_parent_set(
+                    plan=plan,
+                    parent=form.validated_data["parent"],
+                    actor=request.user,
+                    reason=form.validated_data["reason"],
+                )
+            except ServiceError as exc:
+                errors = [exc.message, *exc.problems]
+            else:
+                if plan.parent is None:
+                    messages.success(request, _("Plan %(code)s now refers to no parent plan.") % {"code": plan.code})
+                else:
+                    messages.success(
+                        request,
+                        _("Plan %(code)s now refers to %(parent)s.") % {"code": plan.code, "parent": plan.parent.code},
+                    )
+                return redirect("web:plan-detail", code=plan.code)
+        else:
+            errors = _serializer_problems(form.errors)
+    elif request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "web/zoning/plan_parent.html",
+        {
+            "plan": plan,
+            "web_section": "plans",
+            "errors": errors,
+            "candidates": selectors.plans_parent_candidates(plan=plan),
+            "selected": request.POST.get("parent", plan.parent.code if plan.parent else ""),
+            "editable": plan.status == PlanStatus.DRAFT,
+        },
+        status=400 if errors else 200,
+    )
 
 
 @_signed_in

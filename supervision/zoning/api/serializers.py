@@ -11,8 +11,8 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 from supervision.api_input import GeoJSONGeometryField, GeometrySridMixin, SridField
 
 from ..choices import AccessAction, AccessLevel, AppliesTo, Dimension, ProjectType
-from ..models import AccessRequirement, ControlUnit, SitingAssessment, ZoningPlan
-from ..selectors import geometry_transformed, plans_for_user
+from ..models import AccessRequirement, ControlUnit, PlanRegion, SitingAssessment, ZoningPlan
+from ..selectors import access_list_structure, geometry_transformed, plans_for_user
 
 
 @extend_schema_field(OpenApiTypes.STR)  # the plan's code
@@ -29,11 +29,37 @@ class VisiblePlanField(serializers.SlugRelatedField):
         return plans_for_user(request.user)
 
 
+class PlanRegionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PlanRegion
+        fields = ["code", "name", "division_adcodes"]
+
+
+class AccessLayerSerializer(serializers.Serializer):
+    layer = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class AccessStructureSerializer(serializers.Serializer):
+    """The access list's layers: ``structure`` as plans write it ("1+3+13+N"), the count per layer."""
+
+    structure = serializers.CharField()
+    layers = AccessLayerSerializer(many=True)
+    other_overlays = serializers.IntegerField()
+
+
 class PlanSerializer(serializers.ModelSerializer):
     unit_count = serializers.IntegerField(read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
     revised_from = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    regions = PlanRegionSerializer(many=True, read_only=True)
+    access_list = serializers.SerializerMethodField()
+
+    @extend_schema_field(AccessStructureSerializer)
+    def get_access_list(self, plan) -> dict:
+        return access_list_structure(plan=plan)
 
     class Meta:
         model = ZoningPlan
@@ -53,6 +79,8 @@ class PlanSerializer(serializers.ModelSerializer):
             "parent",
             "revised_from",
             "unit_count",
+            "regions",
+            "access_list",
         ]
 
 
@@ -69,6 +97,18 @@ class PlanFileInputSerializer(serializers.Serializer):
     date = serializers.DateField()
     approved_by = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class PlanParentInputSerializer(serializers.Serializer):
+    """The higher plan a draft refers to, by code; null (or an empty string from a form) clears it."""
+
+    parent = VisiblePlanField(allow_null=True)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def to_internal_value(self, data):
+        if hasattr(data, "get") and data.get("parent") == "":
+            data = {**{k: data.get(k) for k in data}, "parent": None}
+        return super().to_internal_value(data)
 
 
 class PlanPublishInputSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("zoning/plans/<slug:code>/revise/", views.PlanReviseView.as_view(), name="plan-revise"),
     path("zoning/plans/<slug:code>/file/", views.PlanFileView.as_view(), name="plan-file"),
     path("zoning/plans/<slug:code>/publish/", views.PlanPublishView.as_view(), name="plan-publish"),
+    path("zoning/plans/<slug:code>/parent/", views.PlanParentView.as_view(), name="plan-parent"),
     path("zoning/plans/<slug:code>/updates/", views.PlanUpdateView.as_view(), name="plan-update"),
     path("zoning/plans/<slug:code>/diff/<slug:other>/", views.PlanDiffView.as_view(), name="plan-diff"),
     path("zoning/units/", views.UnitListView.as_view(), name="unit-list"),

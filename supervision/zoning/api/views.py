@@ -24,6 +24,7 @@ from .serializers import (
     LookupInputSerializer,
     LookupOutputSerializer,
     PlanFileInputSerializer,
+    PlanParentInputSerializer,
     PlanPublishInputSerializer,
     PlanReviseInputSerializer,
     PlanSerializer,
@@ -97,6 +98,21 @@ class PlanFileView(APIView):
             approved_by=v["approved_by"],
             attachments=[(f.name, f) for f in v["attachments"]],
             actor=request.user,
+        )
+        return Response(PlanSerializer(selectors.plans_visible().get(pk=plan.pk)).data)
+
+
+class PlanParentView(APIView):
+    """Set or clear the higher plan a draft refers to (planners): no cycles, a containing jurisdiction, never looser."""
+
+    @extend_schema(request=PlanParentInputSerializer, responses=PlanSerializer)
+    def post(self, request, code):
+        services.plan_actor_check(user=request.user)
+        plan = services.plan_get(code=code)
+        data = PlanParentInputSerializer(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        plan = services.plan_parent_set(
+            plan=plan, parent=data.validated_data["parent"], actor=request.user, reason=data.validated_data["reason"]
         )
         return Response(PlanSerializer(selectors.plans_visible().get(pk=plan.pk)).data)
 
