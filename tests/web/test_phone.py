@@ -69,7 +69,7 @@ def _pages(world, case, plan, inspection, report):
             "/assessment/report/?plan=web-city&year=2025",
             f"/assessment/districts/{world.units['a2'].division.adcode}/?plan=web-city",
         ],
-        "planner_w": ["/plans/", f"/plans/{world.plan.code}/"],
+        "planner_w": ["/plans/", f"/plans/{world.plan.code}/", f"/plans/{world.plan.code}/parent/"],
         "admin_w": ["/eia/conflicts/", "/eia/approvals/new/"],
     }
 
