@@ -127,7 +127,7 @@ STRICTNESS = {AccessAction.ALLOW: 0, AccessAction.RESTRICT: 1, AccessAction.PROH
 # How deep in the jurisdiction hierarchy each layer sits (province → region → prefecture → county → unit).
 # Regions and overlays (basins, red lines) share a depth: neither contains the other, so they are not
 # compared with each other, only with the layers above and below them.
-_DEPTH = {AccessLevel.PLAN: 0, AccessLevel.REGION: 2, AccessLevel.OVERLAY: 2, AccessLevel.UNIT: 5}
+_DEPTH: dict[str, int] = {AccessLevel.PLAN: 0, AccessLevel.REGION: 2, AccessLevel.OVERLAY: 2, AccessLevel.UNIT: 5}
 
 
 def division_depth(adcode: str) -> int:

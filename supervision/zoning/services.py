@@ -933,7 +933,8 @@ def plan_parent_set(*, plan: ZoningPlan, parent: ZoningPlan | None, actor=None, 
             code="plan_not_draft",
         )
     if parent is not None:
-        ancestor, seen = parent, set()
+        ancestor: ZoningPlan | None = parent
+        seen: set[int] = set()
         while ancestor is not None and ancestor.pk not in seen:
             if ancestor.pk == plan.pk:
                 raise ServiceError(
@@ -954,7 +955,7 @@ def plan_parent_set(*, plan: ZoningPlan, parent: ZoningPlan | None, actor=None, 
                 problems=conflicts,
                 code="never_looser",
             )
-    before = plan.parent.code if plan.parent_id else None
+    before = plan.parent.code if plan.parent is not None else None
     with transaction.atomic():
         # Compare-and-set: a plan filed (or a parent set) meanwhile is not overwritten.
         moved = ZoningPlan.objects.filter(pk=plan.pk, status=PlanStatus.DRAFT, parent_id=plan.parent_id).update(

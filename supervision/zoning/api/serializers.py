@@ -102,7 +102,7 @@ class PlanFileInputSerializer(serializers.Serializer):
 class PlanParentInputSerializer(serializers.Serializer):
     """The higher plan a draft refers to, by code; null (or an empty string from a form) clears it."""
 
-    parent = VisiblePlanField(allow_null=True)
+    parent = VisiblePlanField(allow_null=True)  # type: ignore[assignment]  # a declared field, not Field.parent
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
     def to_internal_value(self, data):
