@@ -1,4 +1,4 @@
-"""Read a plan's key regions (重点区域) from CSV or XLSX, on plain values: no ORM.
+"""Read (and write) a plan's key regions (重点区域) as CSV, XLSX or a GeoPackage table, on plain values: no ORM.
 
 Columns, in Chinese or English: 区域编码/code, 区域名称/name, 所辖行政区/division_adcodes (the
 6-digit adcodes of the region's prefectures or counties, separated by ``;``). Reading returns
@@ -8,10 +8,13 @@ being row 1); whether the adcodes lie in the plan's jurisdiction is the service'
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
-from supervision.tables import TableError, cell_text, column_map, csv_cell_restore, table_read
+from supervision.tables import TableError, cell_text, column_map, csv_cell_restore, csv_row, table_read
 
 COLUMNS = {
     "code": ("区域编码", "code"),
@@ -19,6 +22,10 @@ COLUMNS = {
     "division_adcodes": ("所辖行政区", "行政区划代码", "division_adcodes"),
 }
 SEPARATORS = ("；", ",", "，", "、")
+# The export's header (Chinese) and where an export puts the table.
+HEADER = ["区域编码", "区域名称", "所辖行政区"]
+GPKG_TABLE = "regions"
+REGIONS_CSV = "regions.csv"
 
 
 class RegionFileError(ValueError):
@@ -98,12 +105,40 @@ def regions_table_parse(header: Sequence[str], records: Iterable[Sequence[str]])
     return table
 
 
-def regions_file_read(path: str) -> RegionTable:
-    """Read a CSV or XLSX region table; raises RegionFileError when unreadable."""
+def _gpkg_table_read(path: str) -> tuple[list[str], list[list[str]]]:
+    """The `regions` table of a GeoPackage written by export_plan, as (header, rows) of text."""
+    from pyogrio.errors import DataLayerError, DataSourceError
+    from pyogrio.raw import read
+
     try:
-        header, rows = table_read(path)
+        meta, _, _, columns = read(path, layer=GPKG_TABLE, read_geometry=False)
+    except (DataSourceError, DataLayerError) as exc:
+        raise RegionFileError(f"{path}: no readable table '{GPKG_TABLE}' ({exc})") from None
+    header = [str(name) for name in meta["fields"]]
+    rows = [[cell_text(value) for value in row] for row in zip(*columns, strict=True)] if len(columns) else []
+    return header, rows
+
+
+def regions_file_read(path: str) -> RegionTable:
+    """Read a CSV or XLSX region table, or a GeoPackage's `regions` table; raises RegionFileError when unreadable."""
+    try:
+        header, rows = _gpkg_table_read(path) if path.lower().endswith(".gpkg") else table_read(path)
     except TableError as exc:
         raise RegionFileError(str(exc)) from None
     if path.lower().endswith(".csv"):
         rows = [[csv_cell_restore(c) for c in row] for row in rows]
     return regions_table_parse(header, rows)
+
+
+def region_cells(code: str, name: str, division_adcodes: Iterable[str]) -> list[str]:
+    """One region as the cells of an export row."""
+    return [code, name, ";".join(division_adcodes)]
+
+
+def regions_csv_write(rows: Iterable[list[str]], *, stream: BinaryIO) -> None:
+    """The regions as CSV, UTF-8 with a BOM, formula-like cells neutralised (as the access-list export)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    writer.writerows(csv_row(r) for r in rows)
+    stream.write(text.getvalue().encode("utf-8-sig"))

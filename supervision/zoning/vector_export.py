@@ -4,7 +4,8 @@ The field names are those `vector_io` reads: Chinese in the GeoPackage (环境�
 the pinyin initials of provincial Shapefile deliverables in the Shapefiles (HJZHGKDYBM …;
 DBF names stop at 10 bytes), text in GBK with a `.cpg`, a `.prj` for CGCS2000. The access
 list is a table of the GeoPackage (`access_list`) or a CSV beside the Shapefiles, in the
-layout `import_access_list` reads. An export therefore imports back into the same plan.
+layout `import_access_list` reads; so are the key regions (`regions`, `regions.csv`, read by
+`import_regions`), when the plan has any. An export therefore imports back into the same plan.
 
 Written through GDAL (pyogrio's raw writer: WKB and column arrays, no pandas).
 """
@@ -28,7 +29,10 @@ from supervision.errors import ServiceError
 from .access_io import COLUMNS as ACCESS_COLUMNS
 from .access_io import access_file_write, clause_cells
 from .choices import OverlayKind, UnitClass
-from .models import ControlUnit, Overlay, ZoningPlan
+from .models import ControlUnit, Overlay, PlanRegion, ZoningPlan
+from .regions_io import GPKG_TABLE as REGIONS_LAYER
+from .regions_io import HEADER as REGION_HEADER
+from .regions_io import REGIONS_CSV, region_cells, regions_csv_write
 from .selectors import requirements_as_clauses, requirements_filtered
 
 FORMATS = ("gpkg", "shp")
@@ -160,6 +164,10 @@ def plan_export(*, plan: ZoningPlan, fmt: str, path: str) -> ExportReport:
     unit_fields = [gpkg if fmt == "gpkg" else shp for gpkg, shp in UNIT_COLUMNS]
     overlay_fields = [gpkg if fmt == "gpkg" else shp for gpkg, shp in OVERLAY_COLUMNS]
     clauses = requirements_as_clauses(requirements_filtered(plan_code=plan.code))
+    regions = [
+        region_cells(r.code, r.name, r.division_adcodes)
+        for r in PlanRegion.objects.filter(plan=plan).order_by("position", "code")
+    ]
     overlays: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / ("plan.gpkg" if fmt == "gpkg" else "plan")
@@ -194,6 +202,10 @@ def plan_export(*, plan: ZoningPlan, fmt: str, path: str) -> ExportReport:
                 append=fmt == "gpkg",
             )
         if fmt == "gpkg":
+            if regions:
+                _write_layer(
+                    work, layer=REGIONS_LAYER, names=REGION_HEADER, geometries=None, rows=regions, fmt=fmt, append=True
+                )
             if clauses:
                 with translation.override(settings.LANGUAGE_CODE):  # Chinese labels, as in the CSV
                     clause_rows = [clause_cells(c) for c in clauses]
@@ -207,6 +219,9 @@ def plan_export(*, plan: ZoningPlan, fmt: str, path: str) -> ExportReport:
                     append=True,
                 )
         else:
+            if regions:
+                with open(work / REGIONS_CSV, "wb") as stream:
+                    regions_csv_write(regions, stream=stream)
             with open(work / ACCESS_CSV, "wb") as stream:
                 access_file_write(clauses, fmt="csv", stream=stream)
             for cpg in work.glob("*.cpg"):

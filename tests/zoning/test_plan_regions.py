@@ -83,7 +83,7 @@ def province():
             plan=plan,
             division=division,
             code=unit_code(prefecture),
-            unit_class="key",
+            unit_class="priority",
             geom=square(126.0 + 0.01 * i, 45.0),
         )
     return plan
@@ -274,3 +274,35 @@ def test_changchun_keeps_its_1_2_n_n_structure(tmp_path):
     assert line.startswith("zoning: access list 1+2+2+3 for cc-test")
     assert access_list_structure(plan=plan)["structure"] == "1+2+2+3"
     assert access_list_structure(plan=plan)["other_overlays"] == 1  # the red line is no list layer
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp"])
+def test_an_export_imports_back_with_its_regions(layered, tmp_path, fmt, settings):
+    from supervision.zoning.vector_export import plan_export
+
+    settings.LANGUAGE_CODE = "zh-hans"  # the files carry the site language's labels, as in production
+
+    before = access_list_structure(plan=layered)
+    regions = list(layered.regions.values_list("code", "name", "division_adcodes"))
+    path = tmp_path / ("plan.gpkg" if fmt == "gpkg" else "plan")
+    plan_export(plan=layered, fmt=fmt, path=str(path))
+    layered.delete()
+    if fmt == "gpkg":
+        steps = [
+            ("import_units", str(path), "--plan", "hlj-test", "--layer", "units"),
+            ("import_regions", str(path), "--plan", "hlj-test"),
+            ("import_access_list", str(path), "--plan", "hlj-test"),
+        ]
+    else:
+        steps = [
+            ("import_units", str(path / "units.shp"), "--plan", "hlj-test"),
+            ("import_regions", str(path / "regions.csv"), "--plan", "hlj-test"),
+            ("import_access_list", str(path / "access_list.csv"), "--plan", "hlj-test"),
+        ]
+    for step in steps:
+        code, out, err = run(*step)
+        assert code == 0, (step, err)
+    plan = ZoningPlan.objects.get(code="hlj-test")
+    assert plan.region_adcode == "230000"
+    assert list(plan.regions.values_list("code", "name", "division_adcodes")) == regions
+    assert access_list_structure(plan=plan) == before
