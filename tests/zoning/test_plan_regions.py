@@ -306,3 +306,21 @@ def test_an_export_imports_back_with_its_regions(layered, tmp_path, fmt, setting
     assert plan.region_adcode == "230000"
     assert list(plan.regions.values_list("code", "name", "division_adcodes")) == regions
     assert access_list_structure(plan=plan) == before
+
+
+def test_siting_is_decided_by_the_region_clause(layered):
+    from django.conf import settings
+    from django.contrib.gis.geos import Point
+
+    from supervision.zoning.selectors import siting_evaluate
+
+    ZoningPlan.objects.filter(pk=layered.pk).update(status=PlanStatus.EFFECTIVE)
+    layered.refresh_from_db()
+    # 大庆 (230600) lies in 哈长城市群, which restricts C26; its unit has no list of its own.
+    site = Point(126.055, 45.005, srid=settings.STORAGE_SRID)
+    result = siting_evaluate(plan=layered, geometry=site, industry_code="C2614", project_type="new")
+    assert result.verdict == "restricted"
+    assert [(c.level, c.scope_code) for c in result.deciding] == [("region", "R-HC")]
+    # 绥化 (231200) lies in no region: nothing restricts chemicals there.
+    site = Point(126.115, 45.005, srid=settings.STORAGE_SRID)
+    assert siting_evaluate(plan=layered, geometry=site, industry_code="C2614", project_type="new").verdict == "allowed"
