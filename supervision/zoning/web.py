@@ -27,12 +27,24 @@ from django.http import FileResponse, Http404, HttpResponseNotAllowed, JsonRespo
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from supervision.errors import ServiceError
 
 from . import selectors, services
-from .choices import AccessAction, AccessLevel, Dimension, OverlayKind, PlanStatus, ProjectType, UnitClass, Verdict
+from .access_rules import division_depth
+from .choices import (
+    AccessAction,
+    AccessLevel,
+    Dimension,
+    DivisionLevel,
+    OverlayKind,
+    PlanStatus,
+    ProjectType,
+    UnitClass,
+    Verdict,
+)
 from .diff_io import plan_diff_xlsx
 from .models import ControlUnit, Overlay, PlanAttachment, ZoningPlan
 
@@ -166,8 +178,14 @@ def unit_card(request, plan: str, code: str, public: bool = False):
     clauses = selectors.requirements_for_unit(unit=unit)
     overlays = list(selectors.overlays_governing_unit(unit=unit))
     groups: list[dict] = []
+    division_labels = {1: DivisionLevel.PROVINCE.label, 3: _lazy("地市"), 4: AccessLevel.DIVISION.label}
     for c in clauses:
-        level = AccessLevel(c.level).label
+        # A division clause says which division layer it is: the province, a prefecture ("1+3+13+N") or the county.
+        level = (
+            division_labels[division_depth(c.scope_code)]
+            if c.level == AccessLevel.DIVISION
+            else AccessLevel(c.level).label
+        )
         if not groups or groups[-1]["level"] != level:
             groups.append({"level": level, "clauses": []})
         groups[-1]["clauses"].append(

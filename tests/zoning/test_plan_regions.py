@@ -146,6 +146,10 @@ def test_the_count_is_on_the_api_and_the_pages(layered, client, django_user_mode
     page = client.get("/plans/hlj-test/").content.decode()
     assert f'data-structure="1+3+13+{N_UNITS}"' in page and "R-SL" in page
     assert f'<td class="access-structure">1+3+13+{N_UNITS}</td>' in client.get("/plans/").content.decode()
+    card = client.get(f"/map/units/hlj-test/{unit_code('230100')}/").content.decode()
+    for heading, number in (("Key regions", "R-R-HC"), ("Prefectures", "D-230100")):
+        assert heading in card and number in card
+    assert card.index("R-R-HC") < card.index("D-230100") < card.index("U-230100")
 
 
 @pytest.mark.parametrize(
