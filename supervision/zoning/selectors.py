@@ -220,16 +220,23 @@ def plans_visible():
     return ZoningPlan.objects.annotate(unit_count=Count("units")).order_by("code")
 
 
+def plans_under(*, plan: ZoningPlan) -> list[ZoningPlan]:
+    """The plans under this one (its children, theirs …), breadth first."""
+    found: list[ZoningPlan] = []
+    frontier, seen = [plan.pk], {plan.pk}
+    while frontier:
+        level = list(ZoningPlan.objects.filter(parent_id__in=frontier).exclude(pk__in=seen).order_by("code"))
+        found += level
+        frontier = [p.pk for p in level]
+        seen.update(frontier)
+    return found
+
+
 def plans_parent_candidates(*, plan: ZoningPlan) -> list[ZoningPlan]:
     """Plans that may be this plan's parent: of a higher jurisdiction containing it, not the plan or under it."""
     region = plan.region_adcode
-    below = {plan.pk}
-    frontier = [plan.pk]
-    while frontier:  # the plan's descendants (a parent among them would make a cycle)
-        frontier = list(
-            ZoningPlan.objects.filter(parent_id__in=frontier).exclude(pk__in=below).values_list("pk", flat=True)
-        )
-        below.update(frontier)
+    # The plan and the plans under it: a parent among them would make a cycle.
+    below = {plan.pk, *(p.pk for p in plans_under(plan=plan))}
     higher = [region[:2] + "0000", region[:4] + "00"]
     return list(
         ZoningPlan.objects.filter(region_adcode__in=[code for code in higher if code != region])

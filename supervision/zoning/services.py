@@ -401,12 +401,17 @@ def regions_import(*, path: str, plan_code: str, replace: bool = False) -> Impor
         )
         # The regions' places moved: a clause below a region may now be looser than it.
         clauses = selectors.requirements_as_clauses(AccessRequirement.objects.filter(plan=plan))
-        conflicts = looser_conflicts(clauses, same_place=_AccessScopes(plan).same_place)
+        scopes = _AccessScopes(plan)
+        conflicts = [
+            f"plan {plan.code}: {looser_message(lower, higher)}"
+            for lower, higher in looser_conflicts(clauses, same_place=scopes.same_place)
+        ]
+        conflicts += _looser_than_parents(plan=plan, clauses=clauses, scopes=scopes, row_of={})
         if conflicts:  # raised inside the transaction: the regions written above roll back
             raise ImportRefused(
                 _("%(path)s: refused, %(value)s problem(s); nothing was written.")
                 % {"path": path, "value": len(conflicts)},
-                problems=[f"plan {plan.code}: {looser_message(lower, higher)}" for lower, higher in conflicts],
+                problems=conflicts,
             )
     return ImportReport(plan.code, len(table.rows), 0, [], "")
 
@@ -918,8 +923,8 @@ def plan_parent_set(*, plan: ZoningPlan, parent: ZoningPlan | None, actor=None, 
 
     Refused: a plan that is not a draft (the parent was part of what was filed; a new parent takes a
     revision, ``plan_revise --parent``; the database refuses it too), a cycle, a parent whose
-    jurisdiction does not strictly contain the plan's, and a parent whose access list the plan's
-    would be looser than (every clause pair quoted).
+    jurisdiction does not strictly contain the plan's, and a parent (or a plan above it) whose access
+    list the plan's, or that of a plan under it, would be looser than (every clause pair quoted).
     """
     from .models import PlanUpdate
 
@@ -945,9 +950,18 @@ def plan_parent_set(*, plan: ZoningPlan, parent: ZoningPlan | None, actor=None, 
             seen.add(ancestor.pk)
             ancestor = ancestor.parent
         _plan_parent_jurisdiction_check(code=plan.code, region_adcode=plan.region_adcode, parent=parent)
-        proposed = ZoningPlan.objects.get(pk=plan.pk)
-        proposed.parent = parent
-        conflicts = plan_looser_than_parent(plan=proposed)
+        # The plan and every plan under it (a county list under this city plan) now sit under the new
+        # chain of parents: none of them may be looser than any plan of it.
+        above = _plan_ancestors(parent)
+        conflicts = []
+        for lower in [plan, *selectors.plans_under(plan=plan)]:
+            conflicts += _looser_than_parents(
+                plan=lower,
+                clauses=selectors.requirements_as_clauses(AccessRequirement.objects.filter(plan=lower)),
+                scopes=_AccessScopes(lower),
+                row_of={},
+                parents=above,
+            )
         if conflicts:
             raise ServiceError(
                 _("Plan %(code)s would be looser than %(parent)s; the parent plan was not changed.")
@@ -986,14 +1000,28 @@ def plan_looser_than_parent(*, plan: ZoningPlan) -> list[str]:
     return _looser_than_parents(plan=plan, clauses=own, scopes=_AccessScopes(plan), row_of={})
 
 
+def _plan_ancestors(plan: ZoningPlan | None) -> list[ZoningPlan]:
+    """The plan and the plans above it, nearest first (a cycle, which the services refuse, is cut)."""
+    chain: list[ZoningPlan] = []
+    while plan is not None and all(plan.pk != p.pk for p in chain):
+        chain.append(plan)
+        plan = plan.parent
+    return chain
+
+
 def _looser_than_parents(
-    *, plan: ZoningPlan, clauses: list[Clause], scopes: _AccessScopes, row_of: dict[str, int]
+    *,
+    plan: ZoningPlan,
+    clauses: list[Clause],
+    scopes: _AccessScopes,
+    row_of: dict[str, int],
+    parents: list[ZoningPlan] | None = None,
 ) -> list[str]:
+    """Problems where ``clauses`` (of ``plan``) are looser than a clause of a higher plan: ``parents``, by
+    default the plan's parent and every plan above it."""
     problems = []
-    parent = plan.parent
-    seen = {plan.pk}
-    while parent is not None and parent.pk not in seen:
-        seen.add(parent.pk)
+    chain = [p for p in (_plan_ancestors(plan.parent) if parents is None else parents) if p.pk != plan.pk]
+    for parent in chain:
         higher = selectors.requirements_as_clauses(AccessRequirement.objects.filter(plan=parent))
         parent_scopes = _AccessScopes(parent)
         for lower, high in looser_conflicts_across(
@@ -1003,7 +1031,6 @@ def _looser_than_parents(
         ):
             where = f"row {row_of[lower.number]}" if lower.number in row_of else f"plan {plan.code}"
             problems.append(f"{where}: {looser_message(lower, high)} (parent plan {parent.code})")
-        parent = parent.parent
     return problems
 
 

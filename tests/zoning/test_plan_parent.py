@@ -130,6 +130,30 @@ def test_a_parent_under_the_plan_is_a_cycle(plans, api):
     assert ZoningPlan.objects.get(pk=county.pk).parent == city
 
 
+def test_a_plan_under_the_plan_may_not_be_looser_than_the_new_parent(plans, api, tmp_path):
+    _make_allowed_clause_harmless()
+    city, _province = plans
+    county = PlanFactory(code="nanguan", name="南关区清单", region_adcode="220102", status=PlanStatus.DRAFT)
+    ControlUnit.objects.create(
+        plan=county,
+        division=city.units.first().division,
+        code="ZH22010220009",
+        name="南关区单元",
+        unit_class="key",
+        geom=square(125.31, 43.80),  # meets the provincial unit that prohibits C26
+    )
+    access_list_import(
+        path=write_csv(tmp_path / "n.csv", [row("单元", "ZH22010220009", "N-1", "允许", "C2614", text="区允许")]),
+        plan_code="nanguan",
+    )
+    assert _post(api, "nanguan", "cc-test").status_code == 200
+    r = _post(api, "cc-test", "jl-2024")
+    assert r.status_code == 400 and r.json()["code"] == "never_looser"
+    (problem,) = r.json()["problems"]
+    assert problem.startswith("plan nanguan: never looser") and "「区允许」" in problem and "「省禁止化工」" in problem
+    assert ZoningPlan.objects.get(code="cc-test").parent is None
+
+
 def test_an_effective_plan_keeps_its_parent_in_the_service_and_the_database(plans, api):
     _make_allowed_clause_harmless()
     ZoningPlan.objects.filter(code="cc-test").update(status=PlanStatus.EFFECTIVE)
