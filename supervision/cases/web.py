@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import uuid
 
 from django.conf import settings
 from django.contrib import messages
@@ -402,6 +403,8 @@ def lead_detail(request, pk: int):
             "chips": [e for e in evidence if e.content_type.startswith("image/")],
             "documents": [e for e in evidence if not e.content_type.startswith("image/")],
             "evidence_rows": _evidence_rows(lead.evidence),
+            # The checklist items that raised it: where the inspector stood, and the photos taken there.
+            "checklist_items": lead.checklist_items.prefetch_related("field_photos").order_by("position"),
             "detections": lead.detection_rows.all()[:50],
             "events": _labelled(
                 lead.events.select_related("actor").prefetch_related("attachments"), LeadStatus.choices
@@ -465,6 +468,11 @@ EVIDENCE_LABELS = {
     "inspection": "检查任务",
     "item": "检查项",
     "requirement": "准入要求条款",
+    "position": "现场位置",
+    "latitude": "纬度",
+    "longitude": "经度",
+    "accuracy_m": "定位精度（米）",
+    "located_at": "定位时间",
 }
 EVIDENCE_HIDDEN = {"layer_checksum", "patch_key", "id"}
 
@@ -473,6 +481,8 @@ def _evidence_value(key: str, value) -> str:
     if isinstance(value, float):
         if key == "valid_fraction":
             return f"{value * 100:.1f} %"
+        if key in ("latitude", "longitude"):
+            return f"{value:.6f}"
         return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
     if isinstance(value, dict):
         return "；".join(
@@ -712,7 +722,14 @@ def inspection_detail(request, pk: int):
                 raise Http404
             v = form_input(request, inputs.ItemRecordInput)
             result = v and _run(
-                request, inspection_services.checklist_item_record, ok=_("检查项已记录。"), item=item, actor=user, **v
+                request,
+                inspection_services.checklist_item_record,
+                ok=_("检查项已记录。"),
+                item=item,
+                actor=user,
+                result=v["result"],
+                note=v["note"],
+                place=inputs.PlaceInput.place(v),
             )
             if result and getattr(result, "lead_id", None):
                 messages.warning(request, _("不符合项已生成线索 #%(id)s。") % {"id": result.lead_id})
@@ -738,7 +755,8 @@ def inspection_detail(request, pk: int):
         {
             "web_section": "inspections",
             "inspection": inspection,
-            "items": inspection.items.select_related("lead"),
+            "items": inspection.items.select_related("lead").prefetch_related("field_photos"),
+            "new_client_id": uuid.uuid4,
             "inspectors": inspection.inspectors.all(),
             "can_record": can_record,
             "results": [

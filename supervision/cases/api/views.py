@@ -389,7 +389,10 @@ class InspectionCompleteView(CaseAppView):
 
 
 class ChecklistItemRecordView(CaseAppView):
-    """Record one checklist item: pass | fail | note (a note is required for fail/note). A failure raises a lead."""
+    """Record one checklist item: pass | fail | note (a note is required for fail/note). A failure raises a lead.
+
+    Optional latitude, longitude, accuracy_m and recorded_at: where the device was (kept on the item
+    and in the evidence of the lead a failure raises)."""
 
     @extend_schema(request=s.ItemRecordInput, responses=s.ChecklistItemSerializer)
     def post(self, request, pk, item_id):
@@ -401,7 +404,10 @@ class ChecklistItemRecordView(CaseAppView):
         )
         data = s.ItemRecordInput(data=request.data)
         data.is_valid(raise_exception=True)
-        item = inspection_services.checklist_item_record(item=item, actor=request.user, **data.validated_data)
+        v = data.validated_data
+        item = inspection_services.checklist_item_record(
+            item=item, actor=request.user, result=v["result"], note=v["note"], place=s.PlaceInput.place(v)
+        )
         return Response(s.ChecklistItemSerializer(item).data)
 
 
