@@ -215,4 +215,4 @@ def checklist_photo(request, pk: int, item_id: int):
             accuracy_m=v.get("accuracy_m"),
             place=ChecklistPhotoInput.place(v),
         )
-    return redirect(reverse("web:inspection-detail", args=[pk]) + f"#item-{item_id}")
+    return redirect(reverse("web:inspection-detail", args=[pk]) + f"#photos-{item_id}")

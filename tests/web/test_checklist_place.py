@@ -112,7 +112,7 @@ def test_the_page_records_an_item_with_its_position_and_a_photo_once(world, insp
     }
     for _ in range(2):  # a double tap: the same client id stores the photo once
         response = client.post(photo_url, {**form, "file": SimpleUploadedFile("site.png", PNG, "image/png")})
-        assert response.status_code == 302 and response["Location"].endswith(f"#item-{first.pk}")
+        assert response.status_code == 302 and response["Location"].endswith(f"#photos-{first.pk}")
     photos = list(FieldPhoto.objects.filter(item=first))
     assert len(photos) == 1
     photo = photos[0]
@@ -215,17 +215,18 @@ def test_a_phone_records_an_item_and_a_photo_with_its_gps_position(world, inspec
         first, second = inspection.items.order_by("position")
         item = f"#item-{first.pk}"
         page.check(f"{item} input[value=pass]")
-        page.click(f"{item} form[data-place] button[type=submit] >> nth=0")
+        page.click(f"{item} button[type=submit]")
         page.wait_for_selector(f"{item} [data-item-position]")
+        photos = f"#photos-{first.pk}"
         page.set_input_files(
-            f"{item} input[type=file]", files=[{"name": "site.png", "mimeType": "image/png", "buffer": PNG}]
+            f"{photos} input[type=file]", files=[{"name": "site.png", "mimeType": "image/png", "buffer": PNG}]
         )
-        page.click(f"{item} form.item-photo button[type=submit]")
-        page.wait_for_selector(f"{item} [data-item-photos] img")
+        page.click(f"{photos} form.item-photo button[type=submit]")
+        page.wait_for_selector(f"{photos} [data-item-photos] img")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "phone-checklist-photo-gps.png"), full_page=True)
-        assert page.evaluate(f"document.querySelector('{item} [data-item-photos] img').naturalWidth") > 0
+        assert page.evaluate(f"document.querySelector('{photos} [data-item-photos] img').naturalWidth") > 0
     finally:
         context.close()
     assert not errors, errors
