@@ -236,3 +236,24 @@ def test_a_phone_records_an_item_and_a_photo_with_its_gps_position(world, inspec
     photo = FieldPhoto.objects.get(item=first)
     assert (photo.latitude, photo.longitude, photo.accuracy_m) == (43.812345, 125.312345, 8.0)
     assert not FieldPhoto.objects.filter(item=second).exists()
+
+
+@pytest.mark.django_db
+def test_an_answer_synced_from_the_field_app_keeps_its_position_on_the_item_too(world, inspection):
+    """The offline app's answers go through the same service: the item gets the device's position and accuracy."""
+    item = inspection.items.order_by("position").first()
+    api = APIClient()
+    api.force_authenticate(world.users["inspector"])
+    body = {
+        "inspection": inspection.pk,
+        "item": item.pk,
+        "result": "pass",
+        "latitude": 43.8111,
+        "longitude": 125.3111,
+        "accuracy_m": 15,
+        "recorded_at": "2025-05-06T02:00:00Z",
+    }
+    assert api.put(f"/api/v1/field/answers/{uuid.uuid4()}/", body, format="json").status_code == 201
+    item.refresh_from_db()
+    assert (item.result, item.latitude, item.longitude, item.accuracy_m) == ("pass", 43.8111, 125.3111, 15.0)
+    assert item.located_at == datetime.fromisoformat("2025-05-06T02:00:00+00:00")
