@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -490,6 +491,11 @@ def _evidence_value(key: str, value) -> str:
         )
     if isinstance(value, list):
         return "、".join(_evidence_value(key, v) for v in value)[:400]
+    if key == "located_at" and isinstance(value, str):
+        try:
+            return timezone.localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return value
     return str(value)
 
 

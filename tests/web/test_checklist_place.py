@@ -13,6 +13,7 @@ from datetime import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.cases.conftest import PNG
@@ -174,6 +175,8 @@ def test_a_failed_item_shows_its_position_and_photos_on_the_lead_page(world, ins
     assert f'data-checklist-item="{second.pk}"' in page and "43.810000, 125.310000" in page
     assert "/field/photos/" in page
     assert "现场位置" in page  # the evidence row has its readable name
+    located = timezone.localtime(second.located_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"定位时间: {located}" in page  # local time, not an ISO stamp
 
 
 @pytest.mark.django_db
