@@ -538,6 +538,11 @@ class ChecklistItem(models.Model):
     )
     checked_at = models.DateTimeField(null=True, blank=True)
     lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="checklist_items")
+    # Where the inspector's device was when the item was recorded (WGS84, navigator.geolocation).
+    latitude = models.FloatField(_("纬度"), null=True, blank=True)
+    longitude = models.FloatField(_("经度"), null=True, blank=True)
+    accuracy_m = models.FloatField(_("定位精度（米）"), null=True, blank=True)
+    located_at = models.DateTimeField(_("定位时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("检查项")
@@ -546,4 +551,12 @@ class ChecklistItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["inspection", "position"], name="checklist_item_position_unique"),
             models.CheckConstraint(condition=Q(result__in=ChecklistResult.values), name="checklist_result_known"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="checklist_item_position_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(accuracy_m__isnull=True) | Q(accuracy_m__gte=0), name="checklist_item_accuracy_positive"
+            ),
         ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
+import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,7 +26,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from supervision.errors import NotFound
@@ -39,8 +40,8 @@ from supervision.web import (  # noqa: F401 (re-exported)
 from supervision.zoning import selectors as zoning_selectors
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 
+from . import actions, selectors
 from . import permissions as perms
-from . import selectors
 from .api import serializers as inputs
 from .choices import (
     CASE_OPEN_STATUSES,
@@ -58,7 +59,6 @@ from .choices import (
 )
 from .downloads import evidence_file_response, evidence_get_for
 from .models import ChecklistItem
-from .services import assignment
 from .services import cases as case_services
 from .services import inspections as inspection_services
 from .services import leads as lead_services
@@ -404,6 +404,8 @@ def lead_detail(request, pk: int):
             "chips": [e for e in evidence if e.content_type.startswith("image/")],
             "documents": [e for e in evidence if not e.content_type.startswith("image/")],
             "evidence_rows": _evidence_rows(lead.evidence),
+            # The checklist items that raised it: where the inspector stood, and the photos taken there.
+            "checklist_items": lead.checklist_items.prefetch_related("field_photos").order_by("position"),
             "detections": lead.detection_rows.all()[:50],
             "events": _labelled(
                 lead.events.select_related("actor").prefetch_related("attachments"), LeadStatus.choices
@@ -467,6 +469,11 @@ EVIDENCE_LABELS = {
     "inspection": "检查任务",
     "item": "检查项",
     "requirement": "准入要求条款",
+    "position": "现场位置",
+    "latitude": "纬度",
+    "longitude": "经度",
+    "accuracy_m": "定位精度（米）",
+    "located_at": "定位时间",
 }
 EVIDENCE_HIDDEN = {"layer_checksum", "patch_key", "id"}
 
@@ -475,6 +482,8 @@ def _evidence_value(key: str, value) -> str:
     if isinstance(value, float):
         if key == "valid_fraction":
             return f"{value * 100:.1f} %"
+        if key in ("latitude", "longitude"):
+            return f"{value:.6f}"
         return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
     if isinstance(value, dict):
         return "；".join(
@@ -482,6 +491,11 @@ def _evidence_value(key: str, value) -> str:
         )
     if isinstance(value, list):
         return "、".join(_evidence_value(key, v) for v in value)[:400]
+    if key == "located_at" and isinstance(value, str):
+        try:
+            return timezone.localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return value
     return str(value)
 
 
@@ -505,76 +519,24 @@ def evidence_file(request, pk: int):
         raise Http404 from None
 
 
-# Each action of a lead page: the API's input serializer, the service, the API's arguments, the page's notice.
-# The pages validate with the same serializers as the API and call the same services with the same arguments.
-LEAD_ACTIONS = {
-    "assign": (
-        inputs.AssignInput,
-        lambda lead, user, v: assignment.lead_assign(lead=lead, actor=user, assignee_id=v["assignee"]),
-        gettext_lazy("已指派经办人。"),
-    ),
-    "dispatch": (
-        inputs.DispatchInput,
-        lambda lead, user, v: lead_services.lead_dispatch(
-            lead=lead,
-            actor=user,
-            division=v["division"],
-            days=v.get("days"),
-            day_kind=v.get("day_kind"),
-            due_on=v.get("due_date"),
-            comment=v["comment"],
-        ),
-        gettext_lazy("线索已派发。"),
-    ),
-    "start_verification": (
-        inputs.CommentInput,
-        lambda lead, user, v: lead_services.lead_start_verification(lead=lead, actor=user, comment=v["comment"]),
-        gettext_lazy("已开始现场核查。"),
-    ),
-    "dismiss": (
-        inputs.DismissInput,
-        lambda lead, user, v: lead_services.lead_dismiss(
-            lead=lead, actor=user, reason=v["reason"], reason_code=v["reason_code"], files=v["files"]
-        ),
-        gettext_lazy("线索已核查为不属实。"),
-    ),
-    "merge": (
-        inputs.MergeInput,
-        lambda lead, user, v: lead_services.lead_merge(lead=lead, actor=user, into_id=v["into"], comment=v["comment"]),
-        gettext_lazy("线索已合并。"),
-    ),
-    "confirm": (
-        inputs.ConfirmInput,
-        lambda lead, user, v: lead_services.lead_confirm(
-            lead=lead, actor=user, comment=v["comment"], title=v["title"], files=v["files"]
-        ),
-        gettext_lazy("线索属实，已立案。"),
-    ),
-    "attach": (
-        inputs.AttachInput,
-        lambda lead, user, v: lead_services.lead_attach(lead=lead, actor=user, files=v["files"], caption=v["caption"]),
-        gettext_lazy("材料已上传。"),
-    ),
-}
-
-
-def _perform(request, table: dict, action: str, obj):
-    """Validate the POST with the action's API serializer, then run its service; None when refused."""
+def _perform(request, table: actions.ActionTable, action: str, obj):
+    """An action of `cases.actions` (the API's table): role, the API's serializer, the service; None when refused."""
     if action not in table:
         raise Http404
-    serializer, perform, ok = table[action]
-    v = form_input(request, serializer)
+    entry = table[action]
+    entry.allowed(request.user)
+    v = form_input(request, entry.input)
     if v is None:
         return None
-    return service_run(request, lambda: perform(obj, request.user, v), ok=str(ok))
+    return service_run(request, lambda: table.run(action, obj=obj, actor=request.user, data=v), ok=str(entry.notice))
 
 
 @case_page
 @require_POST
 def lead_action(request, pk: int, action: str):
     """One transition (or attachment) of a lead; the service checks role, scope and required fields."""
-    lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
-    result = _perform(request, LEAD_ACTIONS, action, lead)
+    lead = actions.LEADS.get_object(actor=request.user, pk=pk)
+    result = _perform(request, actions.LEADS, action, lead)
     if action == "confirm" and result:
         return redirect("web:case-detail", pk=result[1].pk)
     return redirect("web:lead-detail", pk=pk)
@@ -652,86 +614,12 @@ def case_detail(request, pk: int):
     )
 
 
-CASE_ACTIONS = {
-    "order_rectification": (
-        inputs.OrderRectificationInput,
-        lambda case, user, v: case_services.case_order_rectification(
-            case=case,
-            actor=user,
-            requirements=v["requirements"],
-            days=v.get("days"),
-            day_kind=v["day_kind"],
-            due_on=v.get("due_date"),
-            target_id=v["target"],
-            party_unknown=v["party_unknown"],
-            comment=v["comment"],
-        ),
-        gettext_lazy("已责令限期整改。"),
-    ),
-    "assign": (
-        inputs.AssignInput,
-        lambda case, user, v: assignment.case_assign(case=case, actor=user, assignee_id=v["assignee"]),
-        gettext_lazy("已指派经办人。"),
-    ),
-    "name_party": (
-        inputs.NamePartyInput,
-        lambda case, user, v: case_services.case_name_party(
-            case=case, actor=user, target_id=v["target"], comment=v["comment"]
-        ),
-        gettext_lazy("已查明责任主体。"),
-    ),
-    "submit_rectification": (
-        inputs.CommentInput,
-        lambda case, user, v: case_services.case_submit_rectification(
-            case=case, actor=user, files=v["files"], comment=v["comment"]
-        ),
-        gettext_lazy("整改材料已提交。"),
-    ),
-    "accept": (
-        inputs.CommentInput,
-        lambda case, user, v: case_services.case_accept(case=case, actor=user, comment=v["comment"], files=v["files"]),
-        gettext_lazy("整改已验收销号。"),
-    ),
-    "return": (
-        inputs.ReturnInput,
-        lambda case, user, v: case_services.case_return(
-            case=case, actor=user, note=v["note"], days=v.get("days"), day_kind=v["day_kind"], due_on=v.get("due_date")
-        ),
-        gettext_lazy("已退回整改。"),
-    ),
-    "penalty": (
-        inputs.PenaltyInput,
-        lambda case, user, v: case_services.case_decide_penalty(
-            case=case, actor=user, amount_yuan=v["amount_yuan"], legal_basis=v["legal_basis"], comment=v["comment"]
-        ),
-        gettext_lazy("处罚决定已记录。"),
-    ),
-    "transfer_police": (
-        inputs.PoliceTransferInput,
-        lambda case, user, v: case_services.case_transfer_to_police(
-            case=case, actor=user, agency=v["agency"], comment=v["comment"]
-        ),
-        gettext_lazy("已移送公安。"),
-    ),
-    "publish": (
-        inputs.PublishInput,
-        lambda case, user, v: case_services.case_publish(case=case, actor=user, summary=v["summary"]),
-        gettext_lazy("已作为典型案例曝光。"),
-    ),
-    "attach": (
-        inputs.AttachInput,
-        lambda case, user, v: case_services.case_attach(case=case, actor=user, files=v["files"], caption=v["caption"]),
-        gettext_lazy("材料已上传。"),
-    ),
-}
-
-
 @case_page
 @require_POST
 def case_action(request, pk: int, action: str):
     """One transition (or attachment) of a case, validated by the API's serializer for it."""
-    case = case_services.case_get_for(actor=request.user, case_id=pk)
-    _perform(request, CASE_ACTIONS, action, case)
+    case = actions.CASES.get_object(actor=request.user, pk=pk)
+    _perform(request, actions.CASES, action, case)
     return redirect("web:case-detail", pk=pk)
 
 
@@ -840,7 +728,14 @@ def inspection_detail(request, pk: int):
                 raise Http404
             v = form_input(request, inputs.ItemRecordInput)
             result = v and _run(
-                request, inspection_services.checklist_item_record, ok=_("检查项已记录。"), item=item, actor=user, **v
+                request,
+                inspection_services.checklist_item_record,
+                ok=_("检查项已记录。"),
+                item=item,
+                actor=user,
+                result=v["result"],
+                note=v["note"],
+                place=inputs.PlaceInput.place(v),
             )
             if result and getattr(result, "lead_id", None):
                 messages.warning(request, _("不符合项已生成线索 #%(id)s。") % {"id": result.lead_id})
@@ -866,7 +761,8 @@ def inspection_detail(request, pk: int):
         {
             "web_section": "inspections",
             "inspection": inspection,
-            "items": inspection.items.select_related("lead"),
+            "items": inspection.items.select_related("lead").prefetch_related("field_photos"),
+            "new_client_id": uuid.uuid4,
             "inspectors": inspection.inspectors.all(),
             "can_record": can_record,
             "results": [

@@ -16,7 +16,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, transaction
@@ -54,16 +53,9 @@ class SyncResult:
         return self.record.response
 
 
-@dataclass(frozen=True)
-class Place:
-    """Where and when the device says a record was made (WGS84 from navigator.geolocation)."""
-
-    latitude: float | None = None
-    longitude: float | None = None
-    at: datetime | None = None
-
-
-NO_PLACE = Place()
+# Where and when the device says a record was made: the cases services' DevicePlace (one rule).
+Place = inspection_services.DevicePlace
+NO_PLACE = inspection_services.NO_PLACE
 
 
 def _resent(*, client_id: uuid.UUID, actor, kind: str, payload: dict) -> SyncResult | None:
@@ -157,7 +149,9 @@ def field_answer_sync(
                     inspection=locked, actor=actor, comment=_("Started in the field (synced from the device).")
                 )
             try:
-                current = inspection_services.checklist_item_record(item=current, actor=actor, result=result, note=note)
+                current = inspection_services.checklist_item_record(
+                    item=current, actor=actor, result=result, note=note, place=place
+                )
             except ServiceError as exc:
                 if exc.code != "already_recorded":
                     raise
@@ -251,6 +245,8 @@ def field_photo_sync(
         raise ServiceError(_("A photo belongs to one checklist item or one lead."), code="photo_target")
     caption = (caption or "").strip()[:200]
     taken_at = place.at or timezone.now()
+    if accuracy_m is None:
+        accuracy_m = place.accuracy_m
     payload = {"inspection": inspection_id, "item": item_id, "lead": lead_id, "caption": caption}
     links: dict = {}
     if item_id is not None:

@@ -11,14 +11,18 @@ from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from supervision.cases import permissions as perms
+from supervision.web import case_page, form_input, service_run
 
+from . import services
+from .api.serializers import ChecklistPhotoInput
 from .models import FieldPhoto
 
 APP_NAME = "生态环境分区管控监督执法"
@@ -184,3 +188,31 @@ def field_photo_file(request, pk: int):
     ):
         raise Http404
     return FileResponse(photo.file.open("rb"), content_type=photo.content_type)
+
+
+@case_page
+@require_POST
+def checklist_photo(request, pk: int, item_id: int):
+    """A photo on one item of the online checklist, with the device's position: the field app's rule and service.
+
+    The form carries a client id made when the page was drawn, so a double tap stores the photo once.
+    """
+    data = request.POST.copy()
+    data["inspection"], data["item"] = str(pk), str(item_id)
+    data.pop("lead", None)
+    v = form_input(request, ChecklistPhotoInput, data=data)
+    if v is not None:
+        service_run(
+            request,
+            services.field_photo_sync,
+            ok=_("照片已保存。"),
+            actor=request.user,
+            client_id=v["client_id"],
+            file=v["file"],
+            inspection_id=pk,
+            item_id=item_id,
+            caption=v["caption"],
+            accuracy_m=v.get("accuracy_m"),
+            place=ChecklistPhotoInput.place(v),
+        )
+    return redirect(reverse("web:inspection-detail", args=[pk]) + f"#photos-{item_id}")

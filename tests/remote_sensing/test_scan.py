@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.core.management import call_command
+from PIL import Image
 
 from supervision.cases.models import Evidence, Lead, LeadDetection
 from supervision.remote_sensing.choices import LayerStatus
@@ -276,3 +277,5 @@ def test_before_and_after_imagery_chips_are_attached(
     assert {f.caption for f in files} >= {"前时相影像", "后时相影像"}
     for f in files:
         assert f.content_type == "image/png" and f.file.read(8) == b"\x89PNG\r\n\x1a\n"
+        f.file.seek(0)
+        assert float(Image.open(f.file).text["scale_bar_m"]) > 0  # every chip carries its scale bar

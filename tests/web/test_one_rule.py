@@ -225,3 +225,47 @@ def test_accepting_shows_the_leads_evidence_beside_the_rectification_photos(worl
     assert f'<img src="/desk/evidence/{rectified.pk}/"' in after and f"/desk/evidence/{original.pk}/" not in after
     # Both are thumbnails in the materials and the timeline too, not bare file names.
     assert page.count(f'<img src="/desk/evidence/{rectified.pk}/"') >= 2
+
+
+def test_the_api_and_the_pages_take_lead_and_case_actions_from_one_table():
+    """Every lead/case action route of the API is built from `cases.actions`, the same entries the pages run."""
+    from django.urls import resolve
+
+    from supervision.cases import actions
+
+    api_paths = {
+        (actions.LEADS, "dispatch"): "/api/v1/leads/1/dispatch/",
+        (actions.LEADS, "start_verification"): "/api/v1/leads/1/start-verification/",
+        (actions.LEADS, "dismiss"): "/api/v1/leads/1/dismiss/",
+        (actions.LEADS, "merge"): "/api/v1/leads/1/merge/",
+        (actions.LEADS, "confirm"): "/api/v1/leads/1/confirm/",
+        (actions.LEADS, "assign"): "/api/v1/leads/1/assign/",
+        (actions.LEADS, "attach"): "/api/v1/leads/1/attachments/",
+        (actions.CASES, "order_rectification"): "/api/v1/cases/1/order-rectification/",
+        (actions.CASES, "assign"): "/api/v1/cases/1/assign/",
+        (actions.CASES, "name_party"): "/api/v1/cases/1/name-party/",
+        (actions.CASES, "submit_rectification"): "/api/v1/cases/1/submit-rectification/",
+        (actions.CASES, "accept"): "/api/v1/cases/1/accept/",
+        (actions.CASES, "return"): "/api/v1/cases/1/return/",
+        (actions.CASES, "penalty"): "/api/v1/cases/1/penalty/",
+        (actions.CASES, "transfer_police"): "/api/v1/cases/1/transfer-to-police/",
+        (actions.CASES, "publish"): "/api/v1/cases/1/publish/",
+        (actions.CASES, "attach"): "/api/v1/cases/1/attachments/",
+    }
+    assert {(t, n) for t in (actions.LEADS, actions.CASES) for n in t.actions} == set(api_paths)
+    for (table, name), path in api_paths.items():
+        view = resolve(path).func.view_class
+        assert view.table is table and view.object_action is table[name]
+
+
+@pytest.mark.django_db
+def test_a_role_without_the_action_is_refused_before_its_input_on_the_page_and_the_api(world, client):
+    """The assessor reads leads but may not dispatch: 403 from both, even for empty input (role before input)."""
+    lead = world.leads["a"]
+    api = APIClient()
+    api.force_authenticate(world.users["assessor"])
+    assert api.post(f"/api/v1/leads/{lead.pk}/dispatch/", {}, format="json").status_code == 403
+    client.force_login(world.users["assessor"])
+    assert client.post(f"/desk/leads/{lead.pk}/dispatch/", {}).status_code == 403
+    lead.refresh_from_db()
+    assert lead.status == "new"

@@ -53,7 +53,7 @@
     record.user = cfg.user;
     return position().then(function (pos) {
       record.latitude = pos.latitude; record.longitude = pos.longitude;
-      if (record.kind === "photo") record.accuracy_m = pos.accuracy_m;
+      record.accuracy_m = pos.accuracy_m;
       record.recorded_at = new Date().toISOString();
       return S.enqueue(record);
     }).then(function (rec) {

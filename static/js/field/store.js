@@ -85,11 +85,11 @@
 
   function request(cfg, csrf, rec) {
     var headers = { "X-CSRFToken": csrf || "", Accept: "application/json" };
-    var place = { latitude: rec.latitude, longitude: rec.longitude, recorded_at: rec.recorded_at };
+    var place = { latitude: rec.latitude, longitude: rec.longitude, accuracy_m: rec.accuracy_m, recorded_at: rec.recorded_at };
     if (rec.kind === "photo") {
       var fd = new FormData();
       fd.append("file", rec.blob, rec.filename || "photo.jpg");
-      ["inspection", "item", "lead", "caption", "accuracy_m"].forEach(function (k) {
+      ["inspection", "item", "lead", "caption"].forEach(function (k) {
         if (rec[k] !== undefined && rec[k] !== null && rec[k] !== "") fd.append(k, rec[k]);
       });
       Object.keys(place).forEach(function (k) { if (place[k] !== undefined && place[k] !== null) fd.append(k, place[k]); });

@@ -32,6 +32,7 @@ from ..models import (
     LeadEvent,
     Notification,
 )
+from ..services.inspections import DevicePlace
 
 # --- Fields ----------------------------------------------------------------------------------
 
@@ -304,8 +305,24 @@ class TargetSerializer(serializers.ModelSerializer):
         ]
 
 
+class ChecklistPhotoSerializer(serializers.Serializer):
+    """A photo taken on a checklist item (field app), with where and when; `url` serves the file to those in scope."""
+
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    caption = serializers.CharField()
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+    accuracy_m = serializers.FloatField(allow_null=True)
+    taken_at = serializers.DateTimeField()
+
+    def get_url(self, obj) -> str:
+        return reverse("field-photo-file", args=[obj.pk])
+
+
 class ChecklistItemSerializer(serializers.ModelSerializer):
     checked_by = serializers.CharField(source="checked_by.username", default=None, allow_null=True)
+    photos = ChecklistPhotoSerializer(source="field_photos", many=True, read_only=True)
 
     class Meta:
         model = ChecklistItem
@@ -320,6 +337,11 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
             "checked_by",
             "checked_at",
             "lead",
+            "latitude",
+            "longitude",
+            "accuracy_m",
+            "located_at",
+            "photos",
         ]
 
 
@@ -541,7 +563,32 @@ class InspectionPlanCreateInput(serializers.Serializer):
     seed = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=2**62)
 
 
-class ItemRecordInput(serializers.Serializer):
+class PlaceInput(serializers.Serializer):
+    """Where and when the device made a record (WGS84, from navigator.geolocation); all optional."""
+
+    latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    accuracy_m = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1e6)
+    recorded_at = BoundedDateTimeField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
+            raise serializers.ValidationError({"longitude": _("Give latitude and longitude together.")})
+        return attrs
+
+    @staticmethod
+    def place(v) -> DevicePlace:
+        """The validated position as the services take it."""
+        return DevicePlace(
+            latitude=v.get("latitude"),
+            longitude=v.get("longitude"),
+            accuracy_m=v.get("accuracy_m"),
+            at=v.get("recorded_at"),
+        )
+
+
+class ItemRecordInput(PlaceInput):
     result = serializers.ChoiceField(
         choices=[(c.value, c.label) for c in (ChecklistResult.PASS, ChecklistResult.FAIL, ChecklistResult.NOTE)]
     )

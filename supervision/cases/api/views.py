@@ -3,7 +3,7 @@ validate the input serializer (400), call one service, answer with an output ser
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -16,11 +16,10 @@ from rest_framework_gis.pagination import GeoJsonPagination
 
 from supervision.api_input import BoundedJSONParser
 
+from .. import actions, selectors
 from .. import permissions as perms
-from .. import selectors
 from ..filters import CaseFilter, InspectionFilter, LeadFilter, TargetFilter
 from ..models import CaseEvent, ChecklistItem, LeadEvent
-from ..services import assignment
 from ..services import cases as case_services
 from ..services import inspections as inspection_services
 from ..services import leads as lead_services
@@ -131,41 +130,37 @@ class LeadDetailView(CaseAppView):
 
 
 class ActionView(CaseAppView):
-    """POST one transition of one lead or case: scope check, role check, input, one service."""
+    """POST one action on one lead or case, as `cases.actions` defines it: scope (404), role (403), input (400), service."""
 
     parser_classes = PARSERS
-    action_name = ""
-    input_serializer = s.CommentInput
-
-    def fetch(self, user, pk):  # pragma: no cover - set by _action_view
-        raise NotImplementedError
+    table: actions.ActionTable
+    object_action: actions.ObjectAction
 
     def detail(self, user, pk):  # pragma: no cover - set by _action_view
         raise NotImplementedError
 
-    def perform(self, obj, user, v):  # pragma: no cover - set by _action_view
-        raise NotImplementedError
+    def perform(self, request, pk):
+        obj = self.table.get_object(actor=request.user, pk=pk)
+        self.object_action.allowed(request.user)
+        data = self.object_action.input(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.table.run(self.object_action.name, obj=obj, actor=request.user, data=data.validated_data)
 
     def post(self, request, pk):
-        obj = self.fetch(request.user, pk)
-        perms.require_role(request.user, self.action_name)
-        data = self.input_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        obj = self.perform(obj, request.user, data.validated_data)
-        return Response(self.detail(request.user, obj.pk))
+        self.perform(request, pk)
+        return Response(self.detail(request.user, pk))
 
 
-def _action_view(name, action, input_serializer, perform, doc, *, fetch, detail, detail_serializer):
+def _action_view(name, table: actions.ActionTable, action_name: str, *, detail, detail_serializer):
+    action = table[action_name]
     view = type(
         name,
         (ActionView,),
         {
-            "action_name": action,
-            "input_serializer": input_serializer,
-            "perform": perform,
-            "fetch": lambda self, user, pk: fetch(user, pk),
+            "table": table,
+            "object_action": action,
             "detail": lambda self, user, pk: detail(user, pk),
-            "__doc__": doc,
+            "__doc__": action.doc,
         },
     )
 
@@ -174,89 +169,41 @@ def _action_view(name, action, input_serializer, perform, doc, *, fetch, detail,
     def post(self, request, pk):
         return ActionView.post(self, request, pk)
 
-    view.post = extend_schema(request=input_serializer, responses={200: detail_serializer}, description=doc)(post)
+    view.post = extend_schema(request=action.input, responses={200: detail_serializer}, description=action.doc)(post)
     return view
 
 
-def _lead_action(name, action, input_serializer, perform, doc):
-    return _action_view(
-        name,
-        action,
-        input_serializer,
-        perform,
-        doc,
-        fetch=lambda user, pk: lead_services.lead_get_for(actor=user, lead_id=pk),
-        detail=lambda user, pk: _lead_detail(user, pk),
-        detail_serializer=s.LeadDetailSerializer,
-    )
+def _lead_action(name, action_name):
+    return _action_view(name, actions.LEADS, action_name, detail=_lead_detail, detail_serializer=s.LeadDetailSerializer)
 
 
-LeadDispatchView = _lead_action(
-    "LeadDispatchView",
-    "lead.dispatch",
-    s.DispatchInput,
-    lambda self, lead, user, v: lead_services.lead_dispatch(
-        lead=lead,
-        actor=user,
-        division=v["division"],
-        days=v.get("days"),
-        day_kind=v.get("day_kind"),
-        due_on=v.get("due_date"),
-        comment=v["comment"],
-    ),
-    "Dispatch a new lead to a division with a verification deadline (days + calendar|working, or due_date).",
-)
-LeadStartVerificationView = _lead_action(
-    "LeadStartVerificationView",
-    "lead.start_verification",
-    s.CommentInput,
-    lambda self, lead, user, v: lead_services.lead_start_verification(lead=lead, actor=user, comment=v["comment"]),
-    "Start the on-site verification (现场核查).",
-)
-LeadDismissView = _lead_action(
-    "LeadDismissView",
-    "lead.dismiss",
-    s.DismissInput,
-    lambda self, lead, user, v: lead_services.lead_dismiss(
-        lead=lead, actor=user, reason=v["reason"], reason_code=v["reason_code"], files=v["files"]
-    ),
-    "Dismiss (不属实): reason_code and a written reason are required.",
-)
-LeadMergeView = _lead_action(
-    "LeadMergeView",
-    "lead.merge",
-    s.MergeInput,
-    lambda self, lead, user, v: lead_services.lead_merge(
-        lead=lead, actor=user, into_id=v["into"], comment=v["comment"]
-    ),
-    "Merge a duplicate into another lead, which keeps its detections.",
-)
-LeadConfirmView = _lead_action(
-    "LeadConfirmView",
-    "lead.confirm",
-    s.ConfirmInput,
-    lambda self, lead, user, v: lead_services.lead_confirm(
-        lead=lead, actor=user, comment=v["comment"], title=v["title"], files=v["files"]
-    )[0],
-    "Confirm (属实): the lead is concluded and a case is opened (its id is in `case`).",
-)
+LeadDispatchView = _lead_action("LeadDispatchView", "dispatch")
+LeadStartVerificationView = _lead_action("LeadStartVerificationView", "start_verification")
+LeadDismissView = _lead_action("LeadDismissView", "dismiss")
+LeadMergeView = _lead_action("LeadMergeView", "merge")
+LeadConfirmView = _lead_action("LeadConfirmView", "confirm")
+LeadAssignView = _lead_action("LeadAssignView", "assign")
 
 
-class LeadAttachView(CaseAppView):
-    """Add photos/PDFs to a lead (JPEG, PNG or PDF, up to CASES_ATTACHMENT_MAX_BYTES)."""
+class AttachView(ActionView):
+    """POST files to a lead or case (the table's `attach`): 201 with the new evidence rows."""
 
     parser_classes = [MultiPartParser, FormParser]
 
+    def post(self, request, pk):
+        rows = self.perform(request, pk)
+        return Response(s.EvidenceSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class LeadAttachView(AttachView):
+    """Add photos/PDFs to a lead (JPEG, PNG or PDF, up to CASES_ATTACHMENT_MAX_BYTES)."""
+
+    table = actions.LEADS
+    object_action = actions.LEADS["attach"]
+
     @extend_schema(request=s.AttachInput, responses={201: s.EvidenceSerializer(many=True)})
     def post(self, request, pk):
-        lead = lead_services.lead_get_for(actor=request.user, lead_id=pk)
-        perms.require_role(request.user, "lead.attach")
-        data = s.AttachInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        rows = lead_services.lead_attach(
-            lead=lead, actor=request.user, files=data.validated_data["files"], caption=data.validated_data["caption"]
-        )
-        return Response(s.EvidenceSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+        return AttachView.post(self, request, pk)
 
 
 # --- Cases -----------------------------------------------------------------------------------
@@ -280,126 +227,30 @@ class CaseDetailView(CaseAppView):
         return Response(_case_detail(request.user, pk))
 
 
-def _case_action(name, action, input_serializer, perform, doc):
-    return _action_view(
-        name,
-        action,
-        input_serializer,
-        perform,
-        doc,
-        fetch=lambda user, pk: case_services.case_get_for(actor=user, case_id=pk),
-        detail=lambda user, pk: _case_detail(user, pk),
-        detail_serializer=s.CaseDetailSerializer,
-    )
+def _case_action(name, action_name):
+    return _action_view(name, actions.CASES, action_name, detail=_case_detail, detail_serializer=s.CaseDetailSerializer)
 
 
-CaseOrderRectificationView = _case_action(
-    "CaseOrderRectificationView",
-    "case.order_rectification",
-    s.OrderRectificationInput,
-    lambda self, case, user, v: case_services.case_order_rectification(
-        case=case,
-        actor=user,
-        requirements=v["requirements"],
-        days=v.get("days"),
-        day_kind=v["day_kind"],
-        due_on=v.get("due_date"),
-        target_id=v["target"],
-        party_unknown=v["party_unknown"],
-        comment=v["comment"],
-    ),
-    "责令限期整改: requirements, responsible target (or party_unknown), deadline (days + calendar|working, or due_date).",
-)
-CaseAssignView = _case_action(
-    "CaseAssignView",
-    "case.order_rectification",
-    s.AssignInput,
-    lambda self, case, user, v: assignment.case_assign(case=case, actor=user, assignee_id=v["assignee"]),
-    "Assign the case to one officer or inspector of its division (经办人); null clears it.",
-)
-LeadAssignView = _lead_action(
-    "LeadAssignView",
-    "lead.dispatch",
-    s.AssignInput,
-    lambda self, lead, user, v: assignment.lead_assign(lead=lead, actor=user, assignee_id=v["assignee"]),
-    "Assign the lead to one officer or inspector of its division (经办人); null clears it.",
-)
-CaseNamePartyView = _case_action(
-    "CaseNamePartyView",
-    "case.name_party",
-    s.NamePartyInput,
-    lambda self, case, user, v: case_services.case_name_party(
-        case=case, actor=user, target_id=v["target"], comment=v["comment"]
-    ),
-    "查明责任主体: name the party of a case ordered with the party unknown (once).",
-)
-CaseSubmitRectificationView = _case_action(
-    "CaseSubmitRectificationView",
-    "case.submit_rectification",
-    s.CommentInput,
-    lambda self, case, user, v: case_services.case_submit_rectification(
-        case=case, actor=user, files=v["files"], comment=v["comment"]
-    ),
-    "Submit the rectification with evidence (multipart `files`: at least one JPEG/PNG/PDF).",
-)
-CaseAcceptView = _case_action(
-    "CaseAcceptView",
-    "case.accept",
-    s.CommentInput,
-    lambda self, case, user, v: case_services.case_accept(
-        case=case, actor=user, comment=v["comment"], files=v["files"]
-    ),
-    "整改验收, 销号: close the case.",
-)
-CaseReturnView = _case_action(
-    "CaseReturnView",
-    "case.return",
-    s.ReturnInput,
-    lambda self, case, user, v: case_services.case_return(
-        case=case, actor=user, note=v["note"], days=v.get("days"), day_kind=v["day_kind"], due_on=v.get("due_date")
-    ),
-    "Return the rectification with a note (optionally a new deadline).",
-)
-CasePenaltyView = _case_action(
-    "CasePenaltyView",
-    "case.penalty",
-    s.PenaltyInput,
-    lambda self, case, user, v: case_services.case_decide_penalty(
-        case=case, actor=user, amount_yuan=v["amount_yuan"], legal_basis=v["legal_basis"], comment=v["comment"]
-    ),
-    "行政处罚: amount in yuan and legal basis (once per case).",
-)
-CasePoliceTransferView = _case_action(
-    "CasePoliceTransferView",
-    "case.transfer_police",
-    s.PoliceTransferInput,
-    lambda self, case, user, v: case_services.case_transfer_to_police(
-        case=case, actor=user, agency=v["agency"], comment=v["comment"]
-    ),
-    "移送公安: receiving agency and reason (once per case).",
-)
-CasePublishView = _case_action(
-    "CasePublishView",
-    "case.publish",
-    s.PublishInput,
-    lambda self, case, user, v: case_services.case_publish(case=case, actor=user, summary=v["summary"]),
-    "典型案例曝光: publish with a public summary (bureau_admin).",
-)
+CaseOrderRectificationView = _case_action("CaseOrderRectificationView", "order_rectification")
+CaseAssignView = _case_action("CaseAssignView", "assign")
+CaseNamePartyView = _case_action("CaseNamePartyView", "name_party")
+CaseSubmitRectificationView = _case_action("CaseSubmitRectificationView", "submit_rectification")
+CaseAcceptView = _case_action("CaseAcceptView", "accept")
+CaseReturnView = _case_action("CaseReturnView", "return")
+CasePenaltyView = _case_action("CasePenaltyView", "penalty")
+CasePoliceTransferView = _case_action("CasePoliceTransferView", "transfer_police")
+CasePublishView = _case_action("CasePublishView", "publish")
 
 
-class CaseAttachView(CaseAppView):
-    parser_classes = [MultiPartParser, FormParser]
+class CaseAttachView(AttachView):
+    """Add photos/PDFs to a case (JPEG, PNG or PDF, up to CASES_ATTACHMENT_MAX_BYTES)."""
+
+    table = actions.CASES
+    object_action = actions.CASES["attach"]
 
     @extend_schema(request=s.AttachInput, responses={201: s.EvidenceSerializer(many=True)})
     def post(self, request, pk):
-        case = case_services.case_get_for(actor=request.user, case_id=pk)
-        perms.require_role(request.user, "case.attach")
-        data = s.AttachInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        rows = case_services.case_attach(
-            case=case, actor=request.user, files=data.validated_data["files"], caption=data.validated_data["caption"]
-        )
-        return Response(s.EvidenceSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
+        return AttachView.post(self, request, pk)
 
 
 class TypicalCaseListView(generics.ListAPIView):
@@ -506,11 +357,17 @@ class InspectionListView(generics.ListAPIView):
         return selectors.inspections_for(user=self.request.user).prefetch_related("inspectors")
 
 
+def _inspection_detail(inspection):
+    """The inspection with its checklist: each item's checker and photos fetched in one query each."""
+    prefetch_related_objects([inspection], "items__checked_by", "items__field_photos")
+    return s.InspectionDetailSerializer(inspection).data
+
+
 class InspectionDetailView(CaseAppView):
     @extend_schema(responses=s.InspectionDetailSerializer)
     def get(self, request, pk):
         inspection = inspection_services.inspection_get_for(actor=request.user, inspection_id=pk)
-        return Response(s.InspectionDetailSerializer(inspection).data)
+        return Response(_inspection_detail(inspection))
 
 
 class InspectionStartView(CaseAppView):
@@ -522,7 +379,7 @@ class InspectionStartView(CaseAppView):
         inspection = inspection_services.inspection_start(
             inspection=inspection, actor=request.user, comment=data.validated_data["comment"]
         )
-        return Response(s.InspectionDetailSerializer(inspection).data)
+        return Response(_inspection_detail(inspection))
 
 
 class InspectionCompleteView(CaseAppView):
@@ -534,11 +391,14 @@ class InspectionCompleteView(CaseAppView):
         inspection = inspection_services.inspection_complete(
             inspection=inspection, actor=request.user, comment=data.validated_data["comment"]
         )
-        return Response(s.InspectionDetailSerializer(inspection).data)
+        return Response(_inspection_detail(inspection))
 
 
 class ChecklistItemRecordView(CaseAppView):
-    """Record one checklist item: pass | fail | note (a note is required for fail/note). A failure raises a lead."""
+    """Record one checklist item: pass | fail | note (a note is required for fail/note). A failure raises a lead.
+
+    Optional latitude, longitude, accuracy_m and recorded_at: where the device was (kept on the item
+    and in the evidence of the lead a failure raises)."""
 
     @extend_schema(request=s.ItemRecordInput, responses=s.ChecklistItemSerializer)
     def post(self, request, pk, item_id):
@@ -550,7 +410,10 @@ class ChecklistItemRecordView(CaseAppView):
         )
         data = s.ItemRecordInput(data=request.data)
         data.is_valid(raise_exception=True)
-        item = inspection_services.checklist_item_record(item=item, actor=request.user, **data.validated_data)
+        v = data.validated_data
+        item = inspection_services.checklist_item_record(
+            item=item, actor=request.user, result=v["result"], note=v["note"], place=s.PlaceInput.place(v)
+        )
         return Response(s.ChecklistItemSerializer(item).data)
 
 

@@ -9,6 +9,7 @@ that apply to its unit; a failed item raises a lead through `lead_raise`.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
@@ -322,8 +323,41 @@ def inspection_start(*, inspection: Inspection, actor, comment: str = "") -> Ins
     )
 
 
-def checklist_item_record(*, item: ChecklistItem, actor, result: str, note: str = "") -> ChecklistItem:
-    """Record one item's result; a failure raises a lead (once: its natural key is the item)."""
+@dataclass(frozen=True)
+class DevicePlace:
+    """Where and when a device says a record was made (WGS84 from navigator.geolocation, accuracy in metres)."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+    at: datetime | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+    def evidence(self) -> dict:
+        """The position as a lead's evidence field (empty when unknown)."""
+        if not self.known:
+            return {}
+        return {
+            "position": {
+                "latitude": round(self.latitude, 7),  # type: ignore[arg-type]
+                "longitude": round(self.longitude, 7),  # type: ignore[arg-type]
+                "accuracy_m": round(self.accuracy_m, 1) if self.accuracy_m is not None else None,
+                "located_at": self.at.isoformat() if self.at else None,
+            }
+        }
+
+
+NO_PLACE = DevicePlace()
+
+
+def checklist_item_record(
+    *, item: ChecklistItem, actor, result: str, note: str = "", place: DevicePlace = NO_PLACE
+) -> ChecklistItem:
+    """Record one item's result, and where the device was; a failure raises a lead (once: its natural
+    key is the item) whose evidence carries that position."""
     inspection = item.inspection
     _guard_record(actor, inspection)
     if inspection.status != InspectionStatus.IN_PROGRESS:
@@ -337,8 +371,18 @@ def checklist_item_record(*, item: ChecklistItem, actor, result: str, note: str 
         raise ServiceError(_("A note is required for a failed or noted item."), code="note_required")
     now = timezone.now()
     with transaction.atomic():
+        position = (
+            {
+                "latitude": place.latitude,
+                "longitude": place.longitude,
+                "accuracy_m": place.accuracy_m,
+                "located_at": place.at or now,
+            }
+            if place.known
+            else {}
+        )
         updated = ChecklistItem.objects.filter(pk=item.pk, result=ChecklistResult.PENDING).update(
-            result=result, note=(note or "").strip(), checked_by=actor, checked_at=now
+            result=result, note=(note or "").strip(), checked_by=actor, checked_at=now, **position
         )
         if updated != 1:
             raise ServiceError(
@@ -360,7 +404,14 @@ def checklist_item_record(*, item: ChecklistItem, actor, result: str, note: str 
                 unit=inspection.unit,
                 division=inspection.division,
                 target=target,
-                evidence={"inspection": inspection.pk, "item": item.pk, "requirement": item.requirement_number},
+                evidence={
+                    "inspection": inspection.pk,
+                    "item": item.pk,
+                    "requirement": item.requirement_number,
+                    **DevicePlace(
+                        latitude=item.latitude, longitude=item.longitude, accuracy_m=item.accuracy_m, at=item.located_at
+                    ).evidence(),
+                },
                 detected_at=now,
             )
             ChecklistItem.objects.filter(pk=item.pk).update(lead=raised.lead)

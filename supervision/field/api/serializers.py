@@ -3,22 +3,14 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from supervision.cases.api.serializers import PlaceInput
 from supervision.cases.choices import ChecklistResult
 
 RESULTS = [ChecklistResult.PASS, ChecklistResult.FAIL, ChecklistResult.NOTE]
 
 
-class PlaceSerializer(serializers.Serializer):
-    """Where and when the device made the record (WGS84, from navigator.geolocation)."""
-
-    latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
-    longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
-    recorded_at = serializers.DateTimeField(required=False, allow_null=True)
-
-    def validate(self, attrs):
-        if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
-            raise serializers.ValidationError({"longitude": _("Give latitude and longitude together.")})
-        return attrs
+class PlaceSerializer(PlaceInput):
+    """Where and when the device made the record (WGS84, from navigator.geolocation): the cases API's rule."""
 
 
 class AnswerSerializer(PlaceSerializer):
@@ -57,3 +49,10 @@ class BatchRecordSerializer(serializers.Serializer):
 
 class BatchSerializer(serializers.Serializer):
     records = serializers.ListField(child=serializers.DictField(), max_length=500, allow_empty=False)
+
+
+class ChecklistPhotoInput(PhotoSerializer):
+    """The online checklist's photo form: the field photo (same rules) plus the id the page made for it,
+    so a second tap or a resent form stores the photo once."""
+
+    client_id = serializers.UUIDField()

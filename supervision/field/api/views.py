@@ -36,7 +36,7 @@ def _valid(serializer_class, data):
 
 
 def _place(v) -> services.Place:
-    return services.Place(latitude=v.get("latitude"), longitude=v.get("longitude"), at=v.get("recorded_at"))
+    return s.PlaceSerializer.place(v)
 
 
 def _reply(fn, **kwargs) -> Response:

@@ -832,7 +832,10 @@ def lead_chips_queue(*, lead_ids: list[int]) -> int:
     return n
 
 
-def _imagery_chips(layer: ChangeLayer, info: raster.RasterInfo, patch: raster.Patch, stem: str) -> list[EvidenceFile]:
+def _imagery_chips(
+    layer: ChangeLayer, info: raster.RasterInfo, patch: raster.Patch, stem: str, *, lead
+) -> list[EvidenceFile]:
+    """Before/after imagery around the patch, with the unit's outline, the patch and a scale bar drawn on."""
     files = []
     r0, c0, r1, c1 = patch.bbox
     bounds = raster.bbox_bounds(info, patch.bbox, margin=max(r1 - r0, c1 - c0) // 2 + 2)
@@ -848,7 +851,12 @@ def _imagery_chips(layer: ChangeLayer, info: raster.RasterInfo, patch: raster.Pa
             image_crs = ds.crs.to_wkt()
         storage = bounds_to_storage(bounds, info.crs_wkt)
         image_bounds = bounds_storage_to_crs(storage, image_crs)
-        png = image_chip_png(raster.source_gdal_path(path), image_bounds)
+        png = image_chip_png(
+            raster.source_gdal_path(path),
+            image_bounds,
+            unit_geometry=storage_to_crs(lead.unit.geom, image_crs) if lead.unit_id else None,
+            patch_geometry=storage_to_crs(lead.geom, image_crs),
+        )
         files.append(EvidenceFile(f"{stem}-{label}.png", png, EvidenceKind.CHIP, "image/png", caption))
     return files
 
@@ -896,14 +904,19 @@ def lead_chips_render(*, lead_ids: list[int]) -> dict[str, int]:
                 EvidenceFile(
                     f"{stem}.png",
                     change_chip_png(
-                        raster.source_gdal_path(layer.path), patch, unit=shape, info=info, threshold=rules.threshold
+                        raster.source_gdal_path(layer.path),
+                        patch,
+                        unit=shape,
+                        info=info,
+                        threshold=rules.threshold,
+                        patch_geometry=storage_to_crs(lead.geom, info.crs_wkt),
                     ),
                     EvidenceKind.CHIP,
                     "image/png",
-                    "变化掩膜与管控单元边界（金色）",
+                    "变化掩膜：管控单元边界（金色）、图斑（品红）、比例尺",
                 )
             ]
-            files += _imagery_chips(layer, info, patch, stem)
+            files += _imagery_chips(layer, info, patch, stem, lead=lead)
         except SoftTimeLimitExceeded:
             raise
         except Exception as exc:  # noqa: BLE001 - the lead stands; its evidence says why it has no picture
