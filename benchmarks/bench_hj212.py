@@ -153,6 +153,7 @@ def bench_receiver(connection, n_conn: int, seconds: float, loop: str, tmp: Path
     }
     listen = [sys.executable, "manage.py", "hj212_listen", "--host", "127.0.0.1", "--port", "0", "--loop", loop]
     proc, port = start_listening(listen, env)
+    print(f"listener pid {proc.pid} on port {port}", flush=True)
     memory: list[tuple[float, float]] = []  # (seconds since the load started, listener RSS MB)
     try:
         memory.append((0.0, rss_mb(proc.pid)))
@@ -238,7 +239,7 @@ def main() -> None:
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop", help="the listener's event loop")
     args = parser.parse_args()
     seconds = args.duration or (15 if args.quick else 60)
-    print(f"load average at the start: {load_average()}")
+    print(f"load average at the start: {load_average()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp, scratch_database("hj212") as connection:
         bench_core(5000 if args.quick else 50000)
         bench_ceiling(args.connections, 5 if args.quick else 10, Path(tmp))

@@ -451,19 +451,24 @@ class CemsStore:
                 verdicts.append(None)  # heartbeats, real-time and daily data: acknowledged, not kept
                 continue
             data_time = packet.data_time
-            if data_time is None or any(len(v.code) > POLLUTANT_CODE_MAX for v in packet.values):
+            if data_time is None:
                 verdicts.append("malformed")
                 continue
             default_outlet = next(iter(outlets.values()))[0]
+            packet_rows = []
             for value in packet.values:
-                limit = outlets.get(value.code)
+                code = value.code
+                if len(code) > POLLUTANT_CODE_MAX:
+                    verdicts.append("malformed")
+                    break
+                limit = outlets.get(code)
                 avg = value.avg if value.avg is not None else value.rtd
                 flag = value.flag[:4]
-                rows.append(
+                packet_rows.append(
                     CemsRow(
                         packet.mn,
                         limit[0] if limit is not None else default_outlet,
-                        value.code,
+                        code,
                         cn,
                         data_time,
                         avg,
@@ -474,7 +479,9 @@ class CemsStore:
                 )
                 if cn == CN_HOURLY and limit is not None and avg is not None and avg > limit[1] and flag in VALID_FLAGS:
                     watch = True
-            verdicts.append(None)
+            else:
+                rows += packet_rows
+                verdicts.append(None)
         evaluate = self.evaluate and watch
         new = cems_values_store(rows=rows, received_at=timezone.now(), report_new=evaluate)
         if evaluate:
