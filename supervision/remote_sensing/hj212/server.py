@@ -186,9 +186,11 @@ class Receiver:
         return self._server
 
     async def stop(self) -> None:
-        """Stop accepting, store what is pending (acks included), then stop the writer threads."""
+        """Stop accepting and reading, store what is pending (acks included), then stop the writer threads."""
         if self._server is not None:
             self._server.close()
+        for device in list(self.devices):
+            device.backlog_pause(True)  # a device that keeps sending cannot hold the stop up
         while self._pending or self._in_flight:
             self._wake.set()
             await asyncio.sleep(self.batch_seconds)
