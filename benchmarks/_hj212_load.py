@@ -116,7 +116,8 @@ class _Run:
 
     def ack(self, seconds: float) -> None:
         self.acked += 1
-        minute = int((time.perf_counter() - self.started) // 60)
+        # The last acks, a moment after the deadline, count in the last minute of the run.
+        minute = min(int((time.perf_counter() - self.started) // 60), max(0, int((self.seconds - 1e-9) // 60)))
         while len(self.minutes) <= minute:
             self.minutes.append([])
         self.minutes[minute].append(seconds)

@@ -205,8 +205,9 @@ def bench_receiver(connection, n_conn: int, seconds: float, loop: str, tmp: Path
     if len(result["minutes"]) > 1:
         rss_by_minute = {int(at // 60): mb for at, mb in memory}
         for minute in result["minutes"]:
+            length = min(60.0, seconds - 60 * (minute["minute"] - 1))  # the last one may be short
             print(
-                f"  minute {minute['minute']:>2}: {minute['acked'] / 60:,.0f} packets/s acked, "
+                f"  minute {minute['minute']:>2} ({length:.0f} s): {minute['acked'] / length:,.0f} packets/s acked, "
                 f"ack p99 {minute['ack_p99_ms']:.0f} ms, listener RSS "
                 f"{rss_by_minute.get(minute['minute'] - 1, memory[-1][1]):.0f} MB"
             )

@@ -77,7 +77,7 @@ class _Device(asyncio.Protocol):
         self.paused_by_backlog = False
         self.paused_by_writes = False
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         self.transport = transport
         self.peer = transport.get_extra_info("peername")
         transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)

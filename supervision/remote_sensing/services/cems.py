@@ -67,8 +67,8 @@ def cems_values_store(*, rows: list[CemsRow], received_at: datetime, report_new:
     if not rows:
         return []
     if connection.vendor != "postgresql":
-        new = _store_portable(rows=rows, received_at=received_at)
-        return new if report_new else []
+        stored = _store_portable(rows=rows, received_at=received_at)
+        return stored if report_new else []
     # Partition bounds are dates read in the connection's zone, which Django sets to UTC.
     # A batch holds few distinct times (devices report the same hour): convert each once.
     times = {r.data_time for r in rows}
