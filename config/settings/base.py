@@ -278,9 +278,11 @@ MONITORING_MIN_VALID_DAYS_PER_30 = env.int("MONITORING_MIN_VALID_DAYS_PER_30", d
 CEMS_GAP_HOURS = env.int("CEMS_GAP_HOURS", default=6)
 CEMS_DEVICE_REFRESH_SECONDS = env.float("CEMS_DEVICE_REFRESH_SECONDS", default=30.0)
 CEMS_BATCH_SIZE = env.int("CEMS_BATCH_SIZE", default=500)
-CEMS_BATCH_SECONDS = env.float("CEMS_BATCH_SECONDS", default=0.05)
-# Batches stored at once (one thread and database connection each).
-CEMS_WRITERS = env.int("CEMS_WRITERS", default=2)
+# A free writer waits at most this long for a batch to fill: devices wait for their ack
+# before sending on, so a long wait lowers the rate; while writers are busy, batches fill anyway.
+CEMS_BATCH_SECONDS = env.float("CEMS_BATCH_SECONDS", default=0.01)
+# Batches stored at once (one thread and database connection each; commits overlap).
+CEMS_WRITERS = env.int("CEMS_WRITERS", default=3)
 # How far back evaluate_cems looks for exceedance episodes (days).
 CEMS_EVALUATE_DAYS = env.int("CEMS_EVALUATE_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {

@@ -128,9 +128,11 @@ def test_store_rejects_unknown_devices_and_data_without_time(limit):
             packet("OTHER", "DataTime=20260301010000;a21026-Avg=12"),
             packet("CEMS0001", "a21026-Avg=12"),
             packet("CEMS0001", "", cn="9015"),
+            # A pollutant code longer than the column (16): that packet alone is refused.
+            packet("CEMS0001", "DataTime=20260301020000;a21026-Avg=13;a210260000000000X-Avg=1"),
         ]
     )
-    assert verdicts == [None, "unknown_device", "malformed", None]
+    assert verdicts == [None, "unknown_device", "malformed", None, "malformed"]
     assert list(CemsValue.objects.values_list("device_mn", "outlet_code", "avg")) == [("CEMS0001", "DA001", 12.0)]
 
 

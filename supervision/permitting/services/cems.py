@@ -32,7 +32,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
@@ -56,6 +56,8 @@ STORED_CNS = {str(CN_HOURLY): CN_HOURLY, str(CN_MINUTE): CN_MINUTE}
 VALID_FLAGS = {"", "N", "T"}
 # HJ 75-2017: a daily average is valid with at least 20 valid hourly averages that day.
 DAILY_MIN_HOURS = 20
+# remote_sensing_cemsvalue.pollutant_code is varchar(16): a longer code refuses its packet alone.
+POLLUTANT_CODE_MAX = 16
 
 
 @dataclass
@@ -395,9 +397,12 @@ def cems_gaps_evaluate(*, now: datetime, report: CemsEvaluationReport) -> None:
 class CemsStore:
     """The receiver's `store`: known devices only, values of CN 2061/2051 stored, new hours evaluated.
 
-    Runs in the receiver's writer threads (each with its own database connection). The device list (MN → outlet per pollutant) is
-    re-read every CEMS_DEVICE_REFRESH_SECONDS, and at once (at most every 5 s) when an
-    unknown MN turns up, so a device whose limits were just imported is accepted soon.
+    Runs in the receiver's writer threads, each keeping its own database connection from
+    batch to batch (no reconnect or health-check query per batch); after a failure the
+    thread drops it and the next batch connects afresh. The device list (MN → outlet and
+    hourly limit per pollutant) is held in memory, re-read every
+    CEMS_DEVICE_REFRESH_SECONDS, and at once (at most every 5 s) when an unknown MN turns
+    up, so a device whose limits were just imported is accepted soon.
     """
 
     def __init__(self, *, evaluate: bool = True) -> None:
@@ -418,22 +423,26 @@ class CemsStore:
         self._devices = dict(devices)
         self._loaded_at = time.monotonic()
 
-    def _exceeds(self, row: CemsRow) -> bool:
-        limit = self._devices.get(row.device_mn, {}).get(row.pollutant_code)
-        return limit is not None and row.avg is not None and row.avg > limit[1] and row.flag in VALID_FLAGS
-
     def __call__(self, packets: list[Packet]) -> list[str | None]:
-        if not connection.in_atomic_block:
-            # A long-lived writer thread: drop a connection the server closed or that aged out.
-            close_old_connections()
+        try:
+            return self._store(packets)
+        except Exception:
+            if not connection.in_atomic_block:
+                connection.close()
+            raise
+
+    def _store(self, packets: list[Packet]) -> list[str | None]:
         with self._lock:
             self._refresh(force=False)
-            if any(p.mn not in self._devices for p in packets):
+            devices = self._devices
+            if any(p.mn not in devices for p in packets):
                 self._refresh(force=True)
+                devices = self._devices
         verdicts: list[str | None] = []
         rows: list[CemsRow] = []
+        watch = False  # a new hour above its limit may start or extend an episode
         for packet in packets:
-            outlets = self._devices.get(packet.mn)
+            outlets = devices.get(packet.mn)
             if outlets is None:
                 verdicts.append("unknown_device")
                 continue
@@ -441,27 +450,41 @@ class CemsStore:
             if cn is None:
                 verdicts.append(None)  # heartbeats, real-time and daily data: acknowledged, not kept
                 continue
-            if packet.data_time is None:
+            data_time = packet.data_time
+            if data_time is None:
                 verdicts.append("malformed")
                 continue
             default_outlet = next(iter(outlets.values()))[0]
+            packet_rows = []
             for value in packet.values:
-                rows.append(
+                code = value.code
+                if len(code) > POLLUTANT_CODE_MAX:
+                    verdicts.append("malformed")
+                    break
+                limit = outlets.get(code)
+                avg = value.avg if value.avg is not None else value.rtd
+                flag = value.flag[:4]
+                packet_rows.append(
                     CemsRow(
-                        device_mn=packet.mn,
-                        outlet_code=outlets[value.code][0] if value.code in outlets else default_outlet,
-                        pollutant_code=value.code,
-                        cn=cn,
-                        data_time=packet.data_time,
-                        avg=value.avg if value.avg is not None else value.rtd,
-                        min=value.min,
-                        max=value.max,
-                        flag=value.flag[:4],
+                        packet.mn,
+                        limit[0] if limit is not None else default_outlet,
+                        code,
+                        cn,
+                        data_time,
+                        avg,
+                        value.min,
+                        value.max,
+                        flag,
                     )
                 )
-            verdicts.append(None)
-        new = cems_values_store(rows=rows, received_at=timezone.now())
-        if self.evaluate:
+                if cn == CN_HOURLY and limit is not None and avg is not None and avg > limit[1] and flag in VALID_FLAGS:
+                    watch = True
+            else:
+                rows += packet_rows
+                verdicts.append(None)
+        evaluate = self.evaluate and watch
+        new = cems_values_store(rows=rows, received_at=timezone.now(), report_new=evaluate)
+        if evaluate:
             # Only a new hour above its limit can start or extend an episode (a compliant
             # hour just ends one, which needs no write): the rest cost no query.
             hours = [r for r in new if r.cn == CN_HOURLY and self._exceeds(r)]
@@ -475,3 +498,7 @@ class CemsStore:
                     # The values are stored; evaluate_cems will raise what was missed.
                     log.exception("CEMS evaluation after a stored batch failed")
         return verdicts
+
+    def _exceeds(self, row: CemsRow) -> bool:
+        limit = self._devices.get(row.device_mn, {}).get(row.pollutant_code)
+        return limit is not None and row.avg is not None and row.avg > limit[1] and row.flag in VALID_FLAGS

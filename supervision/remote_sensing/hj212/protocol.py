@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 HEADER = b"##"
@@ -24,7 +25,11 @@ FLAG_ACK = 0b01
 FLAG_SPLIT = 0b10
 # DataTime and QN are Beijing time (the standard names no zone; every platform reads them so).
 DEVICE_TZ = ZoneInfo("Asia/Shanghai")
-_VALUE_FIELDS = ("Rtd", "Avg", "Min", "Max", "Cou", "Flag")
+# A CP key `code-Kind` → the index of its field in PollutantValue.
+_VALUE_INDEX = {"Avg": 1, "Min": 2, "Max": 3, "Rtd": 4, "Cou": 5, "Flag": 6}
+_FLAG_INDEX = 6
+_DATA_TIMES: dict[str, datetime] = {}
+_DATA_TIMES_MAX = 4096
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -70,8 +75,7 @@ def crc16(data: bytes) -> int:
     return crc
 
 
-@dataclass(frozen=True)
-class PollutantValue:
+class PollutantValue(NamedTuple):
     """One pollutant's values in a CP section (mg/m³ etc. as the device sends them)."""
 
     code: str
@@ -130,17 +134,12 @@ def segment_parse(segment: str) -> Packet:
         raise HJ212Malformed(f"Flag '{flag_text[:10]}' is not a number")
     cp: dict[str, str] = {}
     if body:
-        for part in re.split("[;,]", body):
+        for part in body.replace(",", ";").split(";"):
             key, sep, value = part.partition("=")
             if not sep or not key:
                 raise HJ212Malformed(f"CP item '{part[:40]}' is not KEY=VALUE")
             cp[key] = value
-    data_time = None
-    if "DataTime" in cp:
-        try:
-            data_time = datetime.strptime(cp["DataTime"], "%Y%m%d%H%M%S").replace(tzinfo=DEVICE_TZ)
-        except ValueError:
-            raise HJ212Malformed(f"DataTime '{cp['DataTime'][:20]}' is not YYYYMMDDhhmmss") from None
+    data_time = _data_time(cp["DataTime"]) if "DataTime" in cp else None
     return Packet(
         qn=fields.get("QN", ""),
         st=fields["ST"],
@@ -155,20 +154,38 @@ def segment_parse(segment: str) -> Packet:
     )
 
 
+def _data_time(text: str) -> datetime:
+    # Devices report the same hours and minutes: parse each DataTime text once (bounded cache).
+    at = _DATA_TIMES.get(text)
+    if at is None:
+        try:
+            at = datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=DEVICE_TZ)
+        except ValueError:
+            raise HJ212Malformed(f"DataTime '{text[:20]}' is not YYYYMMDDhhmmss") from None
+        if len(_DATA_TIMES) >= _DATA_TIMES_MAX:
+            _DATA_TIMES.clear()
+        _DATA_TIMES[text] = at
+    return at
+
+
 def _values(cp: dict[str, str]) -> tuple[PollutantValue, ...]:
-    by_code: dict[str, dict[str, object]] = {}
+    # code → [code, avg, min, max, rtd, cou, flag]: PollutantValue's fields in order.
+    by_code: dict[str, list] = {}
     for key, value in cp.items():
         code, sep, kind = key.rpartition("-")
-        if not sep or kind not in _VALUE_FIELDS or not code:
+        index = _VALUE_INDEX.get(kind)
+        if index is None or not code:
             continue  # DataTime, RtdInterval, SB… states: not pollutant values
-        slot = by_code.setdefault(code, {})
-        if kind == "Flag":
-            slot["flag"] = value
+        slot = by_code.get(code)
+        if slot is None:
+            slot = by_code[code] = [code, None, None, None, None, None, ""]
+        if index == _FLAG_INDEX:
+            slot[index] = value
             continue
         if not _NUMBER.fullmatch(value):
             raise HJ212Malformed(f"{key} '{value[:20]}' is not a number")
-        slot[kind.lower()] = float(value)
-    return tuple(PollutantValue(code=code, **slot) for code, slot in by_code.items())  # type: ignore[arg-type]
+        slot[index] = float(value)
+    return tuple(PollutantValue._make(slot) for slot in by_code.values())
 
 
 def frame_check(frame: bytes) -> str:

@@ -1,26 +1,44 @@
 """Enterprise CEMS values: stored in batches, once per device, pollutant, command and time.
 
-The HJ 212 receiver hands batches of rows here from its writer thread. One INSERT per
-batch with `ON CONFLICT DO NOTHING` on (device, pollutant, cn, time): a resent packet is
-stored once, and the call says which rows were new (the ones evaluation must look at).
+The HJ 212 receiver hands batches of rows here from its writer threads. Per batch: one
+COPY into a temporary staging table (psycopg 3 formats the rows in C; no parameters to
+bind), then one `INSERT … SELECT … ON CONFLICT DO NOTHING` on (device, pollutant, cn,
+time), in one transaction: a resent packet is stored once. Asked for, the call says
+which rows were new (the ones evaluation must look at); otherwise it skips the RETURNING.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import weakref
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 
 from django.db import connection, transaction
 
 # Months whose partition this process has already ensured (the function is idempotent anyway).
 _months_ready: set[date] = set()
 _months_lock = threading.Lock()
+# psycopg connections whose session already has the staging table (temporary: per session).
+_staged: weakref.WeakSet = weakref.WeakSet()
+
+_COLUMNS = "device_mn, outlet_code, pollutant_code, cn, data_time, avg, min, max, flag"
+# ON COMMIT DELETE ROWS: the staging table is empty again at each commit (or rollback).
+_STAGE_CREATE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS cems_value_stage ("
+    "device_mn varchar(32), outlet_code varchar(32), pollutant_code varchar(16), cn smallint, "
+    "data_time timestamptz, avg float8, min float8, max float8, flag varchar(4)) ON COMMIT DELETE ROWS"
+)
+_STAGE_COPY = f"COPY cems_value_stage ({_COLUMNS}) FROM STDIN"
+_STAGE_INSERT = (
+    f"INSERT INTO remote_sensing_cemsvalue ({_COLUMNS}, received_at) "
+    f"SELECT {_COLUMNS}, %s FROM cems_value_stage "
+    "ON CONFLICT (device_mn, pollutant_code, cn, data_time) DO NOTHING"
+)
 
 
-@dataclass(frozen=True)
-class CemsRow:
-    """One value to store (times are timezone-aware)."""
+class CemsRow(NamedTuple):
+    """One value to store (times are timezone-aware); a tuple in column order, as COPY takes it."""
 
     device_mn: str
     outlet_code: str
@@ -44,38 +62,38 @@ def cems_partitions_ensure(*, months: set[date]) -> None:
     _months_ready.update(missing)
 
 
-def cems_values_store(*, rows: list[CemsRow], received_at: datetime) -> list[CemsRow]:
-    """Insert the rows not stored yet; return those that were new."""
+def cems_values_store(*, rows: list[CemsRow], received_at: datetime, report_new: bool = True) -> list[CemsRow]:
+    """Insert the rows not stored yet; return those that were new (nothing unless `report_new`)."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
-        return _store_portable(rows=rows, received_at=received_at)
+        stored = _store_portable(rows=rows, received_at=received_at)
+        return stored if report_new else []
     # Partition bounds are dates read in the connection's zone, which Django sets to UTC.
-    cems_partitions_ensure(months={r.data_time.astimezone(UTC).date().replace(day=1) for r in rows})
-    # One statement per batch with ten array parameters (unnest), not ten parameters per row:
-    # binding stays cheap however large the batch.
-    columns = list(
-        zip(
-            *(
-                (r.device_mn, r.outlet_code, r.pollutant_code, r.cn, r.data_time, r.avg, r.min, r.max, r.flag)
-                for r in rows
-            ),
-            strict=True,
-        )
-    )
-    sql = (
-        "INSERT INTO remote_sensing_cemsvalue "
-        "(device_mn, outlet_code, pollutant_code, cn, data_time, avg, min, max, flag, received_at) "
-        "SELECT d, o, p, c, t, a, mi, ma, f, %s FROM unnest("
-        "%s::varchar[], %s::varchar[], %s::varchar[], %s::smallint[], %s::timestamptz[], "
-        "%s::float8[], %s::float8[], %s::float8[], %s::varchar[]) AS v(d, o, p, c, t, a, mi, ma, f) "
-        "ON CONFLICT (device_mn, pollutant_code, cn, data_time) DO NOTHING "
-        "RETURNING device_mn, pollutant_code, cn, data_time"
-    )
-    params = [received_at, *(list(column) for column in columns)]
+    # A batch holds few distinct times (devices report the same hour): convert each once.
+    times = {r.data_time for r in rows}
+    cems_partitions_ensure(months={t.astimezone(UTC).date().replace(day=1) for t in times})
+    new: set[tuple] = set()
+    # Inside a caller's transaction the CREATE may still be rolled back: remember it only
+    # when this transaction is the outermost one (the receiver's writer threads).
+    outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)  # type: ignore[arg-type]
-        new = {(mn, code, cn, t) for mn, code, cn, t in cursor.fetchall()}
+        raw = connection.connection
+        created = raw not in _staged
+        if created:
+            cursor.execute(_STAGE_CREATE)
+        with cursor.copy(_STAGE_COPY) as copy:
+            for row in rows:
+                copy.write_row(row)
+        if report_new:
+            cursor.execute(f"{_STAGE_INSERT} RETURNING device_mn, pollutant_code, cn, data_time", [received_at])
+            new = set(cursor.fetchall())
+        else:
+            cursor.execute(_STAGE_INSERT, [received_at])
+    if created and outermost:
+        _staged.add(raw)  # only once committed: a rolled-back CREATE leaves no table
+    if not report_new:
+        return []
     return [r for r in rows if (r.device_mn, r.pollutant_code, r.cn, r.data_time) in new]
 
 
