@@ -719,6 +719,12 @@ def plan_district_outlines(*, plan: ZoningPlan) -> dict[str, Any]:
     return result
 
 
+def unit_bounds_lonlat(*, unit: ControlUnit) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of one unit."""
+    geom = unit.geom if SpatialReference(settings.STORAGE_SRID).geographic else unit.geom.transform(4326, clone=True)
+    return geom.extent
+
+
 def plan_bounds_lonlat(*, plan: ZoningPlan) -> tuple[float, float, float, float] | None:
     """(min lon, min lat, max lon, max lat) of the plan's units, or None when it has none."""
     from django.contrib.gis.db.models import Extent

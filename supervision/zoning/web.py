@@ -187,7 +187,18 @@ def unit_card(request, plan: str, code: str, public: bool = False):
         "public": public,
         "activity_url": None if public else _url("web:unit-activity", plan=plan, code=code),
     }
-    template = "web/zoning/unit_card.html" if request.headers.get("HX-Request") else "web/zoning/unit_page.html"
+    if request.headers.get("HX-Request"):
+        template = "web/zoning/unit_card.html"
+    else:
+        # The unit's own page has a small map: the plan's unit tiles around it, the unit outlined.
+        template = "web/zoning/unit_page.html"
+        context["unit_map_config"] = {
+            "plan": unit.plan.code,
+            "code": unit.code,
+            "bounds": selectors.unit_bounds_lonlat(unit=unit),
+            "basemapUrl": settings.BASEMAP_URL,
+            "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
+        }
     return render(request, template, {**context, "web_section": "public-map" if public else "map"})
 
 

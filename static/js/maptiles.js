@@ -1,0 +1,171 @@
+/* Leaflet layers of the server's vector tiles (/api/v1/tiles/{layer}/{z}/{x}/{y}.pbf), drawn with the
+   vendored Leaflet.VectorGrid; shared by the one map, the public map, the desk, lead and unit minimaps.
+   Needs vendor/leaflet and vendor/leaflet.vectorgrid loaded first. Builds layers, adds nothing by itself.
+   - units and overlays: canvas tiles that take no pointer events (a page asks /api/v1/zoning/units/at/
+     for the unit under a click, so a basin drawn over many units never catches them);
+   - leads (clustered by the server below zoom 12, with a `count`) and targets: SVG tiles whose markers
+     alone take clicks (a miss falls through to the map); a click hands the feature's properties to
+     `onClick(props, latlng, layer)`. Labels and popups are for the caller to build as text nodes. */
+(function () {
+  "use strict";
+  var L = window.L;
+  var CLASS_COLOURS = { priority: "#2e9e44", key: "#e8732c", general: "#e6c229" };
+  var OVERLAY_STYLES = {
+    red_line: { color: "#d62828", weight: 2, fill: true, fillColor: "#d62828", fillOpacity: 0.15 },
+    basin: { color: "#2f7fd1", weight: 2, dashArray: "6 4", fill: false },
+    other: { color: "#666", weight: 1, dashArray: "2 3", fill: false },
+  };
+  var HIDDEN = { weight: 0, fill: false, opacity: 0, fillOpacity: 0 };
+
+  function url(layer, params) {
+    var query = Object.keys(params || {})
+      .filter(function (k) { return params[k] !== undefined && params[k] !== null && params[k] !== ""; })
+      .map(function (k) {
+        var v = params[k];
+        return (Array.isArray(v) ? v : [v]).map(function (one) { return encodeURIComponent(k) + "=" + encodeURIComponent(one); }).join("&");
+      })
+      .join("&");
+    return "/api/v1/tiles/" + layer + "/{z}/{x}/{y}.pbf" + (query ? "?" + query : "");
+  }
+
+  function pane(map, name, zIndex, pointer) {
+    if (!map.getPane(name)) {
+      var p = map.createPane(name);
+      p.style.zIndex = zIndex;
+      if (!pointer) p.style.pointerEvents = "none";
+    }
+    return name;
+  }
+
+  /* The plan's units coloured by class. options.highlight: a unit code drawn as a thick outline
+     (tiles carry codes from zoom 8), options.faint: the others drawn lighter (context on a minimap). */
+  function units(map, plan, options) {
+    var o = options || {};
+    return L.vectorGrid.protobuf(url("units", { plan: plan }), {
+      pane: pane(map, "units", 250, false),
+      interactive: false,
+      rendererFactory: L.canvas.tile,
+      maxNativeZoom: 18,
+      vectorTileLayerStyles: {
+        units: function (p) {
+          if (o.highlight && p.code === o.highlight) {
+            return { color: o.highlightColor || "#1f6fb2", weight: 3, dashArray: "6 4", fill: true, fillColor: CLASS_COLOURS[p["class"]] || "#999", fillOpacity: 0.35 };
+          }
+          return { color: "#555", weight: 0.6, fill: true, fillColor: CLASS_COLOURS[p["class"]] || "#999", fillOpacity: o.faint ? 0.18 : 0.45 };
+        },
+      },
+    });
+  }
+
+  /* The plan's overlays; options.kinds limits the kinds drawn (e.g. ["red_line"]). */
+  function overlays(map, plan, options) {
+    var o = options || {};
+    return L.vectorGrid.protobuf(url("overlays", { plan: plan }), {
+      pane: pane(map, "overlays", 260, false),
+      interactive: false,
+      rendererFactory: L.canvas.tile,
+      maxNativeZoom: 18,
+      vectorTileLayerStyles: {
+        overlays: function (p) {
+          if (o.kinds && o.kinds.indexOf(p.kind) < 0) return HIDDEN;
+          return OVERLAY_STYLES[p.kind] || OVERLAY_STYLES.other;
+        },
+      },
+    });
+  }
+
+  function radius(count) { return count > 1 ? Math.min(18, 6 + 2.5 * Math.log(count)) : 6; }
+
+  /* Markers of a scoped point layer ("leads" or "targets"). options: params (the API's filters), colour
+     (function of the properties or a string), onClick(props, latlng), seen(props) called per drawn feature. */
+  function points(map, layer, options) {
+    var o = options || {};
+    var grid = L.vectorGrid.protobuf(url(layer, o.params), {
+      pane: pane(map, layer, layer === "leads" ? 420 : 410, true),
+      interactive: true,
+      rendererFactory: L.svg.tile,
+      maxNativeZoom: 18,
+      vectorTileLayerStyles: (function () {
+        var styles = {};
+        styles[layer] = function (p) {
+          if (o.seen) o.seen(p);
+          var fill = typeof o.colour === "function" ? o.colour(p) : (o.colour || "#c62828");
+          return { radius: radius(p.count || 1), color: "#fff", weight: 1.5, fill: true, fillColor: fill, fillOpacity: 0.9 };
+        };
+        return styles;
+      })(),
+    });
+    grid.on("click", function (e) {
+      if (e.originalEvent) L.DomEvent.stopPropagation(e);
+      var props = (e.layer && e.layer.properties) || {};
+      // A cluster: zoom in on it, the server splits it further down.
+      if ((props.count || 1) > 1) { map.setView(e.latlng, Math.min(map.getZoom() + 2, 18)); return; }
+      if (o.onClick) o.onClick(props, e.latlng, grid);
+    });
+    return grid;
+  }
+
+  function getJSON(path) {
+    return fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
+      if (!r.ok) throw new Error(r.status + " " + path);
+      return r.json();
+    });
+  }
+
+  function text(value, tag) {
+    var el = document.createElement(tag || "span");
+    el.textContent = value == null ? "" : String(value);
+    return el;
+  }
+
+  function withId(path, id) {
+    var u = new URL(path, window.location.origin);
+    u.searchParams.set("id", id);
+    return u.pathname + u.search;
+  }
+
+  /* A lead's popup, from the page's lead layer (`/map/leads.json?id=`, scoped as the tile) when its marker is clicked. */
+  function leadPopup(map, leadsUrl, props, latlng) {
+    getJSON(withId(leadsUrl, props.id)).then(function (fc) {
+      var f = fc.features && fc.features[0];
+      if (!f) return;
+      var p = f.properties;
+      var box = document.createElement("div");
+      box.className = "lead-popup";
+      box.setAttribute("data-lead", String(p.id));
+      var a = text("#" + p.id + " " + p.title, "a");
+      a.href = String(p.url || "").charAt(0) === "/" ? p.url : "#";
+      var strong = document.createElement("strong");
+      strong.appendChild(a);
+      box.appendChild(strong);
+      box.appendChild(document.createElement("br"));
+      box.appendChild(text(p.status_label));
+      if (p.overdue) { box.appendChild(document.createTextNode(" ")); var b = text(p.overdue_label); b.className = "badge overdue"; box.appendChild(b); }
+      L.popup().setLatLng(latlng).setContent(box).openOn(map);
+    }).catch(function () {});
+  }
+
+  /* A target's popup, from the page's target layer (`/map/targets.json?id=`). */
+  function targetPopup(map, targetsUrl, props, latlng) {
+    getJSON(withId(targetsUrl, props.id)).then(function (fc) {
+      var f = fc.features && fc.features[0];
+      if (!f) return;
+      var box = document.createElement("div");
+      box.className = "target-popup";
+      box.appendChild(text(f.properties.name));
+      box.appendChild(document.createElement("br"));
+      box.appendChild(text(f.properties.credit_code, "small"));
+      L.popup().setLatLng(latlng).setContent(box).openOn(map);
+    }).catch(function () {});
+  }
+
+  /* Resolve once the layer's first tiles are drawn (or failed): a page marks itself loaded then. */
+  function loaded(layer) {
+    return new Promise(function (resolve) { layer.once("load", resolve); layer.once("tileerror", resolve); });
+  }
+
+  window.SupervisionMapTiles = {
+    url: url, units: units, overlays: overlays, points: points, loaded: loaded,
+    leadPopup: leadPopup, targetPopup: targetPopup, getJSON: getJSON, text: text, CLASS_COLOURS: CLASS_COLOURS,
+  };
+})();
