@@ -125,6 +125,9 @@ def first_view(chromium, base: str, plan: str) -> dict:
     """Open the one map in a fresh context, signed in; time and bytes until the network is idle."""
     context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda err: problems.append(str(err)))
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", "bench")
     page.fill("#id_password", PASSWORD)
@@ -152,7 +155,10 @@ def first_view(chromium, base: str, plan: str) -> dict:
     cdp.on("Network.requestWillBeSent", sent)
     cdp.on("Network.loadingFinished", finished)
     page.goto(f"{base}/map/?plan={plan}", wait_until="networkidle", timeout=120_000)
-    page.wait_for_selector("#map[data-loaded=true]", timeout=60_000)
+    try:
+        page.wait_for_selector("#map[data-loaded=true]", timeout=60_000)
+    except Exception:
+        raise SystemExit(f"the map at {page.url} did not load: {problems}") from None
     page.wait_for_load_state("networkidle")
     zoom = page.evaluate("window.supervisionMap.map.getZoom()")
     context.close()

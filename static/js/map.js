@@ -14,7 +14,10 @@
   var statusEl = document.getElementById("map-status");
   var COLORS = { priority: "#2e9e44", key: "#e8732c", general: "#e6c229" };
   var map = L.map("map", { preferCanvas: true, zoomControl: true, attributionControl: !!cfg.basemapUrl });
-  map.setView([43.88, 125.32], 9);
+  // The first view is the plan's extent (one aggregate on the server, given with the page), set before any
+  // layer is added so no tile of another view is fetched.
+  if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { padding: [10, 10] });
+  else map.setView([43.88, 125.32], 9);
   if (cfg.basemapUrl) {
     L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution || "", maxZoom: 18 }).addTo(map);
   }
@@ -104,10 +107,20 @@
     }, 120);
   });
   map.on("mouseout", function () { clearTimeout(hoverTimer); hoverSeq++; map.closeTooltip(tooltip); });
-  // Click: the unit at the point opens its card (while drawing, the click is a vertex instead).
+  // Click: the server is asked what lies under it, in order: a lead, a target (while their layers are
+  // shown; a cluster zooms in), else the unit at the point opens its card. While drawing, the click is
+  // a vertex instead.
   map.on("click", function (e) {
     if (state.drawMode) return;
-    unitsAt(e.latlng).then(function (units) { if (units.length) openUnit(units[0].code); }).catch(function (err) { setStatus(String(err)); });
+    var asks = [];
+    if (leads && map.hasLayer(leads)) asks.push(function () { return T.pointClick(map, cfg.leadsUrl, e.latlng, { plan: cfg.plan }, T.leadPopup); });
+    if (targets && map.hasLayer(targets)) asks.push(function () { return T.pointClick(map, cfg.targetsUrl, e.latlng, null, T.targetPopup); });
+    var chain = Promise.resolve(false);
+    asks.forEach(function (ask) { chain = chain.then(function (done) { return done || ask(); }); });
+    chain.then(function (done) {
+      if (done) return;
+      return unitsAt(e.latlng).then(function (units) { if (units.length) openUnit(units[0].code); });
+    }).catch(function (err) { setStatus(String(err)); });
   });
 
   // Leads (the user's scope, as the leads API; clustered by the server below zoom 12) and targets.
@@ -117,11 +130,9 @@
     params: { plan: cfg.plan },
     colour: "#c62828",
     seen: function (p) { state.leadsSeen[p.id] = p.count || 1; },
-    onClick: function (p, latlng) { T.leadPopup(map, cfg.leadsUrl, p, latlng); },
   }) : null;
   var targets = cfg.targetsUrl ? T.points(map, "targets", {
     colour: "#1f6fb2",
-    onClick: function (p, latlng) { T.targetPopup(map, cfg.targetsUrl, p, latlng); },
   }) : null;
 
   var overlayControl = {};
@@ -132,8 +143,6 @@
   L.control.layers(null, overlayControl, { collapsed: window.innerWidth < 900 }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
 
-  // The plan's extent comes with the page (one aggregate on the server), so the first view is the plan.
-  if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { padding: [10, 10] });
   // Context without a basemap: the plan's districts, outlined and named (text, never HTML).
   var districts = L.geoJSON(null, {
     interactive: false,

@@ -3,9 +3,9 @@
    Needs vendor/leaflet and vendor/leaflet.vectorgrid loaded first. Builds layers, adds nothing by itself.
    - units and overlays: canvas tiles that take no pointer events (a page asks /api/v1/zoning/units/at/
      for the unit under a click, so a basin drawn over many units never catches them);
-   - leads (clustered by the server below zoom 12, with a `count`) and targets: SVG tiles whose markers
-     alone take clicks (a miss falls through to the map); a click hands the feature's properties to
-     `onClick(props, latlng, layer)`. Labels and popups are for the caller to build as text nodes. */
+   - leads (clustered by the server below zoom 12, with a `count`) and targets: canvas tiles too; a click
+     asks the page's point layer for what lies within a few pixels (`pointClick`: /map/leads.json?bbox=,
+     scoped as the tiles), zooms in on a cluster or opens the nearest one's popup (text nodes). */
 (function () {
   "use strict";
   var L = window.L;
@@ -77,32 +77,42 @@
   function radius(count) { return count > 1 ? Math.min(18, 6 + 2.5 * Math.log(count)) : 6; }
 
   /* Markers of a scoped point layer ("leads" or "targets"). options: params (the API's filters), colour
-     (function of the properties or a string), onClick(props, latlng), seen(props) called per drawn feature. */
+     (function of the properties or a string), seen(props) called per drawn feature. The markers take no
+     pointer events either: a page asks the server what is under a click (`near` + `pointsAt`). */
   function points(map, layer, options) {
     var o = options || {};
-    var grid = L.vectorGrid.protobuf(url(layer, o.params), {
-      pane: pane(map, layer, layer === "leads" ? 420 : 410, true),
-      interactive: true,
-      rendererFactory: L.svg.tile,
+    var styles = {};
+    styles[layer] = function (p) {
+      if (o.seen) o.seen(p);
+      var fill = typeof o.colour === "function" ? o.colour(p) : (o.colour || "#c62828");
+      return { radius: radius(p.count || 1), color: "#fff", weight: 1.5, fill: true, fillColor: fill, fillOpacity: 0.9 };
+    };
+    return L.vectorGrid.protobuf(url(layer, o.params), {
+      pane: pane(map, layer, layer === "leads" ? 420 : 410, false),
+      interactive: false,
+      rendererFactory: L.canvas.tile,
       maxNativeZoom: 18,
-      vectorTileLayerStyles: (function () {
-        var styles = {};
-        styles[layer] = function (p) {
-          if (o.seen) o.seen(p);
-          var fill = typeof o.colour === "function" ? o.colour(p) : (o.colour || "#c62828");
-          return { radius: radius(p.count || 1), color: "#fff", weight: 1.5, fill: true, fillColor: fill, fillOpacity: 0.9 };
-        };
-        return styles;
-      })(),
+      vectorTileLayerStyles: styles,
     });
-    grid.on("click", function (e) {
-      if (e.originalEvent) L.DomEvent.stopPropagation(e);
-      var props = (e.layer && e.layer.properties) || {};
-      // A cluster: zoom in on it, the server splits it further down.
-      if ((props.count || 1) > 1) { map.setView(e.latlng, Math.min(map.getZoom() + 2, 18)); return; }
-      if (o.onClick) o.onClick(props, e.latlng, grid);
+  }
+
+  /* The box of `px` screen pixels around a clicked point, as the bbox parameter (lon/lat). */
+  function near(map, latlng, px) {
+    var p = map.latLngToContainerPoint(latlng);
+    var sw = map.containerPointToLatLng([p.x - px, p.y + px]);
+    var ne = map.containerPointToLatLng([p.x + px, p.y - px]);
+    return [sw.lng, sw.lat, ne.lng, ne.lat].map(function (v) { return Math.round(v * 1e6) / 1e6; }).join(",");
+  }
+
+  /* The features of a page's point layer (/map/leads.json, /map/targets.json) within px of a click. */
+  function pointsAt(map, path, latlng, px, params) {
+    var u = new URL(path, window.location.origin);
+    u.searchParams.set("bbox", near(map, latlng, px));
+    Object.keys(params || {}).forEach(function (k) {
+      var v = params[k];
+      (Array.isArray(v) ? v : [v]).forEach(function (one) { if (one !== null && one !== undefined && one !== "") u.searchParams.append(k, one); });
     });
-    return grid;
+    return getJSON(u.pathname + u.search).then(function (fc) { return fc.features || []; });
   }
 
   function getJSON(path) {
@@ -118,45 +128,43 @@
     return el;
   }
 
-  function withId(path, id) {
-    var u = new URL(path, window.location.origin);
-    u.searchParams.set("id", id);
-    return u.pathname + u.search;
+  /* A lead's popup (the properties of /map/leads.json): title linking to its page, status, overdue. */
+  function leadPopup(map, p, latlng) {
+    var box = document.createElement("div");
+    box.className = "lead-popup";
+    box.setAttribute("data-lead", String(p.id));
+    var a = text("#" + p.id + " " + p.title, "a");
+    a.href = String(p.url || "").charAt(0) === "/" ? p.url : "#";
+    var strong = document.createElement("strong");
+    strong.appendChild(a);
+    box.appendChild(strong);
+    box.appendChild(document.createElement("br"));
+    box.appendChild(text(p.status_label));
+    if (p.overdue) { box.appendChild(document.createTextNode(" ")); var b = text(p.overdue_label); b.className = "badge overdue"; box.appendChild(b); }
+    L.popup().setLatLng(latlng).setContent(box).openOn(map);
   }
 
-  /* A lead's popup, from the page's lead layer (`/map/leads.json?id=`, scoped as the tile) when its marker is clicked. */
-  function leadPopup(map, leadsUrl, props, latlng) {
-    getJSON(withId(leadsUrl, props.id)).then(function (fc) {
-      var f = fc.features && fc.features[0];
-      if (!f) return;
-      var p = f.properties;
-      var box = document.createElement("div");
-      box.className = "lead-popup";
-      box.setAttribute("data-lead", String(p.id));
-      var a = text("#" + p.id + " " + p.title, "a");
-      a.href = String(p.url || "").charAt(0) === "/" ? p.url : "#";
-      var strong = document.createElement("strong");
-      strong.appendChild(a);
-      box.appendChild(strong);
-      box.appendChild(document.createElement("br"));
-      box.appendChild(text(p.status_label));
-      if (p.overdue) { box.appendChild(document.createTextNode(" ")); var b = text(p.overdue_label); b.className = "badge overdue"; box.appendChild(b); }
-      L.popup().setLatLng(latlng).setContent(box).openOn(map);
-    }).catch(function () {});
+  /* A target's popup (the properties of /map/targets.json). */
+  function targetPopup(map, p, latlng) {
+    var box = document.createElement("div");
+    box.className = "target-popup";
+    box.setAttribute("data-target", String(p.id));
+    box.appendChild(text(p.name));
+    box.appendChild(document.createElement("br"));
+    box.appendChild(text(p.credit_code, "small"));
+    L.popup().setLatLng(latlng).setContent(box).openOn(map);
   }
 
-  /* A target's popup, from the page's target layer (`/map/targets.json?id=`). */
-  function targetPopup(map, targetsUrl, props, latlng) {
-    getJSON(withId(targetsUrl, props.id)).then(function (fc) {
-      var f = fc.features && fc.features[0];
-      if (!f) return;
-      var box = document.createElement("div");
-      box.className = "target-popup";
-      box.appendChild(text(f.properties.name));
-      box.appendChild(document.createElement("br"));
-      box.appendChild(text(f.properties.credit_code, "small"));
-      L.popup().setLatLng(latlng).setContent(box).openOn(map);
-    }).catch(function () {});
+  /* A click on a point layer: below zoom 12 (clusters) zoom in on it, else the popup of the nearest.
+     Resolves true when something was under the click. */
+  function pointClick(map, path, latlng, params, popup) {
+    var clustered = map.getZoom() < 12;
+    return pointsAt(map, path, latlng, clustered ? 16 : 8, params).then(function (features) {
+      if (!features.length) return false;
+      if (clustered) { map.setView(latlng, Math.min(map.getZoom() + 2, 18)); return true; }
+      popup(map, features[0].properties, latlng);
+      return true;
+    });
   }
 
   /* Resolve once the layer's first tiles are drawn (or failed): a page marks itself loaded then. */
@@ -165,7 +173,8 @@
   }
 
   window.SupervisionMapTiles = {
-    url: url, units: units, overlays: overlays, points: points, loaded: loaded,
-    leadPopup: leadPopup, targetPopup: targetPopup, getJSON: getJSON, text: text, CLASS_COLOURS: CLASS_COLOURS,
+    url: url, units: units, overlays: overlays, points: points, loaded: loaded, near: near, pointsAt: pointsAt,
+    pointClick: pointClick, leadPopup: leadPopup, targetPopup: targetPopup, getJSON: getJSON, text: text,
+    CLASS_COLOURS: CLASS_COLOURS,
   };
 })();

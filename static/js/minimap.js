@@ -17,16 +17,17 @@
   var deskCfg = document.getElementById("desk-map-config");
   if (deskCfg && document.getElementById("desk-map")) {
     var cfg = JSON.parse(deskCfg.textContent);
-    var map = L.map("desk-map", { attributionControl: !!cfg.basemapUrl }).setView([43.88, 125.32], 9);
+    var map = L.map("desk-map", { attributionControl: !!cfg.basemapUrl });
+    if (cfg.bounds) fit(map, cfg.bounds, 13); else map.setView([43.88, 125.32], 9);
     base(map, cfg);
-    fit(map, cfg.bounds, 13);
     var seen = {};
     var leads = T.points(map, "leads", {
       params: cfg.tileParams,
       colour: function (p) { return p.count > 1 ? "#6d4c41" : "#1f6fb2"; },
       seen: function (p) { seen[p.id] = p.count || 1; },
-      onClick: function (p, latlng) { T.leadPopup(map, cfg.leadsUrl, p, latlng); },
     }).addTo(map);
+    // A click asks the desk's lead layer (the same filters) for the lead under it.
+    map.on("click", function (e) { T.pointClick(map, cfg.leadsUrl, e.latlng, null, T.leadPopup).catch(function () {}); });
     var el = document.getElementById("desk-map");
     T.loaded(leads).then(function () {
       el.setAttribute("data-leads", Object.keys(seen).join(","));
@@ -39,10 +40,6 @@
     var c = JSON.parse(leadCfg.textContent);
     var m = L.map("lead-map", { attributionControl: !!c.basemapUrl }).setView([43.88, 125.32], 9);
     base(m, c);
-    // Context from tiles: the plan's units around the lead, faint (the lead's own unit and the red lines
-    // meeting it are drawn over them from the page's data).
-    var context = [];
-    if (c.plan) context.push(T.units(m, c.plan, { faint: true }).addTo(m));
     var drawn = L.featureGroup().addTo(m);
     function label(layer, text) {
       // Names are data: a text node, never HTML.
@@ -64,6 +61,10 @@
       pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 8, color: "#c62828", fillOpacity: 0.8 }); },
     }).addTo(drawn);
     m.fitBounds(drawn.getBounds(), { padding: [12, 12], maxZoom: 16 });
+    // Context from tiles, once the view is set: the plan's units around the lead, faint (the lead's own
+    // unit and the red lines meeting it are drawn over them from the page's data).
+    var context = [];
+    if (c.plan) context.push(T.units(m, c.plan, { faint: true }).addTo(m));
     var el2 = document.getElementById("lead-map");
     el2.setAttribute("data-unit", c.unit ? c.unit.code : "");
     el2.setAttribute("data-red-lines", (c.redLines || []).map(function (r) { return r.code; }).join(","));
@@ -73,11 +74,11 @@
   var unitCfg = document.getElementById("unit-map-config");
   if (unitCfg && document.getElementById("unit-map")) {
     var uc = JSON.parse(unitCfg.textContent);
-    var um = L.map("unit-map", { attributionControl: !!uc.basemapUrl }).setView([43.88, 125.32], 9);
-    base(um, uc);
+    var um = L.map("unit-map", { attributionControl: !!uc.basemapUrl });
     fit(um, uc.bounds, 15);
     // Zoom 8 at least: the tiles carry unit codes from there, which the highlight needs.
     if (um.getZoom() < 8) um.setZoom(8);
+    base(um, uc);
     var unitLayer = T.units(um, uc.plan, { highlight: uc.code, highlightColor: "#000" }).addTo(um);
     T.overlays(um, uc.plan).addTo(um);
     T.loaded(unitLayer).then(function () { document.getElementById("unit-map").setAttribute("data-loaded", "true"); });

@@ -106,6 +106,30 @@ def _feature_collection(rows) -> JsonResponse:
 # --- Map layers and the unit card's activity ---------------------------------------------
 
 
+def _near_click(request, qs, field: str):
+    """`?bbox=minlon,minlat,maxlon,maxlat` (API_SRID): the rows meeting the box around a map click,
+    nearest its centre first (what the tiles drew there); a 400 naming the parameter if unreadable."""
+    from django.contrib.gis.db.models.functions import Distance
+    from django.contrib.gis.geos import Polygon
+    from django.core.exceptions import ValidationError
+
+    from supervision.zoning.filters import _floats, to_storage
+
+    if not request.GET.get("bbox"):
+        return qs
+    try:
+        box = Polygon.from_bbox(_floats(request.GET["bbox"], 4, "bbox"))
+        box.srid = settings.API_SRID
+        box = to_storage(box)
+    except ValidationError as exc:
+        return JsonResponse({"detail": f"bbox: {exc.messages[0]}", "code": "invalid_bbox"}, status=400)
+    return (
+        qs.filter(**{f"{field}__intersects": box})
+        .annotate(click_distance=Distance(field, box.centroid))
+        .order_by("click_distance")
+    )
+
+
 @case_page
 @require_GET
 def map_leads(request):
@@ -118,6 +142,9 @@ def map_leads(request):
         qs = qs.filter(plan__code=request.GET["plan"])
     if request.GET.get("id", "").isdigit():
         qs = qs.filter(pk=int(request.GET["id"]))
+    qs = _near_click(request, qs, "geom")
+    if isinstance(qs, HttpResponse):
+        return qs
     qs = qs.exclude(status=LeadStatus.MERGED).annotate(
         gj=AsGeoJSON(Transform(PointOnSurface("geom"), settings.API_SRID), precision=6)
     )
@@ -150,6 +177,9 @@ def map_targets(request):
     qs = selectors.targets_for(user=request.user)
     if request.GET.get("id", "").isdigit():
         qs = qs.filter(pk=int(request.GET["id"]))
+    qs = _near_click(request, qs, "location")
+    if isinstance(qs, HttpResponse):
+        return qs
     qs = qs.annotate(gj=AsGeoJSON(Transform("location", settings.API_SRID), precision=6))
     rows = [
         {
@@ -326,7 +356,7 @@ def desk(request):
             "export_query": "&".join(filter(None, [sort_params.urlencode(), f"sort={sort}"])),
             "sources": LeadSource.choices,
             "statuses": LeadStatus.choices,
-            "map_config": _desk_map_config(request, qs),
+            "map_config": _desk_map_config(request, qs, params),
             "can_create": bool(perms.user_roles(request.user) & perms.ACTION_ROLES["lead.create"]),
             "manual_sources": [
                 (s, LeadSource(s).label)
@@ -356,7 +386,7 @@ def _desk_tile_params(request) -> dict[str, str | list[str]]:
     return params
 
 
-def _desk_map_config(request, qs) -> dict:
+def _desk_map_config(request, qs, params) -> dict:
     """The desk map: the filtered leads as tiles (the leads API's filters), fitted to their extent."""
     from django.contrib.gis.db.models import Extent
 
@@ -364,8 +394,8 @@ def _desk_map_config(request, qs) -> dict:
     return {
         "tileParams": _desk_tile_params(request),
         "bounds": list(extent) if extent else None,
-        # A marker's popup asks the lead layer for its one lead (?id=).
-        "leadsUrl": reverse("web:map-leads"),
+        # A click asks the desk's lead layer (its own filters) what lies under it (?bbox=).
+        "leadsUrl": reverse("web:map-leads") + ("?" + params.urlencode() if params else ""),
         "basemapUrl": settings.BASEMAP_URL,
         "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
     }

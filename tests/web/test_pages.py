@@ -193,6 +193,17 @@ def test_desk_map_draws_the_desks_filtered_leads_as_tiles(world, client):
     assert client.get(f"/map/leads.json?id={world.leads['b'].pk}").json()["features"] == []
     target = client.get(f"/map/targets.json?id={world.target.pk}").json()["features"]
     assert [f["properties"]["name"] for f in target] == ["测试化工有限公司"]
+    # A click: what lies in the box around it, nearest first; only the user's own leads.
+    near = client.get("/map/leads.json?bbox=125.3,43.8,125.34,43.84").json()["features"]
+    assert {f["properties"]["id"] for f in near} == {world.leads["a"].pk, world.leads["a2"].pk}
+    assert client.get("/map/leads.json?bbox=125.305,43.805,125.315,43.815").json()["features"][0]["id"] == (
+        world.leads["a"].pk
+    )
+    assert client.get("/map/targets.json?bbox=125.31,43.81,125.314,43.814").json()["features"][0]["id"] == (
+        world.target.pk
+    )
+    bad = client.get("/map/leads.json?bbox=1,2,3")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_bbox" and "bbox" in bad.json()["detail"]
 
 
 @pytest.mark.django_db
