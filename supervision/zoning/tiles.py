@@ -318,13 +318,17 @@ def plan_tile_etag(*, plan: ZoningPlan, layer: str, public: bool = False) -> str
     return f'"{layer}-{plan.pk}-v{plan.content_version}{"-public" if public else ""}"'
 
 
+def _tile_key(*, plan: ZoningPlan, address: TileAddress, public: bool) -> str:
+    variant = "public" if public else "full"
+    return f"tile:{address.layer}:{plan.pk}:v{plan.content_version}:{variant}:{address.z}/{address.x}/{address.y}"
+
+
 def plan_tile(*, plan: ZoningPlan, address: TileAddress, public: bool = False) -> bytes:
     """A units or overlays tile, from the cache when this content version was drawn before.
 
     `public`: the generalised geometry anonymous readers get (PUBLIC_GEOMETRY_TOLERANCE_M).
     """
-    variant = "public" if public else "full"
-    key = f"tile:{address.layer}:{plan.pk}:v{plan.content_version}:{variant}:{address.z}/{address.x}/{address.y}"
+    key = _tile_key(plan=plan, address=address, public=public)
     content = cache.get(key)
     if content is None:
         band = tile_band(address.z)
@@ -356,3 +360,61 @@ def etag_matches(header: str | None, etag: str) -> bool:
     if header.strip() == "*":
         return True
     return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    tiles: int
+    empty: int
+    seconds: float
+
+
+SEED_MAX_ZOOM = 12
+
+
+def tiles_over_bounds(*, bounds: tuple[float, float, float, float], z: int) -> list[tuple[int, int]]:
+    """The (x, y) of every zoom-z tile meeting a lon/lat box."""
+    import math
+
+    n = 2**z
+    minx, miny, maxx, maxy = bounds
+
+    def tx(lon: float) -> int:
+        return min(n - 1, max(0, int((lon + 180) / 360 * n)))
+
+    def ty(lat: float) -> int:
+        lat = max(-85.0511, min(85.0511, lat))
+        return min(n - 1, max(0, int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)))
+
+    return [(x, y) for x in range(tx(minx), tx(maxx) + 1) for y in range(ty(maxy), ty(miny) + 1)]
+
+
+def tiles_seed(*, plan: ZoningPlan, max_zoom: int = 8, public: bool = False) -> SeedReport:
+    """Draw a plan's units and overlays tiles from zoom 0 to max_zoom over its extent into the tile cache.
+
+    The low-zoom shapes are built first if they are not; tiles already cached are drawn again (the
+    cache entry is refreshed). `public`: the variant anonymous readers get (PUBLIC_ZONING).
+    """
+    import time
+
+    from .selectors import plan_bounds_lonlat
+
+    if not 0 <= max_zoom <= SEED_MAX_ZOOM:
+        raise TileError(
+            _("max zoom: %(zoom)s is not between 0 and %(max)s.") % {"zoom": max_zoom, "max": SEED_MAX_ZOOM},
+            code="invalid_seed_zoom",
+        )
+    started = time.perf_counter()
+    bounds = plan_bounds_lonlat(plan=plan)
+    tiles = empty = 0
+    if bounds is not None:
+        tile_shapes_build(plan=plan)
+        for z in range(max_zoom + 1):
+            for x, y in tiles_over_bounds(bounds=bounds, z=z):
+                for layer in LAYERS_PLAN:
+                    address = TileAddress(layer, z, x, y)
+                    cache.delete(_tile_key(plan=plan, address=address, public=public))
+                    content = plan_tile(plan=plan, address=address, public=public)
+                    tiles += 1
+                    empty += not content
+    return SeedReport(tiles=tiles, empty=empty, seconds=time.perf_counter() - started)

@@ -262,3 +262,27 @@ def test_lead_tiles_take_the_leads_api_filters(client_for, make_lead, scene):
     bad = admin.get(url("leads", 125.3015, 43.8015, 14, status="nope"))
     assert bad.status_code == 400 and "status" in str(bad.json())
     assert admin.get(url("leads", 125.3015, 43.8015, 14, plan="nope")).json()["code"] == "plan_not_found"
+
+
+def test_tiles_seed_draws_a_plans_low_zooms_into_the_cache(scene, client_for):
+    import io
+
+    from django.core.cache import cache
+
+    from supervision.zoning.tiles import TileAddress, _tile_key, tiles_over_bounds
+
+    cache.clear()
+    out = io.StringIO()
+    call_command("tiles_seed", "--plan", "changchun-test", "--max-zoom", "6", stdout=out)
+    bounds = (125.30, 43.80, 125.41, 43.91)
+    expected = sum(len(tiles_over_bounds(bounds=bounds, z=z)) for z in range(7)) * 2
+    assert out.getvalue().startswith(f"plan changchun-test: {expected} tiles drawn to zoom 6")
+    z, x, y = tile_of(125.35, 43.85, 6)
+    cached = cache.get(_tile_key(plan=scene.plan, address=TileAddress("units", z, x, y), public=False))
+    assert cached and cached == client_for("planner").get(url("units", 125.35, 43.85, 6, plan="changchun-test")).content
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("tiles_seed", "--plan", "changchun-test", "--max-zoom", "15", stderr=err)
+    assert exit_info.value.code == 1 and "max zoom: 15" in err.getvalue()
+    with pytest.raises(SystemExit):
+        call_command("tiles_seed", "--plan", "nope", stderr=io.StringIO())
