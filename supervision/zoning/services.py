@@ -6,6 +6,7 @@ import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, Transform
@@ -180,7 +181,7 @@ def plan_content_touch(*, plan_ids) -> None:
         from .tasks import tile_shapes_build
 
         for plan_id in plans.values_list("pk", flat=True):
-            transaction.on_commit(lambda plan_id=plan_id: tile_shapes_build.delay(plan_id))
+            transaction.on_commit(partial(tile_shapes_build.delay, plan_id))
 
 
 def units_import(
