@@ -16,6 +16,22 @@
     other: { color: "#666", weight: 1, dashArray: "2 3", fill: false },
   };
   var HIDDEN = { weight: 0, fill: false, opacity: 0, fillOpacity: 0 };
+  // 512 px tiles of the zoom above (as MapLibre draws them): a 1280 x 800 view takes about 6-9 tiles a
+  // layer instead of 20-24, so a first view is a third of the requests. A tile drawn at map zoom z is
+  // the server's tile z - 1 (its geometry generalised for that zoom, which is a pixel of this one at
+  // 512 px): unit codes come from map zoom 9, leads are clustered below map zoom 13.
+  var GRID = { tileSize: 512, minNativeZoom: 1, maxNativeZoom: 19 };
+  var CLUSTER_BELOW_MAP_ZOOM = 13;
+  var CODES_FROM_MAP_ZOOM = 9;
+  function grid(options) { return Object.assign({}, GRID, options); }
+  // VectorGrid puts the grid's own zoom in the URL (it has no zoomOffset): a 512 px grid at zoom z
+  // is the server's 256 px tiling at z - 1, with the same x and y.
+  var Protobuf512 = L.VectorGrid.Protobuf.extend({
+    _getVectorTilePromise: function (coords) {
+      return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, { x: coords.x, y: coords.y, z: coords.z - 1 });
+    },
+  });
+  function protobuf(url, options) { return new Protobuf512(url, grid(options)); }
 
   function url(layer, params) {
     var query = Object.keys(params || {})
@@ -41,11 +57,10 @@
      (tiles carry codes from zoom 8), options.faint: the others drawn lighter (context on a minimap). */
   function units(map, plan, options) {
     var o = options || {};
-    return L.vectorGrid.protobuf(url("units", { plan: plan }), {
+    return protobuf(url("units", { plan: plan }), {
       pane: pane(map, "units", 250, false),
       interactive: false,
       rendererFactory: L.canvas.tile,
-      maxNativeZoom: 18,
       vectorTileLayerStyles: {
         units: function (p) {
           if (o.highlight && p.code === o.highlight) {
@@ -60,11 +75,10 @@
   /* The plan's overlays; options.kinds limits the kinds drawn (e.g. ["red_line"]). */
   function overlays(map, plan, options) {
     var o = options || {};
-    return L.vectorGrid.protobuf(url("overlays", { plan: plan }), {
+    return protobuf(url("overlays", { plan: plan }), {
       pane: pane(map, "overlays", 260, false),
       interactive: false,
       rendererFactory: L.canvas.tile,
-      maxNativeZoom: 18,
       vectorTileLayerStyles: {
         overlays: function (p) {
           if (o.kinds && o.kinds.indexOf(p.kind) < 0) return HIDDEN;
@@ -87,11 +101,10 @@
       var fill = typeof o.colour === "function" ? o.colour(p) : (o.colour || "#c62828");
       return { radius: radius(p.count || 1), color: "#fff", weight: 1.5, fill: true, fillColor: fill, fillOpacity: 0.9 };
     };
-    return L.vectorGrid.protobuf(url(layer, o.params), {
+    return protobuf(url(layer, o.params), {
       pane: pane(map, layer, layer === "leads" ? 420 : 410, false),
       interactive: false,
       rendererFactory: L.canvas.tile,
-      maxNativeZoom: 18,
       vectorTileLayerStyles: styles,
     });
   }
@@ -158,7 +171,7 @@
   /* A click on a point layer: below zoom 12 (clusters) zoom in on it, else the popup of the nearest.
      Resolves true when something was under the click. */
   function pointClick(map, path, latlng, params, popup) {
-    var clustered = map.getZoom() < 12;
+    var clustered = map.getZoom() < CLUSTER_BELOW_MAP_ZOOM;
     return pointsAt(map, path, latlng, clustered ? 16 : 8, params).then(function (features) {
       if (!features.length) return false;
       if (clustered) { map.setView(latlng, Math.min(map.getZoom() + 2, 18)); return true; }
@@ -175,6 +188,6 @@
   window.SupervisionMapTiles = {
     url: url, units: units, overlays: overlays, points: points, loaded: loaded, near: near, pointsAt: pointsAt,
     pointClick: pointClick, leadPopup: leadPopup, targetPopup: targetPopup, getJSON: getJSON, text: text,
-    CLASS_COLOURS: CLASS_COLOURS,
+    CLASS_COLOURS: CLASS_COLOURS, CODES_FROM_MAP_ZOOM: CODES_FROM_MAP_ZOOM,
   };
 })();

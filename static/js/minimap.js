@@ -76,8 +76,8 @@
     var uc = JSON.parse(unitCfg.textContent);
     var um = L.map("unit-map", { attributionControl: !!uc.basemapUrl });
     fit(um, uc.bounds, 15);
-    // Zoom 8 at least: the tiles carry unit codes from there, which the highlight needs.
-    if (um.getZoom() < 8) um.setZoom(8);
+    // Deep enough for the tiles to carry unit codes, which the highlight needs.
+    if (um.getZoom() < T.CODES_FROM_MAP_ZOOM) um.setZoom(T.CODES_FROM_MAP_ZOOM);
     base(um, uc);
     var unitLayer = T.units(um, uc.plan, { highlight: uc.code, highlightColor: "#000" }).addTo(um);
     T.overlays(um, uc.plan).addTo(um);
