@@ -1,8 +1,9 @@
 """The one map in a real browser: time to network idle and bytes pulled at first view (issue 14).
 
 Builds two plans in a scratch PostGIS database and imports them through `units_import`:
-- `province`: 1,500 detailed units (about 400 vertices each, 100 counties) over a province-sized
-  extent, with 1,000 remote-sensing leads raised through `lead_raise`;
+- `province`: 1,500 detailed units (about 400 vertices each, 100 counties) tiling a province-sized
+  extent as real units do (shared wiggly edges), with 1,000 remote-sensing leads raised through
+  `lead_raise`;
 - `national`: 45,000 units (bench_zoning's grid of 2,250 counties x 20 units).
 Then it serves the app with gunicorn (2 workers x 4 threads, DEBUG off, collected static files,
 the tile cache in Redis as in production) and opens `/map/?plan=…` signed in (a city-wide admin:
@@ -40,30 +41,46 @@ GOALS = {"province": (2.0, 5.0), "national": (3.0, 5.0)}
 PASSWORD = "pw-bench-map-1"
 
 
-def detailed_plan_file(directory: Path, n_units: int, vertices: int = 400) -> Path:
-    """Units with wiggly outlines (each inside its own cell of a grid), 15 per county, lon/lat."""
+def _edge(key: tuple, start: tuple[float, float], end: tuple[float, float], n: int, amp: float) -> list:
+    """A wiggly line from start to end (n points, ends fixed), the same for both cells that share it."""
+    rng = random.Random(repr(key))
+    phases = [rng.uniform(0, 2 * math.pi) for _ in range(3)]
+    (x0, y0), (x1, y1) = start, end
+    nx, ny = -(y1 - y0), x1 - x0  # normal
+    points = []
+    for k in range(n):
+        t = k / (n - 1)
+        wave = math.sin(math.pi * t) * (
+            0.6 * math.sin(2 * math.pi * t + phases[0])
+            + 0.3 * math.sin(9 * math.pi * t + phases[1])
+            + 0.1 * math.sin(31 * math.pi * t + phases[2])
+        )
+        points.append([round(x0 + t * (x1 - x0) + amp * wave * nx, 7), round(y0 + t * (y1 - y0) + amp * wave * ny, 7)])
+    return points
+
+
+def detailed_plan_file(directory: Path, n_units: int, per_edge: int = 100) -> Path:
+    """Units that tile a province-sized area as real ones do: a grid whose shared edges are wiggly lines
+    (about 4 x per_edge vertices a unit), 15 units (5 x 3 cells) per county, lon/lat."""
     import json
 
     rng = random.Random(14)
-    per_county = 15
-    cols = int(math.sqrt(n_units * 1.4)) + 1
-    size = 0.12  # degrees: about 1,500 units over 7 x 5 degrees, a province
+    cols = 5 * max(1, round(math.sqrt(n_units / 15 * 0.6)))
+    rows = -(-n_units // cols)
+    size = 0.12  # degrees: 1,500 units over about 6 x 5 degrees, a province
+    node = lambda i, j: (120.0 + i * size, 43.0 + j * size)  # noqa: E731
     features = []
-    for i in range(n_units):
-        c = i // per_county
-        adcode = f"{23 + c // 400:02d}{1 + (c // 20) % 20:02d}{1 + c % 20:02d}"
-        cx = 120.0 + (i % cols) * size + size / 2
-        cy = 43.0 + (i // cols) * size + size / 2
-        phases = [rng.uniform(0, 2 * math.pi) for _ in range(4)]
-        ring = []
-        for k in range(vertices):
-            t = 2 * math.pi * k / vertices
-            r = size * (0.36 + 0.05 * math.sin(3 * t + phases[0]) + 0.03 * math.sin(7 * t + phases[1]))
-            r += size * (0.015 * math.sin(23 * t + phases[2]) + 0.01 * math.sin(51 * t + phases[3]))
-            ring.append([round(cx + r * math.cos(t), 7), round(cy + r * math.sin(t), 7)])
-        ring.append(ring[0])
+    for k in range(n_units):
+        i, j = k % cols, k // cols
+        county = (j // 3) * (cols // 5) + i // 5
+        adcode = f"{23 + county // 400:02d}{1 + (county // 20) % 20:02d}{1 + county % 20:02d}"
+        bottom = _edge(("h", i, j), node(i, j), node(i + 1, j), per_edge, 0.12)
+        right = _edge(("v", i + 1, j), node(i + 1, j), node(i + 1, j + 1), per_edge, 0.12)
+        top = _edge(("h", i, j + 1), node(i, j + 1), node(i + 1, j + 1), per_edge, 0.12)
+        left = _edge(("v", i, j), node(i, j), node(i, j + 1), per_edge, 0.12)
+        ring = bottom + right[1:] + top[::-1][1:] + left[::-1][1:]
         digit = 1 + rng.choice((0, 0, 1, 1, 2))
-        code = f"ZH{adcode}{digit}{i + 1:04d}"
+        code = f"ZH{adcode}{digit}{k + 1:04d}"
         features.append(
             {
                 "type": "Feature",
@@ -76,6 +93,7 @@ def detailed_plan_file(directory: Path, n_units: int, vertices: int = 400) -> Pa
                 "geometry": {"type": "Polygon", "coordinates": [ring]},
             }
         )
+    assert rows * cols >= n_units
     src = directory / "province.geojson"
     src.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False))
     gpkg = directory / "province.gpkg"

@@ -157,8 +157,8 @@ class TileShape(models.Model):
     """A unit or overlay generalised for a band of low zooms, in web mercator: what low-zoom tiles draw.
 
     Built from the plan's content at one `content_version` (`zoning.tiles.tile_shapes_build`);
-    rows of an older version are replaced at the next build. In the first band the units are
-    dissolved by district and class (a unit is a few pixels there; a click asks the server).
+    rows of an older version are replaced at the next build. Layer `districts` (band 0) holds
+    the district outlines every map draws for context (code = adcode, name).
     """
 
     plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="tile_shapes")
@@ -173,7 +173,9 @@ class TileShape(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(layer__in=["units", "overlays"]), name="tileshape_layer_known"),
+            models.CheckConstraint(
+                condition=Q(layer__in=["units", "overlays", "districts"]), name="tileshape_layer_known"
+            ),
         ]
         indexes = [models.Index(fields=["plan", "layer", "band", "content_version"], name="tileshape_lookup_idx")]
 

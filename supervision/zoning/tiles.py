@@ -184,6 +184,21 @@ def tile_shapes_build(*, plan: ZoningPlan) -> int:
                 params,
             )
             written += cursor.rowcount
+        # The district outlines every map draws for context: the union of each district's units,
+        # generalised by DISTRICT_OUTLINE_TOLERANCE_M in the equal-area SRID.
+        from .selectors import DISTRICT_OUTLINE_TOLERANCE_M
+
+        cursor.execute(
+            "INSERT INTO zoning_tileshape (plan_id, content_version, layer, band, unit_class, code, name, kind, geom)"
+            " SELECT %(plan)s, %(v)s, 'districts', 0, '', d.adcode, d.name, '', s.g FROM ("
+            "  SELECT u.division_id,"
+            f"   ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(ST_Union(u.geom), {int(settings.AREA_SRID)}),"
+            f"    %(outline)s), {WEB_MERCATOR_SRID}) AS g"
+            "  FROM zoning_controlunit u WHERE u.plan_id = %(plan)s GROUP BY u.division_id"
+            " ) AS s JOIN zoning_administrativedivision d ON d.id = s.division_id WHERE NOT ST_IsEmpty(s.g)",
+            params | {"outline": DISTRICT_OUTLINE_TOLERANCE_M},
+        )
+        written += cursor.rowcount
     cache.set(_shapes_key(plan.pk, version), True, CACHE_SECONDS)
     return written
 

@@ -67,6 +67,9 @@ def plan_default(code: str | None = None, *, public: bool = False) -> ZoningPlan
     )
 
 
+MAP_SUMMARY_MAX_DISTRICTS = 40
+
+
 def _prefix(public: bool) -> str:
     return "web:public-" if public else "web:"
 
@@ -77,6 +80,11 @@ def map_page(request, public: bool = False):
     """一张图: units by class, red line, basins (and, signed in, leads and targets), the summary, siting."""
     plan = plan_default(request.GET.get("plan"), public=public)
     summary = selectors.zoning_summary(plan=plan) if plan else []
+    # A provincial or national plan has hundreds or thousands of districts: the map's side panel then
+    # shows the total only (the full table is a link away), so the page stays small and quick.
+    summary_districts = len(summary) - 1
+    if summary_districts > MAP_SUMMARY_MAX_DISTRICTS:
+        summary = summary[-1:]
     config = {
         "plan": plan.code if plan else None,
         "unitsUrl": "/api/v1/zoning/units/",
@@ -110,6 +118,7 @@ def map_page(request, public: bool = False):
             "plan": plan,
             "plans": selectors.plans_public_qs() if public else selectors.plans_visible(),
             "summary": summary,
+            "summary_shortened": summary_districts > MAP_SUMMARY_MAX_DISTRICTS,
             "map_config": config,
             "project_types": ProjectType.choices,
             "siting_url": _url(_prefix(public) + "siting"),

@@ -217,3 +217,16 @@ def test_unit_page_has_a_minimap_of_the_plans_tiles(world, client):
     # The card swapped into the one map (htmx) has no map of its own.
     card = client.get("/map/units/web-city/ZH22010210001/", HTTP_HX_REQUEST="true").content.decode()
     assert "unit-map" not in card
+
+
+@pytest.mark.django_db
+def test_map_side_panel_lists_only_the_total_for_a_plan_of_many_districts(world, client, monkeypatch):
+    from supervision.zoning import web as zoning_web
+
+    _client(client, "planner")
+    html = client.get("/map/?plan=web-city").content.decode()
+    assert "南关区" in html and 'id="summary-shortened"' not in html
+    monkeypatch.setattr(zoning_web, "MAP_SUMMARY_MAX_DISTRICTS", 1)
+    html = client.get("/map/?plan=web-city").content.decode()
+    table = html[html.index('id="summary-table"') :]
+    assert 'id="summary-shortened"' in html and "南关区" not in table[: table.index("</table>")]

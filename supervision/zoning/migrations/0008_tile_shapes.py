@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'indexes': [models.Index(fields=['plan', 'layer', 'band', 'content_version'], name='tileshape_lookup_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('layer__in', ['units', 'overlays'])), name='tileshape_layer_known')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('layer__in', ['units', 'overlays', 'districts'])), name='tileshape_layer_known')],
             },
         ),
     ]
