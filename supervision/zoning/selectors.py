@@ -699,7 +699,7 @@ def plan_district_outlines(*, plan: ZoningPlan) -> dict[str, Any]:
         from .tiles import tile_shapes_ensure
 
         tile_shapes_ensure(plan=plan)
-        rows = (
+        outlines = (
             TileShape.objects.filter(plan=plan, content_version=plan.content_version, layer="districts")
             .annotate(gj=AsGeoJSON(Transform("geom", settings.API_SRID), precision=5))
             .values_list("code", "name", "gj")
@@ -714,7 +714,7 @@ def plan_district_outlines(*, plan: ZoningPlan) -> dict[str, Any]:
                     "properties": {"adcode": code, "name": name},
                     "geometry": json.loads(gj),
                 }
-                for code, name, gj in rows
+                for code, name, gj in outlines
             ],
         }
         cache.set(key, result, 24 * 3600)
