@@ -135,7 +135,8 @@ def _near_click(request, qs, field: str):
 def map_leads(request):
     """The user's leads (their division only, for officers) as GeoJSON points with what a popup shows.
 
-    The maps draw leads from vector tiles; a click on a marker asks this for its one lead (`?id=`).
+    The maps draw leads from vector tiles; a click asks this what lies around it (`?bbox=`, nearest
+    first, with the desk's filters on the desk), and `?id=` gives one lead.
     """
     qs = _leads_filtered(request, selectors.leads_for(user=request.user))
     if request.GET.get("plan"):
