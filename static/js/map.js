@@ -1,7 +1,8 @@
 /* 一张图: units by class, red line, basins, leads, targets; search; unit cards; siting drawing.
- * Data: units and overlays as vector tiles (/api/v1/tiles/{units|overlays}/{z}/{x}/{y}.pbf, Leaflet.VectorGrid);
- * hover and click ask /api/v1/zoning/units/at/; search asks /api/v1/zoning/units/ (code prefix, name part);
- * leads, targets and the district outlines from the page module's JSON endpoints named in #map-config.
+ * Data: units, overlays, leads and targets as vector tiles (/api/v1/tiles/{layer}/{z}/{x}/{y}.pbf, Leaflet.VectorGrid
+ * through maptiles.js); hover and click ask /api/v1/zoning/units/at/, a lead or target marker's click the leads or
+ * targets API; search asks /api/v1/zoning/units/ (code prefix, name part); the district outlines come from the
+ * page module's JSON endpoint named in #map-config.
  * No external request: tiles only when the operator configures BASEMAP_URL. */
 (function () {
   "use strict";
@@ -13,7 +14,10 @@
   var statusEl = document.getElementById("map-status");
   var COLORS = { priority: "#2e9e44", key: "#e8732c", general: "#e6c229" };
   var map = L.map("map", { preferCanvas: true, zoomControl: true, attributionControl: !!cfg.basemapUrl });
-  map.setView([43.88, 125.32], 9);
+  // The first view is the plan's extent (one aggregate on the server, given with the page), set before any
+  // layer is added so no tile of another view is fetched.
+  if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { padding: [10, 10] });
+  else map.setView([43.88, 125.32], 9);
   if (cfg.basemapUrl) {
     L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution || "", maxZoom: 18 }).addTo(map);
   }
@@ -45,45 +49,14 @@
     });
   }
 
-  function tileUrl(layer) {
-    return "/api/v1/tiles/" + layer + "/{z}/{x}/{y}.pbf?plan=" + encodeURIComponent(cfg.plan);
-  }
-
-  // Units and overlays are vector tiles made by the server (geometry simplified per zoom, attributes
+  // Units and overlays are vector tiles made by the server (geometry generalised per zoom, attributes
   // trimmed to the style's): nothing is downloaded for what is off screen. The tiles take no pointer
   // events; a hover or click asks the server for the unit at the point (units/at/), so an overlay drawn
-  // above (a basin covers many units) never catches them.
-  // Between a basemap (tilePane, 200) and the vector layers (overlayPane, 400: leads, targets,
-  // district outlines, the selected unit, the site being drawn), which stay on top.
-  map.createPane("units").style.zIndex = 250;
-  map.createPane("overlays").style.zIndex = 260;
-  map.getPane("units").style.pointerEvents = "none";
-  map.getPane("overlays").style.pointerEvents = "none";
-  var unitsLayer = L.vectorGrid.protobuf(tileUrl("units"), {
-    pane: "units",
-    interactive: false,
-    rendererFactory: L.canvas.tile,
-    maxNativeZoom: 18,
-    vectorTileLayerStyles: {
-      units: function (p) {
-        return { color: "#555", weight: 0.6, fill: true, fillColor: COLORS[p["class"]] || "#999", fillOpacity: 0.45 };
-      },
-    },
-  }).addTo(map);
-  var OVERLAY_STYLES = {
-    red_line: { color: "#d62828", weight: 2, fill: true, fillColor: "#d62828", fillOpacity: 0.15 },
-    basin: { color: "#2f7fd1", weight: 2, dashArray: "6 4", fill: false },
-    other: { color: "#666", weight: 1, dashArray: "2 3", fill: false },
-  };
-  var overlaysLayer = L.vectorGrid.protobuf(tileUrl("overlays"), {
-    pane: "overlays",
-    interactive: false,
-    rendererFactory: L.canvas.tile,
-    maxNativeZoom: 18,
-    vectorTileLayerStyles: {
-      overlays: function (p) { return OVERLAY_STYLES[p.kind] || OVERLAY_STYLES.other; },
-    },
-  }).addTo(map);
+  // above (a basin covers many units) never catches them. Leads and targets are tiles too (markers that
+  // take clicks), above the district outlines and the selected unit (overlayPane, 400).
+  var T = window.SupervisionMapTiles;
+  var unitsLayer = T.units(map, cfg.plan).addTo(map);
+  var overlaysLayer = T.overlays(map, cfg.plan).addTo(map);
 
   // The selected unit: its outline, fetched once with its card (the tiles hold no selectable shapes).
   var selectedLayer = L.geoJSON(null, { interactive: false, style: { color: "#000", weight: 3, fill: false } }).addTo(map);
@@ -134,50 +107,42 @@
     }, 120);
   });
   map.on("mouseout", function () { clearTimeout(hoverTimer); hoverSeq++; map.closeTooltip(tooltip); });
-  // Click: the unit at the point opens its card (while drawing, the click is a vertex instead).
+  // Click: the server is asked what lies under it, in order: a lead, a target (while their layers are
+  // shown; a cluster zooms in), else the unit at the point opens its card. While drawing, the click is
+  // a vertex instead.
   map.on("click", function (e) {
     if (state.drawMode) return;
-    unitsAt(e.latlng).then(function (units) { if (units.length) openUnit(units[0].code); }).catch(function (err) { setStatus(String(err)); });
+    var asks = [];
+    if (leads && map.hasLayer(leads)) asks.push(function () { return T.pointClick(map, cfg.leadsUrl, e.latlng, { plan: cfg.plan }, T.leadPopup); });
+    if (targets && map.hasLayer(targets)) asks.push(function () { return T.pointClick(map, cfg.targetsUrl, e.latlng, null, T.targetPopup); });
+    var chain = Promise.resolve(false);
+    asks.forEach(function (ask) { chain = chain.then(function (done) { return done || ask(); }); });
+    chain.then(function (done) {
+      if (done) return;
+      return unitsAt(e.latlng).then(function (units) { if (units.length) openUnit(units[0].code); });
+    }).catch(function (err) { setStatus(String(err)); });
   });
 
-  var leads = L.geoJSON(null, {
-    pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 6, color: "#fff", weight: 1.5, fillColor: "#c62828", fillOpacity: 0.9 }); },
-    style: { color: "#c62828", weight: 2, fillOpacity: 0.3 },
-    onEachFeature: function (f, layer) {
-      var p = f.properties;
-      var box = document.createElement("div");
-      var a = textNode("#" + p.id + " " + p.title, "a");
-      a.href = String(p.url || "").charAt(0) === "/" ? p.url : "#";
-      var strong = document.createElement("strong");
-      strong.appendChild(a);
-      box.appendChild(strong);
-      box.appendChild(document.createElement("br"));
-      box.appendChild(textNode(p.status_label));
-      if (p.overdue) { box.appendChild(document.createTextNode(" ")); var b = textNode(p.overdue_label); b.className = "badge overdue"; box.appendChild(b); }
-      layer.bindPopup(box);
-    },
-  });
-  var targets = L.geoJSON(null, {
-    pointToLayer: function (f, ll) { return L.circleMarker(ll, { radius: 5, color: "#333", weight: 1, fillColor: "#1f6fb2", fillOpacity: 0.9 }); },
-    onEachFeature: function (f, layer) {
-      var box = document.createElement("div");
-      box.appendChild(textNode(f.properties.name));
-      box.appendChild(document.createElement("br"));
-      box.appendChild(textNode(f.properties.credit_code, "small"));
-      layer.bindPopup(box);
-    },
-  });
+  // Leads (the user's scope, as the leads API; clustered by the server below zoom 12) and targets.
+  // Every lead drawn is recorded (id -> count) so a page test can tell which leads the map shows.
+  state.leadsSeen = {};
+  var leads = cfg.leadsUrl ? T.points(map, "leads", {
+    params: { plan: cfg.plan },
+    colour: "#c62828",
+    seen: function (p) { state.leadsSeen[p.id] = p.count || 1; },
+  }) : null;
+  var targets = cfg.targetsUrl ? T.points(map, "targets", {
+    colour: "#1f6fb2",
+  }) : null;
 
   var overlayControl = {};
   overlayControl[cfg.labels.units] = unitsLayer;
   overlayControl[cfg.labels.redLine + " · " + cfg.labels.basins] = overlaysLayer;
-  if (cfg.leadsUrl) overlayControl[cfg.labels.leads] = leads.addTo(map);
-  if (cfg.targetsUrl) overlayControl[cfg.labels.targets] = targets;
+  if (leads) overlayControl[cfg.labels.leads] = leads.addTo(map);
+  if (targets) overlayControl[cfg.labels.targets] = targets;
   L.control.layers(null, overlayControl, { collapsed: window.innerWidth < 900 }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
 
-  // The plan's extent comes with the page (one aggregate on the server), so the first view is the plan.
-  if (cfg.bounds) map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { padding: [10, 10] });
   // Context without a basemap: the plan's districts, outlined and named (text, never HTML).
   var districts = L.geoJSON(null, {
     interactive: false,
@@ -195,27 +160,15 @@
   if (cfg.districtsUrl && !cfg.basemapUrl) {
     jobs.push(getJSON(withParams(cfg.districtsUrl, { plan: cfg.plan })).then(function (fc) { districts.addData(fc); }));
   }
-  if (cfg.leadsUrl) {
-    jobs.push(getJSON(withParams(cfg.leadsUrl, { plan: cfg.plan })).then(function (fc) {
-      leads.addData(fc); state.loaded.leads = fc.features.length;
-      state.leadIds = fc.features.map(function (f) { return f.properties.id; });
-    }));
-  }
-  if (cfg.targetsUrl) {
-    jobs.push(getJSON(withParams(cfg.targetsUrl, { plan: cfg.plan })).then(function (fc) {
-      targets.addData(fc); state.loaded.targets = fc.features.length;
-    }));
-  }
+  if (leads) jobs.push(T.loaded(leads));
   // The first tiles of the units drawn (or failed) count as loaded too.
-  jobs.push(new Promise(function (resolve) { unitsLayer.once("load", resolve); unitsLayer.once("tileerror", resolve); }));
+  jobs.push(T.loaded(unitsLayer));
   // One layer failing to load must not keep the others off the map.
   jobs = jobs.map(function (j) { return j.catch(function (err) { setStatus(String(err)); }); });
   Promise.all(jobs).then(function () {
-    var parts = [cfg.labels.units + " " + (cfg.unitCount || 0)];
-    if ("leads" in state.loaded) parts.push(cfg.labels.leads + " " + state.loaded.leads);
-    setStatus(parts.join(" · "));
+    setStatus(cfg.labels.units + " " + (cfg.unitCount || 0));
+    state.leadIds = Object.keys(state.leadsSeen).map(Number);
     document.getElementById("map").setAttribute("data-loaded", "true");
-    leads.bringToFront(); targets.bringToFront();
   }).catch(function (err) { setStatus(String(err)); });
 
   // --- search by unit code (prefix) or name (part), asked of the unit API: the map holds no unit list ---

@@ -24,6 +24,9 @@ class LeadFilter(django_filters.FilterSet):
     change_class = django_filters.TypedChoiceFilter(field_name="change_class", choices=ChangeClass.choices, coerce=int)
     bbox = django_filters.CharFilter(method="filter_bbox", label="minx,miny,maxx,maxy (srid, default 4326)")
     srid = django_filters.NumberFilter(method="filter_noop")
+    # The desk's filters too, so its map's lead tiles hold what its list holds.
+    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="part of the title")
+    layer = django_filters.CharFilter(field_name="layer_ref", label="change layer reference")
 
     class Meta:
         model = Lead

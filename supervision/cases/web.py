@@ -106,13 +106,46 @@ def _feature_collection(rows) -> JsonResponse:
 # --- Map layers and the unit card's activity ---------------------------------------------
 
 
+def _near_click(request, qs, field: str):
+    """`?bbox=minlon,minlat,maxlon,maxlat` (API_SRID): the rows meeting the box around a map click,
+    nearest its centre first (what the tiles drew there); a 400 naming the parameter if unreadable."""
+    from django.contrib.gis.db.models.functions import Distance
+    from django.contrib.gis.geos import Polygon
+    from django.core.exceptions import ValidationError
+
+    from supervision.zoning.filters import _floats, to_storage
+
+    if not request.GET.get("bbox"):
+        return qs
+    try:
+        box = Polygon.from_bbox(_floats(request.GET["bbox"], 4, "bbox"))
+        box.srid = settings.API_SRID
+        box = to_storage(box)
+    except ValidationError as exc:
+        return JsonResponse({"detail": f"bbox: {exc.messages[0]}", "code": "invalid_bbox"}, status=400)
+    return (
+        qs.filter(**{f"{field}__intersects": box})
+        .annotate(click_distance=Distance(field, box.centroid))
+        .order_by("click_distance")
+    )
+
+
 @case_page
 @require_GET
 def map_leads(request):
-    """The user's leads (their division only, for officers) as GeoJSON points, for the map layers."""
+    """The user's leads (their division only, for officers) as GeoJSON points with what a popup shows.
+
+    The maps draw leads from vector tiles; a click asks this what lies around it (`?bbox=`, nearest
+    first, with the desk's filters on the desk), and `?id=` gives one lead.
+    """
     qs = _leads_filtered(request, selectors.leads_for(user=request.user))
     if request.GET.get("plan"):
         qs = qs.filter(plan__code=request.GET["plan"])
+    if request.GET.get("id", "").isdigit():
+        qs = qs.filter(pk=int(request.GET["id"]))
+    qs = _near_click(request, qs, "geom")
+    if isinstance(qs, HttpResponse):
+        return qs
     qs = qs.exclude(status=LeadStatus.MERGED).annotate(
         gj=AsGeoJSON(Transform(PointOnSurface("geom"), settings.API_SRID), precision=6)
     )
@@ -141,10 +174,14 @@ def map_leads(request):
 @case_page
 @require_GET
 def map_targets(request):
-    """Enforcement targets in the user's scope as GeoJSON points."""
-    qs = selectors.targets_for(user=request.user).annotate(
-        gj=AsGeoJSON(Transform("location", settings.API_SRID), precision=6)
-    )
+    """Enforcement targets in the user's scope as GeoJSON points (`?id=`: one, for a marker's popup)."""
+    qs = selectors.targets_for(user=request.user)
+    if request.GET.get("id", "").isdigit():
+        qs = qs.filter(pk=int(request.GET["id"]))
+    qs = _near_click(request, qs, "location")
+    if isinstance(qs, HttpResponse):
+        return qs
+    qs = qs.annotate(gj=AsGeoJSON(Transform("location", settings.API_SRID), precision=6))
     rows = [
         {
             "type": "Feature",
@@ -320,11 +357,7 @@ def desk(request):
             "export_query": "&".join(filter(None, [sort_params.urlencode(), f"sort={sort}"])),
             "sources": LeadSource.choices,
             "statuses": LeadStatus.choices,
-            "map_config": {
-                "leadsUrl": reverse("web:map-leads") + ("?" + params.urlencode() if params else ""),
-                "basemapUrl": settings.BASEMAP_URL,
-                "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
-            },
+            "map_config": _desk_map_config(request, qs, params),
             "can_create": bool(perms.user_roles(request.user) & perms.ACTION_ROLES["lead.create"]),
             "manual_sources": [
                 (s, LeadSource(s).label)
@@ -334,6 +367,39 @@ def desk(request):
             "notifications": selectors.notifications_for(user=request.user).filter(read_at__isnull=True)[:5],
         },
     )
+
+
+def _desk_tile_params(request) -> dict[str, str | list[str]]:
+    """The desk's filters as the leads API's filter parameters, for its map's lead tiles."""
+    g = request.GET
+    params: dict[str, str | list[str]] = {}
+    if g.get("status") in LeadStatus.values:
+        params["status"] = g["status"]
+    elif g.get("status") == "open":
+        params["status"] = sorted(LEAD_OPEN_STATUSES)
+    if g.get("source") in LeadSource.values:
+        params["source"] = g["source"]
+    if g.get("overdue") == "1":
+        params["overdue"] = "true"
+    for name in ("unit", "q", "layer"):
+        if g.get(name, "").strip():
+            params[name] = g[name].strip()
+    return params
+
+
+def _desk_map_config(request, qs, params) -> dict:
+    """The desk map: the filtered leads as tiles (the leads API's filters), fitted to their extent."""
+    from django.contrib.gis.db.models import Extent
+
+    extent = qs.order_by().aggregate(e=Extent("geom"))["e"]
+    return {
+        "tileParams": _desk_tile_params(request),
+        "bounds": list(extent) if extent else None,
+        # A click asks the desk's lead layer (its own filters) what lies under it (?bbox=).
+        "leadsUrl": reverse("web:map-leads") + ("?" + params.urlencode() if params else ""),
+        "basemapUrl": settings.BASEMAP_URL,
+        "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
+    }
 
 
 def _desk_location(post):
@@ -422,6 +488,7 @@ def lead_detail(request, pk: int):
             "divisions": _dispatch_divisions(request.user, lead),
             "map_config": {
                 **selectors.lead_map_layers(lead=lead),
+                "plan": lead.plan.code if lead.plan_id else None,
                 "basemapUrl": settings.BASEMAP_URL,
                 "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
             },

@@ -183,6 +183,33 @@ class PlanRegion(models.Model):
         return f"{self.code} {self.name}"
 
 
+class TileShape(models.Model):
+    """A unit or overlay generalised for a band of low zooms, in web mercator: what low-zoom tiles draw.
+
+    Built from the plan's content at one `content_version` (`zoning.tiles.tile_shapes_build`);
+    rows of an older version are replaced at the next build. Layer `districts` (band 0) holds
+    the district outlines every map draws for context (code = adcode, name).
+    """
+
+    plan = models.ForeignKey(ZoningPlan, on_delete=models.CASCADE, related_name="tile_shapes")
+    content_version = models.PositiveIntegerField()
+    layer = models.CharField(max_length=16)
+    band = models.PositiveSmallIntegerField()
+    unit_class = models.CharField(max_length=16, blank=True)
+    code = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=16, blank=True)
+    geom = models.GeometryField(srid=3857, spatial_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(layer__in=["units", "overlays", "districts"]), name="tileshape_layer_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["plan", "layer", "band", "content_version"], name="tileshape_lookup_idx")]
+
+
 class AccessRequirement(models.Model):
     """One clause of a plan's access list (生态环境准入清单) at one layer: plan, region, overlay, division or unit."""
 

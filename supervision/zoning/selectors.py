@@ -791,6 +791,33 @@ def plan_district_outlines(*, plan: ZoningPlan) -> dict[str, Any]:
     cached = cache.get(key)
     if cached is not None:
         return cached
+    if connection.vendor == "postgresql":
+        # Built with the plan's low-zoom tile shapes (after the import's commit), so even the first
+        # map of a provincial plan does not wait for the unions.
+        from .models import TileShape
+        from .tiles import tile_shapes_ensure
+
+        tile_shapes_ensure(plan=plan)
+        outlines = (
+            TileShape.objects.filter(plan=plan, content_version=plan.content_version, layer="districts")
+            .annotate(gj=AsGeoJSON(Transform("geom", settings.API_SRID), precision=5))
+            .values_list("code", "name", "gj")
+            .order_by("code")
+        )
+        result = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": code,
+                    "properties": {"adcode": code, "name": name},
+                    "geometry": json.loads(gj),
+                }
+                for code, name, gj in outlines
+            ],
+        }
+        cache.set(key, result, 24 * 3600)
+        return result
     outline = Transform(
         SimplifyPreserveTopology(Transform(Union("geom"), settings.AREA_SRID), Value(DISTRICT_OUTLINE_TOLERANCE_M)),
         settings.API_SRID,
@@ -816,6 +843,12 @@ def plan_district_outlines(*, plan: ZoningPlan) -> dict[str, Any]:
     }
     cache.set(key, result, 24 * 3600)
     return result
+
+
+def unit_bounds_lonlat(*, unit: ControlUnit) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of one unit."""
+    geom = unit.geom if SpatialReference(settings.STORAGE_SRID).geographic else unit.geom.transform(4326, clone=True)
+    return geom.extent
 
 
 def plan_bounds_lonlat(*, plan: ZoningPlan) -> tuple[float, float, float, float] | None:

@@ -6,6 +6,7 @@ import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, Transform
@@ -171,8 +172,18 @@ def units_area_refresh(*, queryset) -> None:
 
 
 def plan_content_touch(*, plan_ids) -> None:
-    """Move the content version of these plans on (their units or overlays changed)."""
-    ZoningPlan.objects.filter(pk__in=plan_ids).update(content_version=F("content_version") + 1)
+    """Move the content version of these plans on (their units or overlays changed).
+
+    Their low-zoom tile shapes are rebuilt after the commit, so the first map to open the new
+    content does not wait for them (a tile that comes first builds them itself).
+    """
+    plans = ZoningPlan.objects.filter(pk__in=plan_ids)
+    plans.update(content_version=F("content_version") + 1)
+    if connection.vendor == "postgresql":
+        from .tasks import tile_shapes_build
+
+        for plan_id in plans.values_list("pk", flat=True):
+            transaction.on_commit(partial(tile_shapes_build.delay, plan_id))
 
 
 def units_import(

@@ -79,6 +79,9 @@ def plan_default(code: str | None = None, *, public: bool = False) -> ZoningPlan
     )
 
 
+MAP_SUMMARY_MAX_DISTRICTS = 40
+
+
 def _prefix(public: bool) -> str:
     return "web:public-" if public else "web:"
 
@@ -89,6 +92,11 @@ def map_page(request, public: bool = False):
     """一张图: units by class, red line, basins (and, signed in, leads and targets), the summary, siting."""
     plan = plan_default(request.GET.get("plan"), public=public)
     summary = selectors.zoning_summary(plan=plan) if plan else []
+    # A provincial or national plan has hundreds or thousands of districts: the map's side panel then
+    # shows the total only (the full table is a link away), so the page stays small and quick.
+    summary_districts = len(summary) - 1
+    if summary_districts > MAP_SUMMARY_MAX_DISTRICTS:
+        summary = summary[-1:]
     config = {
         "plan": plan.code if plan else None,
         "unitsUrl": "/api/v1/zoning/units/",
@@ -122,6 +130,7 @@ def map_page(request, public: bool = False):
             "plan": plan,
             "plans": selectors.plans_public_qs() if public else selectors.plans_visible(),
             "summary": summary,
+            "summary_shortened": summary_districts > MAP_SUMMARY_MAX_DISTRICTS,
             "map_config": config,
             "project_types": ProjectType.choices,
             "siting_url": _url(_prefix(public) + "siting"),
@@ -205,7 +214,18 @@ def unit_card(request, plan: str, code: str, public: bool = False):
         "public": public,
         "activity_url": None if public else _url("web:unit-activity", plan=plan, code=code),
     }
-    template = "web/zoning/unit_card.html" if request.headers.get("HX-Request") else "web/zoning/unit_page.html"
+    if request.headers.get("HX-Request"):
+        template = "web/zoning/unit_card.html"
+    else:
+        # The unit's own page has a small map: the plan's unit tiles around it, the unit outlined.
+        template = "web/zoning/unit_page.html"
+        context["unit_map_config"] = {
+            "plan": unit.plan.code,
+            "code": unit.code,
+            "bounds": selectors.unit_bounds_lonlat(unit=unit),
+            "basemapUrl": settings.BASEMAP_URL,
+            "basemapAttribution": settings.BASEMAP_ATTRIBUTION,
+        }
     return render(request, template, {**context, "web_section": "public-map" if public else "map"})
 
 

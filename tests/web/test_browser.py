@@ -221,3 +221,61 @@ def test_the_one_map_draws_vector_tiles_instead_of_unit_geojson_pages(world, bro
     )
     page.mouse.click(x, y)
     page.wait_for_selector('#unit-card article[data-unit="ZH22010210001"]', state="attached")
+    browser.shot("one_map_tiles")
+
+
+def _screen_point(page, map_expr: str, element_id: str, lat: float, lon: float) -> tuple[float, float]:
+    return page.evaluate(
+        f"""([lat, lon]) => {{ const p = {map_expr}.latLngToContainerPoint([lat, lon]);
+           const r = document.getElementById('{element_id}').getBoundingClientRect(); return [r.x + p.x, r.y + p.y]; }}""",
+        [lat, lon],
+    )
+
+
+def test_every_map_draws_leads_targets_and_units_from_tiles(world, browser):
+    page = browser.page
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    browser.login("officer_a")
+
+    # The one map: leads and targets are tiles; no GeoJSON of every lead or target is fetched.
+    browser.goto("/map/")
+    page.wait_for_selector("#map[data-loaded=true]")
+    page.wait_for_load_state("networkidle")
+    assert [u for u in requested if re.search(r"/api/v1/tiles/leads/\d+/\d+/\d+\.pbf\?plan=web-city", u)], requested
+    # Targets are off until switched on in the layer control.
+    page.click(".leaflet-control-layers label:has-text('监管对象') input")
+    page.wait_for_load_state("networkidle")
+    assert [u for u in requested if re.search(r"/api/v1/tiles/targets/\d+/\d+/\d+\.pbf", u)], requested
+    assert not [u for u in requested if "leads.json" in u or "targets.json" in u], requested
+    # A click on a lead's marker opens its popup (the server asked what lies under it), not a unit card.
+    lead = world.leads["a"]
+    page.evaluate("window.supervisionMap.map.setView([43.81, 125.31], 15, {animate: false})")
+    page.wait_for_load_state("networkidle")
+    x, y = _screen_point(page, "window.supervisionMap.map", "map", 43.81, 125.31)
+    page.mouse.click(x, y)
+    page.wait_for_selector(f'.lead-popup[data-lead="{lead.pk}"]')
+    assert f"/desk/leads/{lead.pk}/" in page.inner_html(".lead-popup")
+    assert page.inner_text("#unit-card") == ""
+    browser.shot("one_map_lead_popup")
+
+    # The desk: its filtered leads as tiles.
+    requested.clear()
+    browser.goto("/desk/?status=open")
+    page.wait_for_selector("#desk-map[data-loaded=true]")
+    assert [u for u in requested if "/api/v1/tiles/leads/" in u and "status=new" in u], requested
+    assert not [u for u in requested if "leads.json" in u], requested
+
+    # The lead page: the units around the lead are tiles; its unit, red line and patch are still drawn.
+    requested.clear()
+    browser.goto(f"/desk/leads/{lead.pk}/")
+    page.wait_for_selector("#lead-map[data-loaded=true]")
+    assert [u for u in requested if "/api/v1/tiles/units/" in u and "plan=web-city" in u], requested
+    assert page.get_attribute("#lead-map", "data-unit") == lead.unit.code
+
+    # The unit page: a minimap of the plan's unit tiles around the unit.
+    requested.clear()
+    browser.goto("/map/units/web-city/ZH22010210001/")
+    page.wait_for_selector("#unit-map[data-loaded=true]")
+    assert [u for u in requested if "/api/v1/tiles/units/" in u and "plan=web-city" in u], requested
+    browser.shot("unit_page_map")

@@ -163,3 +163,70 @@ def test_lead_map_data_carries_the_unit_the_red_line_and_the_patch(world, client
     response = client.get(f"/desk/leads/{world.leads['a2'].pk}/")
     config = json.loads(re.search(r'id="lead-map-config"[^>]*>(.*?)</script>', response.content.decode(), re.S)[1])
     assert config["unit"]["code"] == "ZH22010220001" and config["redLines"] == []
+
+
+def _json_script(html: str, element_id: str):
+    return json.loads(re.search(rf'id="{element_id}"[^>]*>(.*?)</script>', html, re.S)[1])
+
+
+@pytest.mark.django_db
+def test_desk_map_draws_the_desks_filtered_leads_as_tiles(world, client):
+    import mapbox_vector_tile
+
+    _client(client, "officer_a")
+    config = _json_script(client.get("/desk/?status=open&q=群众举报&overdue=0").content.decode(), "desk-map-config")
+    assert config["tileParams"] == {"status": ["dispatched", "new", "verifying"], "q": "群众举报"}
+    minx, miny, maxx, maxy = config["bounds"]
+    assert 125.30 < minx <= 125.31 and 125.33 <= maxx < 125.34 and 43.80 < miny <= maxy < 43.82
+    # The same parameters on the lead tiles: the district's two leads (a zoom-12 tile over the city).
+    query = "&".join(
+        f"{k}={v}"
+        for k, values in config["tileParams"].items()
+        for v in (values if isinstance(values, list) else [values])
+    )
+    tile = client.get(f"/api/v1/tiles/leads/12/3473/1492.pbf?{query}")
+    ids = {f["properties"]["id"] for f in mapbox_vector_tile.decode(tile.content)["leads"]["features"]}
+    assert ids == {world.leads["a"].pk, world.leads["a2"].pk}
+    # A marker's popup asks the lead layer for its one lead; another district's lead is not there.
+    one = client.get(f"/map/leads.json?id={world.leads['a'].pk}").json()["features"]
+    assert [f["properties"]["id"] for f in one] == [world.leads["a"].pk] and one[0]["properties"]["status_label"]
+    assert client.get(f"/map/leads.json?id={world.leads['b'].pk}").json()["features"] == []
+    target = client.get(f"/map/targets.json?id={world.target.pk}").json()["features"]
+    assert [f["properties"]["name"] for f in target] == ["测试化工有限公司"]
+    # A click: what lies in the box around it, nearest first; only the user's own leads.
+    near = client.get("/map/leads.json?bbox=125.3,43.8,125.34,43.84").json()["features"]
+    assert {f["properties"]["id"] for f in near} == {world.leads["a"].pk, world.leads["a2"].pk}
+    assert client.get("/map/leads.json?bbox=125.305,43.805,125.315,43.815").json()["features"][0]["id"] == (
+        world.leads["a"].pk
+    )
+    assert client.get("/map/targets.json?bbox=125.31,43.81,125.314,43.814").json()["features"][0]["id"] == (
+        world.target.pk
+    )
+    bad = client.get("/map/leads.json?bbox=1,2,3")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_bbox" and "bbox" in bad.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_unit_page_has_a_minimap_of_the_plans_tiles(world, client):
+    _client(client, "planner")
+    html = client.get("/map/units/web-city/ZH22010210001/").content.decode()
+    config = _json_script(html, "unit-map-config")
+    assert config["plan"] == "web-city" and config["code"] == "ZH22010210001"
+    assert [round(v, 4) for v in config["bounds"]] == [125.30, 43.80, 125.32, 43.82]
+    assert "js/maptiles.js" in html and 'id="unit-map"' in html
+    # The card swapped into the one map (htmx) has no map of its own.
+    card = client.get("/map/units/web-city/ZH22010210001/", HTTP_HX_REQUEST="true").content.decode()
+    assert "unit-map" not in card
+
+
+@pytest.mark.django_db
+def test_map_side_panel_lists_only_the_total_for_a_plan_of_many_districts(world, client, monkeypatch):
+    from supervision.zoning import web as zoning_web
+
+    _client(client, "planner")
+    html = client.get("/map/?plan=web-city").content.decode()
+    assert "南关区" in html and 'id="summary-shortened"' not in html
+    monkeypatch.setattr(zoning_web, "MAP_SUMMARY_MAX_DISTRICTS", 1)
+    html = client.get("/map/?plan=web-city").content.decode()
+    table = html[html.index('id="summary-table"') :]
+    assert 'id="summary-shortened"' in html and "南关区" not in table[: table.index("</table>")]

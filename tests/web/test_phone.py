@@ -69,7 +69,12 @@ def _pages(world, case, plan, inspection, report):
             "/assessment/report/?plan=web-city&year=2025",
             f"/assessment/districts/{world.units['a2'].division.adcode}/?plan=web-city",
         ],
-        "planner_w": ["/plans/", f"/plans/{world.plan.code}/", f"/plans/{world.plan.code}/parent/"],
+        "planner_w": [
+            "/plans/",
+            f"/plans/{world.plan.code}/",
+            f"/plans/{world.plan.code}/parent/",
+            "/map/units/web-city/ZH22010210001/",
+        ],
         "admin_w": ["/eia/conflicts/", "/eia/approvals/new/"],
     }
 

@@ -173,3 +173,116 @@ def test_unit_at_point(client_for, scene):
     assert client.get("/api/v1/zoning/units/at/", {"plan": "changchun-test", "lon": 120, "lat": 30}).json() == []
     bad = client.get("/api/v1/zoning/units/at/", {"plan": "changchun-test", "lon": 200, "lat": 30})
     assert bad.status_code == 400 and "lon" in str(bad.json())
+
+
+def _with_small_general_unit(scene):
+    """A third unit in 南关区, general and much smaller than its priority unit; areas stored."""
+    from supervision.zoning.models import ControlUnit
+    from supervision.zoning.services import units_area_refresh
+    from tests.factories import UnitFactory, plan_content_editable, square
+
+    with plan_content_editable(scene.plan):
+        UnitFactory(
+            plan=scene.plan,
+            division=scene.nanguan,
+            code="ZH22010230001",
+            unit_class="general",
+            geom=square(125.32, 43.80, 0.002),
+        )
+        units_area_refresh(queryset=ControlUnit.objects.filter(plan=scene.plan))
+    scene.plan.refresh_from_db()
+
+
+def test_low_zooms_draw_shapes_built_once_per_content_version(client_for, scene):
+    from supervision.zoning.models import TileShape
+    from supervision.zoning.tiles import TILE_BANDS, tile_shapes_build
+
+    _with_small_general_unit(scene)
+    client = client_for("planner")
+    # Zooms 0-5: one shape per district, in the class covering most of it (南关区: priority, not general).
+    far = decode(client.get(url("units", 125.35, 43.85, 4, plan="changchun-test")))["units"]["features"]
+    assert sorted(f["properties"]["class"] for f in far) == ["key", "priority"]
+    assert all(set(f["properties"]) == {"class"} for f in far)
+    # Zoom 6: dissolved by district and class, so the general unit is back.
+    z6 = decode(client.get(url("units", 125.35, 43.85, 6, plan="changchun-test")))["units"]["features"]
+    assert sorted(f["properties"]["class"] for f in z6) == ["general", "key", "priority"]
+    # Zoom 8: one shape per unit, with codes.
+    z8 = decode(client.get(url("units", 125.35, 43.85, 8, plan="changchun-test")))["units"]["features"]
+    assert sorted(f["properties"]["code"] for f in z8) == ["ZH22010210001", "ZH22010230001", "ZH22010320001"]
+    shapes = TileShape.objects.filter(plan=scene.plan, layer="units")
+    assert {s.content_version for s in shapes} == {scene.plan.content_version}
+    assert sorted(shapes.values_list("band", flat=True).distinct()) == list(range(len(TILE_BANDS)))
+    assert shapes.filter(band=0).count() == 2 and shapes.filter(band=1).count() == 3
+    assert shapes.filter(band=2).count() == 3 and shapes.first().geom.srid == 3857
+    # Built once: building again for the same content writes nothing.
+    assert tile_shapes_build(plan=scene.plan) == 0
+
+
+def test_low_zoom_shapes_follow_a_content_change(client_for, scene):
+    from supervision.zoning.models import TileShape
+
+    client = client_for("planner")
+    before = decode(client.get(url("units", 125.35, 43.85, 6, plan="changchun-test")))["units"]["features"]
+    assert sorted(f["properties"]["class"] for f in before) == ["key", "priority"]
+    old_version = ZoningPlan.objects.get(pk=scene.plan.pk).content_version
+    _with_small_general_unit(scene)
+    after = decode(client.get(url("units", 125.35, 43.85, 6, plan="changchun-test")))["units"]["features"]
+    assert sorted(f["properties"]["class"] for f in after) == ["general", "key", "priority"]
+    versions = set(TileShape.objects.filter(plan=scene.plan).values_list("content_version", flat=True))
+    assert versions == {scene.plan.content_version} and old_version not in versions
+
+
+def test_overlays_at_low_zoom_keep_their_attributes(client_for, scene):
+    OverlayFactory(plan=scene.plan, code="HX-0001")
+    layers = decode(client_for("planner").get(url("overlays", 125.303, 43.803, 5, plan="changchun-test")))
+    assert [f["properties"] for f in layers["overlays"]["features"]] == [
+        {"code": "HX-0001", "kind": "red_line", "name": "生态保护红线"}
+    ]
+
+
+def test_lead_tiles_take_the_leads_api_filters(client_for, make_lead, scene):
+    from supervision.cases.models import Lead
+
+    make_lead("a", title="河道采砂")
+    make_lead("a", title="植被减少")
+    merged = make_lead("a", title="植被减少 重复")
+    Lead.objects.filter(pk=merged.pk).update(status="merged", merged_into=Lead.objects.exclude(pk=merged.pk).first())
+    admin = client_for("admin")
+
+    def counts(**params):
+        layers = decode(admin.get(url("leads", 125.3015, 43.8015, 14, **params)))
+        return len(layers["leads"]["features"]) if layers else 0
+
+    # Merged leads (duplicates of another) are left out unless a status is asked for.
+    assert counts() == 2
+    assert counts(status="merged") == 1
+    assert counts(q="采砂") == 1
+    assert counts(status="new", plan="changchun-test") == 2
+    assert counts(source="complaint") == 0
+    bad = admin.get(url("leads", 125.3015, 43.8015, 14, status="nope"))
+    assert bad.status_code == 400 and "status" in str(bad.json())
+    assert admin.get(url("leads", 125.3015, 43.8015, 14, plan="nope")).json()["code"] == "plan_not_found"
+
+
+def test_tiles_seed_draws_a_plans_low_zooms_into_the_cache(scene, client_for):
+    import io
+
+    from django.core.cache import cache
+
+    from supervision.zoning.tiles import TileAddress, _tile_key, tiles_over_bounds
+
+    cache.clear()
+    out = io.StringIO()
+    call_command("tiles_seed", "--plan", "changchun-test", "--max-zoom", "6", stdout=out)
+    bounds = (125.30, 43.80, 125.41, 43.91)
+    expected = sum(len(tiles_over_bounds(bounds=bounds, z=z)) for z in range(7)) * 2
+    assert out.getvalue().startswith(f"plan changchun-test: {expected} tiles drawn to zoom 6")
+    z, x, y = tile_of(125.35, 43.85, 6)
+    cached = cache.get(_tile_key(plan=scene.plan, address=TileAddress("units", z, x, y), public=False))
+    assert cached and cached == client_for("planner").get(url("units", 125.35, 43.85, 6, plan="changchun-test")).content
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("tiles_seed", "--plan", "changchun-test", "--max-zoom", "15", stderr=err)
+    assert exit_info.value.code == 1 and "max zoom: 15" in err.getvalue()
+    with pytest.raises(SystemExit):
+        call_command("tiles_seed", "--plan", "nope", stderr=io.StringIO())

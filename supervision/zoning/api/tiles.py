@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -42,7 +43,12 @@ class TileView(APIView):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
-        parameters=[OpenApiParameter("plan", str, description="plan code (units, overlays; optional for leads)")],
+        parameters=[
+            OpenApiParameter("plan", str, description="plan code (units, overlays; optional for leads)"),
+            OpenApiParameter(
+                "status", str, description="leads: the leads API's filters (status, source, overdue, unit, q, …)"
+            ),
+        ],
         responses={(200, MVT): OpenApiTypes.BINARY},
     )
     def get(self, request, layer, z, x, y):
@@ -59,9 +65,11 @@ class TileView(APIView):
         else:
             if layer == "leads":
                 code = request.query_params.get("plan")
-                content = tiles.leads_tile(user=request.user, address=address, plan=_plan(code) if code else None)
+                if code:
+                    _plan(code)  # an unknown plan is refused, not an empty layer
+                content = tiles.leads_tile(leads=_leads(request), address=address)
             else:
-                content = tiles.targets_tile(user=request.user, address=address)
+                content = tiles.targets_tile(targets=_targets(request), address=address)
             etag = tiles.content_etag(content)
             cache_control = "private, no-cache"
             if tiles.etag_matches(if_none_match, etag):
@@ -71,6 +79,33 @@ class TileView(APIView):
         response["Cache-Control"] = cache_control
         response["Vary"] = "Cookie, Authorization"
         return response
+
+
+def _filtered(filterset):
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def _leads(request):
+    """The user's leads (the leads API's scope) narrowed by the leads API's filters (`status`, `plan`,
+    `source`, `overdue`, `unit`, `q`, …); merged leads (duplicates of another) unless a status is asked."""
+    from supervision.cases.choices import LeadStatus
+    from supervision.cases.filters import LeadFilter
+    from supervision.cases.selectors import leads_for
+
+    leads = _filtered(LeadFilter(request.query_params, queryset=leads_for(user=request.user), request=request))
+    if "status" not in request.query_params:
+        leads = leads.exclude(status=LeadStatus.MERGED)
+    return leads
+
+
+def _targets(request):
+    """The user's enforcement targets (the targets API's scope and filters)."""
+    from supervision.cases.filters import TargetFilter
+    from supervision.cases.selectors import targets_for
+
+    return _filtered(TargetFilter(request.query_params, queryset=targets_for(user=request.user), request=request))
 
 
 def _not_modified(etag: str, cache_control: str) -> HttpResponse:
