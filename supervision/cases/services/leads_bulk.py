@@ -17,7 +17,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -153,7 +153,7 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
             )
             for i in new
         ]
-        Lead.objects.bulk_create(leads, batch_size=500)
+        _copy_insert(Lead, leads, with_ids=True)
         events = []
         for i, lead in zip(new, leads, strict=True):
             s = specs[i]
@@ -179,10 +179,41 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
                 )
             )
             results[i] = LeadBulkResult(lead.pk, created=True, detection_added=True)
-        LeadDetection.objects.bulk_create(detections, batch_size=1000)
-        LeadEvent.objects.bulk_create(events, batch_size=1000)
+        _copy_insert(LeadDetection, detections)
+        _copy_insert(LeadEvent, events)
     lead_of_key = {**known, **{specs[i].source_key: results[i].lead_id for i in results}}
     return [results.get(i) or LeadBulkResult(lead_of_key[s.source_key], False, False) for i, s in enumerate(specs)]
+
+
+def _copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, with_ids: bool = False) -> None:
+    """INSERT model instances with one `COPY ... FROM STDIN` (PostgreSQL only).
+
+    Several times faster than `bulk_create` for thousands of rows: no SQL text is built
+    per row and the server parses one stream. With `with_ids` the primary keys are taken
+    from the table's sequence first (one query) and set on the instances, as
+    `bulk_create` would. Values go through each field's `pre_save` (auto_now) and
+    `get_db_prep_save`, so defaults, JSON and geometry are what the ORM would write.
+    """
+    if not objs:
+        return
+    meta = model._meta
+    qn = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if with_ids or not f.primary_key]
+    with connection.cursor() as cur:
+        if with_ids:
+            cur.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(objs)],
+            )
+            for obj, (pk,) in zip(objs, cur.fetchall(), strict=True):
+                obj.pk = pk
+        columns = ", ".join(qn(f.column) for f in fields)
+        with cur.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
 
 
 def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:

@@ -41,7 +41,7 @@ from supervision.zoning.selectors import plan_in_force_check
 
 from .. import raster
 from ..choices import LAYER_TRANSITIONS, LayerKind, LayerStatus, WindowStatus
-from ..geo import bounds_storage_to_crs, bounds_to_storage, crs_to_storage, storage_to_crs
+from ..geo import bounds_storage_to_crs, bounds_to_storage, crs_to_storage, shapes_to_storage_wkb, storage_to_crs
 from ..models import ChangeLayer, ChangeLayerEvent, ChangeLayerWindow, ScanRuleSet
 from ..raster.chips import change_chip_png, image_chip_png
 from ..selectors import plan_bounds_lonlat, targets_nearest, units_in_bbox
@@ -519,11 +519,16 @@ def _heartbeat(layer_id: int, scan_run: int) -> None:
 
 
 def _finished_rows(finished: list[raster.Patch], info: raster.RasterInfo) -> list[dict[str, Any]]:
-    """The (patch, unit) pairs a window finished, ready for a lead: geometry as STORAGE_SRID WKB (hex)."""
+    """The (patch, unit) pairs a window finished, ready for a lead: geometry as STORAGE_SRID WKB (hex).
+
+    All geometries are reprojected, repaired and written in one vectorised pass each
+    (shapely), not pair by pair.
+    """
     rows = []
+    geoms = []
     for p in finished:
         for uid, (pixels, area) in p.units.items():
-            geom = crs_to_storage(p.geometries[uid], info.crs_wkt)
+            geoms.append(p.geometries[uid])
             rows.append(
                 {
                     "patch_key": p.patch_key,
@@ -534,9 +539,10 @@ def _finished_rows(finished: list[raster.Patch], info: raster.RasterInfo) -> lis
                     "unit_id": uid,
                     "pixels": pixels,
                     "area_m2": area,
-                    "wkb": bytes(geom.wkb).hex(),
                 }
             )
+    for row, wkb in zip(rows, shapes_to_storage_wkb(geoms, info.crs_wkt), strict=True):
+        row["wkb"] = wkb
     return rows
 
 
@@ -561,7 +567,7 @@ def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
         rules = raster.ScanRules.from_dict(layer.rules)
         units = _units_for_window(layer, info, rules, window)
         edge_only, finished = raster.window_finish(
-            raster.source_gdal_path(layer.path), window=window, rules=rules, units=units, info=info
+            raster.source_gdal_path(layer.path), window=window, rules=rules, units=units, info=info, as_shapely=True
         )
         result = edge_only.to_dict()
         result["finished"] = _finished_rows(finished, info)
