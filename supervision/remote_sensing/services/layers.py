@@ -168,9 +168,18 @@ def _remote_fingerprint(url: str) -> tuple[str, str, int]:
                 parts += [str(ds.width), str(ds.height), str(tuple(ds.transform)), str(ds.crs), str(ds.dtypes)]
     except (OSError, ValueError, urllib.error.URLError, raster.RasterError) as exc:
         raise ServiceError(
-            f"Raster URL '{url}' cannot be read ({getattr(exc, 'reason', None) or exc}).", code="raster_open"
+            _("Raster URL '%(url)s' cannot be read (%(reason)s).")
+            % {"url": url, "reason": _remote_reason(url, getattr(exc, "reason", None) or exc)},
+            code="raster_open",
         ) from None
     return url, hashlib.sha256("\n".join(parts).encode()).hexdigest(), size
+
+
+def _remote_reason(url: str, exc: object) -> str:
+    """GDAL's error for a remote source, naming the URL as the user gave it (not GDAL's /vsis3/ path)."""
+    text = " ".join(str(exc).split())
+    gdal_path = raster.source_gdal_path(url)
+    return text.replace(f"'{gdal_path}'", "it").replace(gdal_path, url)[:300]
 
 
 def _raster_refused(exc: raster.RasterError) -> ServiceError:
