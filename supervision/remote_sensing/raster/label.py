@@ -27,8 +27,6 @@ class _UnitIndex:
     """Unit bounds and class bitmasks as arrays, built once per unit list."""
 
     def __init__(self, units: Sequence[UnitShape]) -> None:
-        from shapely.geometry import shape
-
         self.units = list(units)
         n = len(self.units)
         self.ids = np.fromiter((u.unit_id for u in self.units), dtype=np.int64, count=n)
@@ -38,18 +36,9 @@ class _UnitIndex:
             if geom_type not in ("Polygon", "MultiPolygon"):
                 raise ValueError(f"Unit {u.unit_id} geometry must be a Polygon or MultiPolygon, not {geom_type!r}.")
             self.bounds[i] = (
-                shape(u.geometry).bounds if u.geometry.get("coordinates") else (np.inf, np.inf, -np.inf, -np.inf)
+                _unit_shapely(u).bounds if u.geometry.get("coordinates") else (np.inf, np.inf, -np.inf, -np.inf)
             )
         self._bits: dict[ScanRules, np.ndarray] = {}
-        self._shapes: np.ndarray | None = None
-
-    def shapes(self) -> np.ndarray:
-        """The unit geometries as shapely objects (built on first use)."""
-        if self._shapes is None:
-            from shapely.geometry import shape
-
-            self._shapes = np.array([shape(u.geometry) for u in self.units], dtype=object)
-        return self._shapes
 
     def clipped(self, cands: np.ndarray, bounds: tuple[float, float, float, float]) -> list[tuple[int, Any]]:
         """(candidate position, geometry) of the candidates cut to ``bounds``; empty ones dropped.
@@ -60,7 +49,7 @@ class _UnitIndex:
         """
         import shapely
 
-        cut = shapely.clip_by_rect(self.shapes()[cands], *bounds)
+        cut = shapely.clip_by_rect(np.array([_unit_shapely(self.units[j]) for j in cands], dtype=object), *bounds)
         keep = np.flatnonzero(shapely.area(cut) > 0)
         return [(int(i), cut[i]) for i in keep]
 
@@ -82,6 +71,17 @@ class _UnitIndex:
         hit = (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
         hit &= (self.class_bits(rules) & class_bits) != 0
         return np.flatnonzero(hit)
+
+
+def _unit_shapely(unit: UnitShape) -> Any:
+    """The unit's geometry as shapely, converted once per UnitShape (callers may reuse them)."""
+    cached = unit.__dict__.get("_shapely")
+    if cached is None:
+        from shapely.geometry import shape
+
+        cached = shape(unit.geometry)
+        object.__setattr__(unit, "_shapely", cached)  # a frozen dataclass: a private cache, not a field
+    return cached
 
 
 def _covers_box(geom: Any, bounds: tuple[float, float, float, float]) -> bool:

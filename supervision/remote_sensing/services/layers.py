@@ -511,7 +511,23 @@ def _units_for_window(layer: ChangeLayer, info: raster.RasterInfo, rules: raster
         return []
     bbox = bounds_to_storage(raster.window_bounds(info, window), info.crs_wkt)
     units = units_in_bbox(plan=layer.plan, bbox=bbox, unit_classes=unit_classes).order_by("id")
-    return [raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt)) for u in units]
+    crs_key = hashlib.sha1(info.crs_wkt.encode()).hexdigest()
+    out = []
+    for u in units:
+        key = (u.pk, crs_key, hashlib.sha1(bytes(u.geom.wkb)).hexdigest())
+        shape = _UNIT_SHAPES.get(key)
+        if shape is None:
+            if len(_UNIT_SHAPES) >= _UNIT_SHAPES_MAX:
+                _UNIT_SHAPES.clear()
+            shape = _UNIT_SHAPES[key] = raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt))
+        out.append(shape)
+    return out
+
+
+# Units reprojected into a raster's CRS (and converted to shapely, once), kept by the worker
+# process between windows; the key holds the geometry's digest, so an edited unit is new.
+_UNIT_SHAPES: dict[tuple[int, str, str], raster.UnitShape] = {}
+_UNIT_SHAPES_MAX = 20_000
 
 
 def _window_label(row: ChangeLayerWindow) -> str:
