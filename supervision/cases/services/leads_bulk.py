@@ -224,13 +224,20 @@ def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:
                 FROM unnest(%s::int[], %s::text[], %s::bigint[], %s::int[], %s::bytea[])
                      AS s(i, source, unit_id, change_class, wkb)
                 CROSS JOIN LATERAL (
-                    SELECT l.id FROM {Lead._meta.db_table} AS l
-                    WHERE l.source = s.source
-                      AND l.unit_id IS NOT DISTINCT FROM s.unit_id
-                      AND l.change_class IS NOT DISTINCT FROM s.change_class
-                      AND l.status = ANY(%s)
-                      AND ST_Intersects(l.geom, ST_GeomFromWKB(s.wkb, %s))
-                    ORDER BY l.id LIMIT 1
+                    -- OFFSET 0 fences the candidates off from the ORDER BY ... LIMIT 1: without
+                    -- it the planner walks the primary key over every lead, row after row
+                    -- (seconds per thousand specs once the table holds thousands of leads)
+                    -- instead of asking the spatial index.
+                    SELECT c.id FROM (
+                        SELECT l.id FROM {Lead._meta.db_table} AS l
+                        WHERE ST_Intersects(l.geom, ST_GeomFromWKB(s.wkb, %s))
+                          AND l.source = s.source
+                          AND l.unit_id IS NOT DISTINCT FROM s.unit_id
+                          AND l.change_class IS NOT DISTINCT FROM s.change_class
+                          AND l.status = ANY(%s)
+                        OFFSET 0
+                    ) AS c
+                    ORDER BY c.id LIMIT 1
                 ) AS m""",
             [
                 list(range(len(specs))),
@@ -238,8 +245,8 @@ def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:
                 [s.unit.pk if s.unit else None for s in specs],
                 [s.change_class for s in specs],
                 [bytes(_storage(s.geom).wkb) for s in specs],
-                list(LEAD_OPEN_STATUSES),
                 settings.STORAGE_SRID,
+                list(LEAD_OPEN_STATUSES),
             ],
         )
         return dict(cur.fetchall())
