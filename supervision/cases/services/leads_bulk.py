@@ -82,11 +82,7 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
     with transaction.atomic():
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        known = dict(
-            LeadDetection.objects.filter(source_key__in={s.source_key for s in specs}).values_list(
-                "source_key", "lead_id"
-            )
-        )
+        known = detections_recorded(source_keys=[s.source_key for s in specs])
         todo: list[int] = []
         seen: set[str] = set()
         for i, s in enumerate(specs):
@@ -185,6 +181,20 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
     return [results.get(i) or LeadBulkResult(lead_of_key[s.source_key], False, False) for i, s in enumerate(specs)]
 
 
+def detections_recorded(*, source_keys: Sequence[str]) -> dict[str, int]:
+    """Source key → lead id of the observations among `source_keys` already recorded (one query)."""
+    keys = list(dict.fromkeys(source_keys))
+    if not keys:
+        return {}
+    if connection.vendor != "postgresql":
+        return dict(LeadDetection.objects.filter(source_key__in=keys).values_list("source_key", "lead_id"))
+    with connection.cursor() as cur:  # one array parameter, not a thousand placeholders
+        cur.execute(
+            f"SELECT source_key, lead_id FROM {LeadDetection._meta.db_table} WHERE source_key = ANY(%s)", [keys]
+        )
+        return dict(cur.fetchall())
+
+
 def _copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, with_ids: bool = False) -> None:
     """INSERT model instances with one `COPY ... FROM STDIN` (PostgreSQL only).
 
@@ -208,12 +218,48 @@ def _copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, wit
             for obj, (pk,) in zip(objs, cur.fetchall(), strict=True):
                 obj.pk = pk
         columns = ", ".join(qn(f.column) for f in fields)
+        getters = [_copy_getter(f) for f in fields]
         with cur.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+                copy.write_row([get(obj) for get in getters])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+# Field types whose Python value psycopg writes as the ORM would (str, int, float, bool,
+# datetime, None): read straight from the instance, skipping get_db_prep_save per value.
+_PLAIN_FIELDS = (
+    models.AutoField,
+    models.BigAutoField,
+    models.BooleanField,
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.FloatField,
+    models.ForeignKey,
+)
+
+
+def _copy_getter(field: models.Field):
+    """How to read one field's COPY value from an instance."""
+    from django.contrib.gis.db.models import GeometryField
+
+    attname = field.attname
+    if isinstance(field, _PLAIN_FIELDS) and not getattr(field, "auto_now", False):
+        return lambda obj: getattr(obj, attname)
+    if isinstance(field, models.DateTimeField) and not (field.auto_now or field.auto_now_add):
+        return lambda obj: getattr(obj, attname)
+    if isinstance(field, GeometryField):
+
+        def geometry(obj):
+            geom = getattr(obj, attname)
+            if geom is not None and geom.srid == field.srid:
+                return geom.hexewkb.decode()  # PostGIS reads hex EWKB as geometry text
+            return field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+        return geometry
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
 
 
 def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:

@@ -29,9 +29,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from supervision.cases.choices import EvidenceKind, EvidenceStatus, LeadSource
-from supervision.cases.models import LeadDetection
 from supervision.cases.services.leads import EvidenceFile
-from supervision.cases.services.leads_bulk import LeadRaiseSpec, lead_evidence_complete, leads_raise_bulk
+from supervision.cases.services.leads_bulk import (
+    LeadRaiseSpec,
+    detections_recorded,
+    lead_evidence_complete,
+    leads_raise_bulk,
+)
 from supervision.errors import Conflict, NotFound, ServiceError, without_dirs
 from supervision.queueing import task_send, task_send_on_commit
 from supervision.workflow import transition_to
@@ -711,7 +715,7 @@ def _specs(
     legend: dict[str, str],
 ) -> list[LeadRaiseSpec]:
     keys = {f"rs:{layer.checksum}:{f.patch_key}:{units[f.unit_id].code}": f for f in batch}
-    recorded = set(LeadDetection.objects.filter(source_key__in=list(keys)).values_list("source_key", flat=True))
+    recorded = detections_recorded(source_keys=list(keys))
     todo = [k for k in keys if k not in recorded]
     # the nearest enforcement target of every new observation, in one query
     max_target_m = settings.LEAD_TARGET_MAX_DISTANCE_M
