@@ -217,7 +217,7 @@ def _copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, wit
             )
             for obj, (pk,) in zip(objs, cur.fetchall(), strict=True):
                 obj.pk = pk
-        columns = ", ".join(qn(f.column) for f in fields)
+        columns = ", ".join(qn(str(f.column)) for f in fields)  # concrete fields: never None
         getters = [_copy_getter(f) for f in fields]
         with cur.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
