@@ -17,7 +17,9 @@ All figures come from the same run on the same files (written to a temp dir):
    a >= 300 Mpixel raster (20000², 44 units) with thousands of qualifying patches:
    `scan_change_layer --wait` eager in one process until the leads are committed, vs
    the floor above; goal <= 6x. Chips are timed separately (they come after the
-   leads). The same scan through 1 and 2 real Celery worker processes on Redis
+   leads; --no-chips leaves them out). The floor is timed again right after the scan
+   and the ratio uses the mean of both (CPU ratio printed too). The same scan through
+   1 and 2 real Celery worker processes on Redis, alternately, best of --e2e-repeat
    (goal >= 1.7x), and the peak RSS per worker at 100 and 400 Mpixel (<= 1 GB,
    flat within 20 %). Prints how many patches the merge joined and its time.
 """
@@ -162,6 +164,14 @@ def main() -> None:
     ap.add_argument("--e2e-only", action="store_true", help="only the end-to-end (Django, Celery) part")
     ap.add_argument("--no-e2e", action="store_true", help="skip the end-to-end (Django, Celery) part")
     ap.add_argument("--e2e-size", type=int, help="end-to-end raster size (default 20000, --quick 3072)")
+    ap.add_argument(
+        "--e2e-repeat", type=int, default=2, help="end to end: runs with 1 and with 2 workers, alternately (best of)"
+    )
+    ap.add_argument(
+        "--no-chips",
+        action="store_true",
+        help="end to end: time the leads only; do not render the evidence chips (they come after the leads)",
+    )
     ap.add_argument("--child-mem", nargs=2, metavar=("PATH", "UNITS_JSON"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_mem:
@@ -290,8 +300,8 @@ def end_to_end(args, tmp: Path) -> None:
     write_changes(little, small, seed=8)
     print(f"end to end: {size}² raster ({size * size / 1e6:.0f} Mpixel) generated in {t:.1f} s; 44 units")
     floor_scan(big)  # warm the page cache
-    t_floor = measured(floor_scan, big)
-    print(f"{'floor: read + label per window':<46} {t_floor[0]:7.2f} s wall", flush=True)
+    floors = [measured(floor_scan, big)]
+    print(f"{'floor: read + label per window':<46} {floors[0][0]:7.2f} s wall {floors[0][1]:6.2f} s cpu", flush=True)
     with scratch_database("scan_e2e"):
         from django.conf import settings
 
@@ -301,28 +311,45 @@ def end_to_end(args, tmp: Path) -> None:
         os.environ["SCAN_WINDOW_SIZE"] = str(WINDOW)
         plan = PlanFactory(code="bench-e2e")
         units_to_db(plan, make_units(size, 44))
-        runs = {"eager": eager_scan(big, plan.code)}
-        for n in (1, 2):
-            runs[f"{n} worker"] = worker_scan(big, plan.code, n, tmp)
-        runs["1 worker, small"] = worker_scan(little, plan.code, 1, tmp)
+        runs = {"eager": eager_scan(big, plan.code, chips=not args.no_chips)}
+        # the floor again right after: the machine is shared, so the ratio uses both
+        floors.append(measured(floor_scan, big))
+        print(f"{'floor again, after the eager scan':<46} {floors[1][0]:7.2f} s wall {floors[1][1]:6.2f} s cpu")
+        # 1 and 2 workers alternately, best of --e2e-repeat each: the machine is shared,
+        # and alternating keeps a burst of other work from landing on one side only
+        for _ in range(args.e2e_repeat):
+            for n in (1, 2):
+                print(f"load average before a {n}-worker run: {os.getloadavg()[0]:.2f}", flush=True)
+                r = worker_scan(big, plan.code, n, tmp, chips=not args.no_chips)
+                print(f"  {n} worker(s): leads committed in {r['seconds_to_leads']:.2f} s", flush=True)
+                best = runs.get(f"{n} worker")
+                if best is None or r["seconds_to_leads"] < best["seconds_to_leads"]:
+                    runs[f"{n} worker"] = r
+        runs["1 worker, small"] = worker_scan(little, plan.code, 1, tmp, chips=False)
     for name, r in runs.items():
         peak = f", peak RSS per worker {', '.join(f'{m:.0f}' for m in r['peak_mb'])} MB" if "peak_mb" in r else ""
+        chips = f"chips after {r['seconds_chips']:6.2f} s" if r["seconds_chips"] is not None else "chips not timed"
         print(
-            f"end to end, {name:<16} leads committed in {r['seconds_to_leads']:7.2f} s, chips after "
-            f"{r['seconds_chips']:6.2f} s; {r['leads']} leads, {r['patches_qualifying']} qualifying patches, "
+            f"end to end, {name:<16} leads committed in {r['seconds_to_leads']:7.2f} s, {chips}; {r['leads']} leads, {r['patches_qualifying']} qualifying patches, "
             f"{r['windows']} windows; merge joined {r['patches_edge']} edge patches in "
             f"{r['merge_seconds']:.2f} s{peak}",
             flush=True,
         )
-    e2e = runs["eager"]["seconds_to_leads"] / t_floor[0]
+    floor_wall = sum(f[0] for f in floors) / len(floors)
+    floor_cpu = sum(f[1] for f in floors) / len(floors)
+    e2e = runs["eager"]["seconds_to_leads"] / floor_wall
+    e2e_cpu = runs["eager"]["cpu_seconds"] / floor_cpu
     par = runs["1 worker"]["seconds_to_leads"] / runs["2 worker"]["seconds_to_leads"]
     peak_big = runs["1 worker"]["peak_mb"][0]
     peak_small = runs["1 worker, small"]["peak_mb"][0]
     flat = peak_big / peak_small
     print()
     print(f"{'goal':<48} {'ratio':>7}  {'target':>7}  ok")
-    print(f"{'5a. end to end (eager) / floor':<48} {e2e:7.2f}  {'<= 6':>7}  {'yes' if e2e <= 6 else 'NO'}")
-    print(f"{'5b. 1 / 2 worker processes, end to end':<48} {par:7.2f}  {'>= 1.7':>7}  {'yes' if par >= 1.7 else 'NO'}")
+    print(f"{'5a. end to end (eager) / floor (mean of 2)':<48} {e2e:7.2f}  {'<= 6':>7}  {'yes' if e2e <= 6 else 'NO'}")
+    print(f"{'    same, CPU of this process (not PostgreSQL)':<48} {e2e_cpu:7.2f}  {'(info)':>7}")
+    print(
+        f"{'5b. 1 / 2 worker processes, end to end (best)':<48} {par:7.2f}  {'>= 1.7':>7}  {'yes' if par >= 1.7 else 'NO'}"
+    )
     print(
         f"{f'5c. peak RSS per worker {size}² / {small}²':<48} {flat:7.2f}  {'<= 1.2':>7}  "
         f"{'yes' if flat <= 1.2 and peak_big <= 1024 else 'NO'} ({peak_big:.0f} MB, <= 1024 MB)"

@@ -49,6 +49,22 @@ def crs_to_storage(geometry: dict[str, Any], crs_wkt: str) -> GEOSGeometry:
     return GEOSGeometry(memoryview(shapely.to_wkb(shp)), srid=settings.STORAGE_SRID)
 
 
+def shapes_to_storage_wkb(geoms: list[Any], crs_wkt: str) -> list[str]:
+    """Shapely geometries (or GeoJSON mappings) in the raster CRS as hex WKB in STORAGE_SRID.
+
+    The same result as `crs_to_storage` one by one, in one reprojection call for all
+    coordinates and vectorised validity repair.
+    """
+    if not geoms:
+        return []
+    arr = np.array([g if isinstance(g, shapely.Geometry) else shape(g) for g in geoms], dtype=object)
+    arr = _apply(arr, _transformer(crs_wkt, _storage_crs()))
+    bad = ~shapely.is_valid(arr)
+    if bad.any():
+        arr[bad] = shapely.make_valid(arr[bad])
+    return list(shapely.to_wkb(arr, hex=True))
+
+
 def bounds_to_storage(bounds: tuple[float, float, float, float], crs_wkt: str) -> tuple[float, float, float, float]:
     """A bbox in the raster CRS as a bbox in STORAGE_SRID (edges densified, so it contains the box)."""
     import rasterio.warp

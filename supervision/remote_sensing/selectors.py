@@ -66,33 +66,34 @@ def targets_nearest(*, geoms: list[GEOSGeometry], max_distance_m: float) -> list
             out.append((hit[0].pk, hit[0].name, hit[0].credit_code, hit[1]) if hit else None)
         return out
     geographic = _storage_is_geographic()
-    wkbs, dlons, dlats = [], [], []
-    for g in geoms:
-        if g.srid != settings.STORAGE_SRID:
-            g = g.transform(settings.STORAGE_SRID, clone=True)
-        wkbs.append(bytes(g.wkb))
-        if geographic:
-            _minx, miny, _maxx, maxy = g.extent
-            dlat = max_distance_m / 111_000.0 * 1.05
-            dlats.append(dlat)
-            dlons.append(dlat / max(math.cos(math.radians(max(abs(miny), abs(maxy)))), 0.05))
-        else:
-            dlats.append(max_distance_m)
-            dlons.append(max_distance_m)
+    wkbs = [
+        bytes((g if g.srid == settings.STORAGE_SRID else g.transform(settings.STORAGE_SRID, clone=True)).wkb)
+        for g in geoms
+    ]
+    if geographic:
+        # degrees of latitude, and of longitude at the geometry's latitude farthest from
+        # the equator (computed in SQL: reading extents through GEOS costs more than the query)
+        dlat = float(max_distance_m / 111_000.0 * 1.05)
+        expand = (
+            f"ST_Expand(g.geom, {dlat!r} / GREATEST(COS(RADIANS(GREATEST(ABS(ST_YMin(g.geom)), "
+            f"ABS(ST_YMax(g.geom))))), 0.05), {dlat!r})"
+        )
+    else:
+        expand = f"ST_Expand(g.geom, {float(max_distance_m)!r})"
     distance = "ST_DistanceSphere(t.location, s.geom)" if geographic else "ST_Distance(t.location, s.geom)"
     table = EnforcementTarget._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
-            f"""WITH s AS (
-                    SELECT u.i, ST_GeomFromWKB(u.wkb, %s) AS geom, u.dx, u.dy
-                    FROM unnest(%s::int[], %s::bytea[], %s::float8[], %s::float8[]) AS u(i, wkb, dx, dy)
-                )
+            f"""WITH g AS (
+                    SELECT u.i, ST_GeomFromWKB(u.wkb, %s) AS geom
+                    FROM unnest(%s::int[], %s::bytea[]) AS u(i, wkb)
+                ), s AS (SELECT g.i, g.geom, {expand} AS box FROM g)
                 SELECT s.i, n.id, n.name, n.credit_code, n.d
                 FROM s CROSS JOIN LATERAL (
                     SELECT c.id, c.name, c.credit_code, c.d FROM (
                         SELECT t.id, t.name, t.credit_code, {distance} AS d
                         FROM {table} AS t
-                        WHERE t.location && ST_Expand(s.geom, s.dx, s.dy)
+                        WHERE t.location && s.box
                         ORDER BY t.location <-> s.geom
                         LIMIT 20
                     ) AS c
@@ -100,7 +101,7 @@ def targets_nearest(*, geoms: list[GEOSGeometry], max_distance_m: float) -> list
                     LIMIT 1
                 ) AS n
                 WHERE n.d <= %s""",
-            [settings.STORAGE_SRID, list(range(len(geoms))), wkbs, dlons, dlats, max_distance_m],
+            [settings.STORAGE_SRID, list(range(len(geoms))), wkbs, max_distance_m],
         )
         found = {i: (tid, name, code, float(d)) for i, tid, name, code, d in cur.fetchall()}
     return [found.get(i) for i in range(len(geoms))]

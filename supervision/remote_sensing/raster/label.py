@@ -27,8 +27,6 @@ class _UnitIndex:
     """Unit bounds and class bitmasks as arrays, built once per unit list."""
 
     def __init__(self, units: Sequence[UnitShape]) -> None:
-        from shapely.geometry import shape
-
         self.units = list(units)
         n = len(self.units)
         self.ids = np.fromiter((u.unit_id for u in self.units), dtype=np.int64, count=n)
@@ -38,9 +36,22 @@ class _UnitIndex:
             if geom_type not in ("Polygon", "MultiPolygon"):
                 raise ValueError(f"Unit {u.unit_id} geometry must be a Polygon or MultiPolygon, not {geom_type!r}.")
             self.bounds[i] = (
-                shape(u.geometry).bounds if u.geometry.get("coordinates") else (np.inf, np.inf, -np.inf, -np.inf)
+                _unit_shapely(u).bounds if u.geometry.get("coordinates") else (np.inf, np.inf, -np.inf, -np.inf)
             )
         self._bits: dict[ScanRules, np.ndarray] = {}
+
+    def clipped(self, cands: np.ndarray, bounds: tuple[float, float, float, float]) -> list[tuple[int, Any]]:
+        """(candidate position, geometry) of the candidates cut to ``bounds``; empty ones dropped.
+
+        GDAL's scanline burn walks every edge of a polygon on every row it spans, so a
+        unit with thousands of vertices costs tens of ms per window; cut to a box just
+        larger than the window (every pixel centre strictly inside), the burn is the same.
+        """
+        import shapely
+
+        cut = shapely.clip_by_rect(np.array([_unit_shapely(self.units[j]) for j in cands], dtype=object), *bounds)
+        keep = np.flatnonzero(shapely.area(cut) > 0)
+        return [(int(i), cut[i]) for i in keep]
 
     def class_bits(self, rules: ScanRules) -> np.ndarray:
         """Bit c set when change class c qualifies in the unit (cached per rules)."""
@@ -60,6 +71,23 @@ class _UnitIndex:
         hit = (b[:, 0] <= maxx) & (b[:, 2] >= minx) & (b[:, 1] <= maxy) & (b[:, 3] >= miny)
         hit &= (self.class_bits(rules) & class_bits) != 0
         return np.flatnonzero(hit)
+
+
+def _unit_shapely(unit: UnitShape) -> Any:
+    """The unit's geometry as shapely, converted once per UnitShape (callers may reuse them)."""
+    cached = unit.__dict__.get("_shapely")
+    if cached is None:
+        from shapely.geometry import shape
+
+        cached = shape(unit.geometry)
+        object.__setattr__(unit, "_shapely", cached)  # a frozen dataclass: a private cache, not a field
+    return cached
+
+
+def _covers_box(geom: Any, bounds: tuple[float, float, float, float]) -> bool:
+    import shapely
+
+    return bool(shapely.covers(geom, shapely.box(*bounds)))
 
 
 # Unit lists are prepared once and reused by identity (the entry holds a reference, so
@@ -205,6 +233,7 @@ def _window_scan_ds(
     rules: ScanRules,
     uindex: _UnitIndex,
     vectorise: bool = True,
+    as_shapely: bool = False,
 ) -> WindowResult:
     win = window.rasterio_window
     data, mask, valid_pixels, counts = _classify(ds, path, win, rules)
@@ -240,10 +269,16 @@ def _window_scan_ds(
         # several times faster than wider types, so burn in batches of 255 units.
         u_at: np.ndarray = np.zeros(st.ids.size, dtype=np.int64)
         win_transform = ds.window_transform(win)
-        for b0 in range(0, nc, 255):
-            batch = cands[b0 : b0 + 255]
+        px = max(abs(transform.a), abs(transform.b), abs(transform.d), abs(transform.e))
+        clip_box = (info_bounds[0] - px, info_bounds[1] - px, info_bounds[2] + px, info_bounds[3] + px)
+        clipped = uindex.clipped(cands, clip_box)
+        if len(clipped) == 1 and _covers_box(clipped[0][1], info_bounds):
+            u_at[:] = clipped[0][0] + 1  # one unit covers the whole window: no burn needed
+            clipped = []
+        for b0 in range(0, len(clipped), 255):
+            batch = clipped[b0 : b0 + 255]
             burn = rasterio.features.rasterize(
-                ((uindex.units[j].geometry, i + 1) for i, j in enumerate(batch)),
+                ((geom, i + 1) for i, (_pos, geom) in enumerate(batch)),
                 out_shape=(h, w),
                 transform=win_transform,
                 fill=0,
@@ -251,7 +286,8 @@ def _window_scan_ds(
                 dtype="uint8",
             )
             hit = burn.reshape(-1)[st.ids]
-            u_at = np.where(hit > 0, hit.astype(np.int64) + b0, u_at)  # later units win, like one burn
+            pos = np.r_[0, [c + 1 for c, _g in batch]].astype(np.int64)
+            u_at = np.where(hit > 0, pos[hit], u_at)  # later units win, like one burn
         bits = np.r_[0, uindex.class_bits(rules)[cands]]
         # st.classes is the change class per pixel (1 for ndvi_diff loss pixels)
         qual = ((bits[u_at] >> st.classes.astype(np.int64)) & 1).astype(bool)
@@ -298,7 +334,9 @@ def _window_scan_ds(
             # from the labels already in memory (no re-read, no re-rasterize)
             todo = np.flatnonzero(qualifying & ~touches[unit_rows[:, 0]])
             if todo.size:
-                shapes = _pairs_vectorise(pair_pixels, todo, unit_rows, w, ds.window_transform(win))
+                shapes = _pairs_vectorise(
+                    pair_pixels, todo, unit_rows, w, ds.window_transform(win), as_shapely=as_shapely
+                )
     new_index = np.cumsum(keep) - 1
     if unit_rows.size:
         unit_keep = keep[unit_rows[:, 0]]

@@ -147,6 +147,7 @@ def window_finish(
     rules: ScanRules,
     units: Sequence[UnitShape],
     info: RasterInfo,
+    as_shapely: bool = False,
 ) -> tuple[WindowResult, list[Patch]]:
     """One window task's whole job, with the raster opened once.
 
@@ -154,16 +155,23 @@ def window_finish(
     with :func:`~.merge.window_split`: every patch wholly inside the window comes back
     finished, with pixels, area and geometry for each qualifying unit; the WindowResult
     keeps only the parts cut by window edges, for :func:`patches_merge`.
+    With ``as_shapely`` the finished geometries are shapely MultiPolygons instead of
+    GeoJSON mappings (cheaper for a caller that reprojects and writes WKB).
     """
+    from shapely.geometry import mapping, shape
+
     path = os.fspath(path)
     by_id = {u.unit_id: u for u in units}
     with rasterio.Env(GDAL_CACHEMAX=_TASK_CACHE_MB), _open(path) as ds:
-        result = _window_scan_ds(ds, path, window, rules, _unit_index(units), True)
+        result = _window_scan_ds(ds, path, window, rules, _unit_index(units), True, as_shapely)
         edge_only, finished = window_split(result, rules=rules)
         for p in finished:  # a pair the labels could not vectorise (none today): read it again
             for uid in p.units:
                 if uid not in p.geometries:
-                    p.geometries[uid] = _patch_vectorise_ds(ds, path, p, rules, by_id[uid], info)["geometry"]
+                    g = _patch_vectorise_ds(ds, path, p, rules, by_id[uid], info)["geometry"]
+                    p.geometries[uid] = shape(g) if as_shapely else g
+    if as_shapely and edge_only.shapes:  # only interior parts are vectorised, but keep the JSON plain
+        edge_only.shapes = [(pi, uid, g if isinstance(g, dict) else mapping(g)) for pi, uid, g in edge_only.shapes]
     return edge_only, finished
 
 

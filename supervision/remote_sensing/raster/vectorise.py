@@ -23,8 +23,12 @@ def _mask_polygons(mask: np.ndarray, transform: Affine) -> list[Any]:
     return _masks_polygons([(mask, transform)])[0]
 
 
-def _masks_polygons(items: Sequence[tuple[np.ndarray, Affine]]) -> list[list[Any]]:
+def _masks_polygons(items: Sequence[tuple[np.ndarray, Affine]], *, as_shapely: bool = False) -> list[Any]:
     """Polygon coordinates for many small masks with ONE polygonize call.
+
+    With ``as_shapely`` each mask comes back as a shapely MultiPolygon built from the
+    coordinate arrays in one call (no Python lists per point), for callers that go on
+    with shapely (reprojection, WKB) rather than GeoJSON.
 
     GDAL's polygonize costs about half a millisecond per call whatever the size, so the
     masks are shelf-packed into one canvas (1 pixel apart, one value each), polygonized
@@ -65,6 +69,8 @@ def _masks_polygons(items: Sequence[tuple[np.ndarray, Affine]]) -> list[list[Any
     row = xy[:, 1] - off[item_of_pt, 0]
     mx = coef[:, 0] * col + coef[:, 1] * row + coef[:, 2]
     my = coef[:, 3] * col + coef[:, 4] * row + coef[:, 5]
+    if as_shapely:
+        return _ragged_multipolygons(np.column_stack([mx, my]), lengths, found, len(items))
     pts = np.column_stack([mx, my]).tolist()
     out: list[list[Any]] = [[] for _ in items]
     pos = 0
@@ -80,14 +86,43 @@ def _masks_polygons(items: Sequence[tuple[np.ndarray, Affine]]) -> list[list[Any
     return out
 
 
+def _ragged_multipolygons(xy: np.ndarray, lengths: np.ndarray, found: list[Any], n_items: int) -> list[Any]:
+    """One shapely MultiPolygon per item from polygonize output (polygons in any item order)."""
+    import shapely
+
+    rings_of_poly = np.fromiter((len(g["coordinates"]) for g, _v in found), dtype=np.int64, count=len(found))
+    item_of_poly = np.fromiter((int(v) - 1 for _g, v in found), dtype=np.int64, count=len(found))
+    ring_start = np.r_[0, np.cumsum(lengths)]
+    poly_ring_start = np.r_[0, np.cumsum(rings_of_poly)]
+    order = np.argsort(item_of_poly, kind="stable")  # polygons grouped by item
+    ring_order = np.concatenate(
+        [np.arange(poly_ring_start[p], poly_ring_start[p + 1]) for p in order] or [np.zeros(0, np.int64)]
+    )
+    point_order = np.concatenate(
+        [np.arange(ring_start[r], ring_start[r + 1]) for r in ring_order] or [np.zeros(0, np.int64)]
+    )
+    ring_offsets = np.r_[0, np.cumsum(lengths[ring_order])]
+    poly_offsets = np.r_[0, np.cumsum(rings_of_poly[order])]
+    item_offsets = np.r_[0, np.cumsum(np.bincount(item_of_poly, minlength=n_items))]
+    geoms = shapely.from_ragged_array(
+        shapely.GeometryType.MULTIPOLYGON, xy[point_order], (ring_offsets, poly_offsets, item_offsets)
+    )
+    return list(geoms)
+
+
 def _pairs_vectorise(
     pair_pixels: tuple[np.ndarray, np.ndarray],
     todo: np.ndarray,
     unit_rows: np.ndarray,
     width: int,
     win_transform: Affine,
-) -> list[tuple[int, int, dict[str, Any]]]:
-    """MultiPolygons of the (part, unit) rows ``todo`` from their sparse pixel positions."""
+    *,
+    as_shapely: bool = False,
+) -> list[tuple[int, int, Any]]:
+    """MultiPolygons of the (part, unit) rows ``todo`` from their sparse pixel positions.
+
+    GeoJSON mappings, or shapely MultiPolygons with ``as_shapely``.
+    """
     pos, row_of = pair_pixels
     wanted = np.zeros(unit_rows.shape[0], dtype=bool)
     wanted[todo] = True
@@ -104,6 +139,8 @@ def _pairs_vectorise(
         mask[rr - r0, cc - c0] = True
         items.append((mask, win_transform @ Affine.translation(c0, r0)))
         keys.append((int(unit_rows[group_row, 0]), int(unit_rows[group_row, 1])))
+    if as_shapely:
+        return [(part, uid, g) for (part, uid), g in zip(keys, _masks_polygons(items, as_shapely=True), strict=True)]
     return [
         (part, unit_id, {"type": "MultiPolygon", "coordinates": polys})
         for (part, unit_id), polys in zip(keys, _masks_polygons(items), strict=False)

@@ -29,9 +29,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from supervision.cases.choices import EvidenceKind, EvidenceStatus, LeadSource
-from supervision.cases.models import LeadDetection
 from supervision.cases.services.leads import EvidenceFile
-from supervision.cases.services.leads_bulk import LeadRaiseSpec, lead_evidence_complete, leads_raise_bulk
+from supervision.cases.services.leads_bulk import (
+    LeadRaiseSpec,
+    detections_recorded,
+    lead_evidence_complete,
+    leads_raise_bulk,
+)
 from supervision.errors import Conflict, NotFound, ServiceError, without_dirs
 from supervision.queueing import task_send, task_send_on_commit
 from supervision.workflow import transition_to
@@ -41,7 +45,7 @@ from supervision.zoning.selectors import plan_in_force_check
 
 from .. import raster
 from ..choices import LAYER_TRANSITIONS, LayerKind, LayerStatus, WindowStatus
-from ..geo import bounds_storage_to_crs, bounds_to_storage, crs_to_storage, storage_to_crs
+from ..geo import bounds_storage_to_crs, bounds_to_storage, crs_to_storage, shapes_to_storage_wkb, storage_to_crs
 from ..models import ChangeLayer, ChangeLayerEvent, ChangeLayerWindow, ScanRuleSet
 from ..raster.chips import change_chip_png, image_chip_png
 from ..selectors import plan_bounds_lonlat, targets_nearest, units_in_bbox
@@ -168,9 +172,18 @@ def _remote_fingerprint(url: str) -> tuple[str, str, int]:
                 parts += [str(ds.width), str(ds.height), str(tuple(ds.transform)), str(ds.crs), str(ds.dtypes)]
     except (OSError, ValueError, urllib.error.URLError, raster.RasterError) as exc:
         raise ServiceError(
-            f"Raster URL '{url}' cannot be read ({getattr(exc, 'reason', None) or exc}).", code="raster_open"
+            _("Raster URL '%(url)s' cannot be read (%(reason)s).")
+            % {"url": url, "reason": _remote_reason(url, getattr(exc, "reason", None) or exc)},
+            code="raster_open",
         ) from None
     return url, hashlib.sha256("\n".join(parts).encode()).hexdigest(), size
+
+
+def _remote_reason(url: str, exc: object) -> str:
+    """GDAL's error for a remote source, naming the URL as the user gave it (not GDAL's /vsis3/ path)."""
+    text = " ".join(str(exc).split())
+    gdal_path = raster.source_gdal_path(url)
+    return text.replace(f"'{gdal_path}'", "it").replace(gdal_path, url)[:300]
 
 
 def _raster_refused(exc: raster.RasterError) -> ServiceError:
@@ -502,7 +515,23 @@ def _units_for_window(layer: ChangeLayer, info: raster.RasterInfo, rules: raster
         return []
     bbox = bounds_to_storage(raster.window_bounds(info, window), info.crs_wkt)
     units = units_in_bbox(plan=layer.plan, bbox=bbox, unit_classes=unit_classes).order_by("id")
-    return [raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt)) for u in units]
+    crs_key = hashlib.sha1(info.crs_wkt.encode()).hexdigest()
+    out = []
+    for u in units:
+        key = (u.pk, crs_key, hashlib.sha1(bytes(u.geom.wkb)).hexdigest())
+        shape = _UNIT_SHAPES.get(key)
+        if shape is None:
+            if len(_UNIT_SHAPES) >= _UNIT_SHAPES_MAX:
+                _UNIT_SHAPES.clear()
+            shape = _UNIT_SHAPES[key] = raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt))
+        out.append(shape)
+    return out
+
+
+# Units reprojected into a raster's CRS (and converted to shapely, once), kept by the worker
+# process between windows; the key holds the geometry's digest, so an edited unit is new.
+_UNIT_SHAPES: dict[tuple[int, str, str], raster.UnitShape] = {}
+_UNIT_SHAPES_MAX = 20_000
 
 
 def _window_label(row: ChangeLayerWindow) -> str:
@@ -519,11 +548,16 @@ def _heartbeat(layer_id: int, scan_run: int) -> None:
 
 
 def _finished_rows(finished: list[raster.Patch], info: raster.RasterInfo) -> list[dict[str, Any]]:
-    """The (patch, unit) pairs a window finished, ready for a lead: geometry as STORAGE_SRID WKB (hex)."""
+    """The (patch, unit) pairs a window finished, ready for a lead: geometry as STORAGE_SRID WKB (hex).
+
+    All geometries are reprojected, repaired and written in one vectorised pass each
+    (shapely), not pair by pair.
+    """
     rows = []
+    geoms = []
     for p in finished:
         for uid, (pixels, area) in p.units.items():
-            geom = crs_to_storage(p.geometries[uid], info.crs_wkt)
+            geoms.append(p.geometries[uid])
             rows.append(
                 {
                     "patch_key": p.patch_key,
@@ -534,9 +568,10 @@ def _finished_rows(finished: list[raster.Patch], info: raster.RasterInfo) -> lis
                     "unit_id": uid,
                     "pixels": pixels,
                     "area_m2": area,
-                    "wkb": bytes(geom.wkb).hex(),
                 }
             )
+    for row, wkb in zip(rows, shapes_to_storage_wkb(geoms, info.crs_wkt), strict=True):
+        row["wkb"] = wkb
     return rows
 
 
@@ -561,7 +596,7 @@ def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
         rules = raster.ScanRules.from_dict(layer.rules)
         units = _units_for_window(layer, info, rules, window)
         edge_only, finished = raster.window_finish(
-            raster.source_gdal_path(layer.path), window=window, rules=rules, units=units, info=info
+            raster.source_gdal_path(layer.path), window=window, rules=rules, units=units, info=info, as_shapely=True
         )
         result = edge_only.to_dict()
         result["finished"] = _finished_rows(finished, info)
@@ -680,7 +715,7 @@ def _specs(
     legend: dict[str, str],
 ) -> list[LeadRaiseSpec]:
     keys = {f"rs:{layer.checksum}:{f.patch_key}:{units[f.unit_id].code}": f for f in batch}
-    recorded = set(LeadDetection.objects.filter(source_key__in=list(keys)).values_list("source_key", flat=True))
+    recorded = detections_recorded(source_keys=list(keys))
     todo = [k for k in keys if k not in recorded]
     # the nearest enforcement target of every new observation, in one query
     max_target_m = settings.LEAD_TARGET_MAX_DISTANCE_M
