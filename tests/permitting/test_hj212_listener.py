@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,15 @@ from supervision.remote_sensing.hj212 import FrameBuffer, packet_build, segment_
 from supervision.remote_sensing.models import CemsValue
 
 from .conftest import limits_csv, permit_scene
+
+
+def _call_closing(*args: str) -> None:
+    """call_command in a worker thread, closing that thread's database connection after."""
+    try:
+        call_command(*args)
+    finally:
+        connection.close()
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,17 +171,22 @@ def test_simulator_feeds_the_listener_and_its_exceedance_raises_a_lead(tmp_path,
     scene = permit_scene()
     permit_limits_import(path=limits_csv(tmp_path, [f"{scene.chem.credit_code},DA001,SIM0001,a21026,50,mg/m3,,,"]))
     _, port = listener
-    call_command(
-        "cems_simulate",
-        "--port",
-        str(port),
-        "--credit-code",
-        scene.chem.credit_code,
-        "--hours",
-        "5",
-        "--exceed-hours",
-        "2",
-    )
+    # The command runs its own event loop (asyncio.run); run it in a thread of its own so that
+    # a loop left running in this thread by an earlier browser test (Playwright's sync API)
+    # cannot refuse it. The data it reads is committed (transactional_db).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(
+            _call_closing,
+            "cems_simulate",
+            "--port",
+            str(port),
+            "--credit-code",
+            scene.chem.credit_code,
+            "--hours",
+            "5",
+            "--exceed-hours",
+            "2",
+        ).result()
     assert "SIM0001: sent 5, acknowledged 5" in capsys.readouterr().out
     values = list(CemsValue.objects.filter(device_mn="SIM0001").order_by("data_time").values_list("avg", flat=True))
     assert values == [30.0, 30.0, 30.0, 65.0, 67.5]
