@@ -50,8 +50,8 @@ def build(connection, n_leads: int) -> dict:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from rest_framework.authtoken.models import Token
 
+    from supervision.cases.services.tokens import token_issue
     from supervision.cases.services.users import user_upsert
     from supervision.zoning.demo import zoning_demo_load
 
@@ -71,11 +71,11 @@ def build(connection, n_leads: int) -> dict:
                 ) u
             )
             INSERT INTO cases_lead (source, status, plan_id, unit_id, division_id, title, description, reason, geom,
-                area_m2, detections, detected_at, last_detected_at, evidence, layer_ref, created_at,
-                updated_at, verification_day_kind, dismiss_code, dismiss_reason)
+                area_m2, detections, detected_at, last_detected_at, evidence, evidence_status, layer_ref,
+                created_at, updated_at, verification_day_kind, dismiss_code, dismiss_reason)
             SELECT 'remote_sensing', 'new', %s, unit_id, division_id, '植被减少 ' || g, '', 'NDVI 下降',
                 ST_Multi(ST_Expand(p, 0.0003)), 3600, 1, now() - make_interval(days => g %% 90),
-                now() - make_interval(days => g %% 90), '{}'::jsonb, '', now(), now(), '', '', ''
+                now() - make_interval(days => g %% 90), '{}'::jsonb, 'ready', '', now(), now(), '', '', ''
             FROM pts
             """,
             [n_leads, plan.pk, plan.pk],
@@ -88,10 +88,11 @@ def build(connection, n_leads: int) -> dict:
         )
         site = json.loads(cur.fetchone()[0])
     user, _ = user_upsert(username="bench_admin", role="bureau_admin", password=secrets.token_urlsafe(12))
-    token = Token.objects.create(user=user)
+    token = token_issue(user=user)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend a real sign-in records (the lockout backend in front of it authenticates no one).
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     print(

@@ -273,6 +273,29 @@ class UserProfile(models.Model):
         return f"{self.user} ({'全市' if self.city_wide else self.division})"
 
 
+class ApiToken(models.Model):
+    """A user's API token: only the SHA-256 digest of its key is stored, found by the key's prefix."""
+
+    # One token per user: issuing a new one replaces it (rotation, services.tokens).
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    # The key's first characters: not secret (a few bits of a 256-bit key), indexed for the lookup,
+    # shown in the admin so a token can be named without the key.
+    prefix = models.CharField(_("前缀"), max_length=8, db_index=True)
+    # Hex SHA-256 of the whole key. No salt or slow hash is needed: keys are random, not passwords.
+    digest = models.CharField(_("摘要"), max_length=64, unique=True)
+    created = models.DateTimeField(_("签发时间"))
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+        constraints = [
+            models.CheckConstraint(condition=Q(digest__regex=r"^[0-9a-f]{64}$"), name="api_token_digest_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+
 class Case(models.Model):
     """A case (案件) opened from a confirmed lead: rectification within a deadline, then acceptance."""
 
