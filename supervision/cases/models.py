@@ -138,6 +138,8 @@ class Lead(models.Model):
                 condition=Q(status__in=LEAD_VERIFYING_STATUSES),
             ),
             models.Index(fields=["division", "verification_due_at"], name="lead_division_verif_due_idx"),
+            # The lead list's order (Meta.ordering): a page is read off the index, not sorted from all leads.
+            models.Index(fields=["-detected_at", "-id"], name="lead_list_order_idx"),
         ]
 
     def __str__(self) -> str:

@@ -69,6 +69,14 @@ class GeoJSONRenderer(JSONRenderer):
     media_type = "application/geo+json"
     format = "geojson"
 
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        features = data.get("features") if isinstance(data, dict) else None
+        if not isinstance(features, s.PreEncodedJSON):
+            return super().render(data, accepted_media_type, renderer_context)
+        # The page's envelope as usual, then the features encoded already (LeadFeaturePage).
+        head = super().render({k: v for k, v in data.items() if k != "features"}, accepted_media_type, renderer_context)
+        return head[: head.rindex(b"}")] + b',"features":' + features.encode() + b"}"
+
 
 class LeadListView(generics.ListCreateAPIView):
     """Leads in the user's scope (filters: status, source, division, unit, plan, target, overdue,
@@ -101,6 +109,16 @@ class LeadListView(generics.ListCreateAPIView):
             .annotate(geom_geojson=AsGeoJSON(Transform("geom", settings.API_SRID), precision=7))
             .defer("geom")
         )
+
+    def list(self, request, *args, **kwargs):
+        if not self._geojson():
+            return super().list(request, *args, **kwargs)
+        # The GeoJSON page from plain rows (s.LeadFeaturePage): the same JSON, a fraction of the work.
+        # Count and page the ids alone (narrow rows sort fast), then read the page's 200 rows.
+        queryset = self.filter_queryset(selectors.leads_for(user=request.user))
+        ids = self.paginate_queryset(queryset.values_list("pk", flat=True))
+        rows = s.LeadFeaturePage.rows(selectors.leads_for(user=request.user).filter(pk__in=ids))
+        return self.get_paginated_response(s.LeadFeaturePage.encode(rows))
 
     @extend_schema(request=s.LeadCreateInput, responses={201: s.LeadDetailSerializer})
     def post(self, request):
