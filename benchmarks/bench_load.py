@@ -47,7 +47,6 @@ GOAL_RSS_GROWTH_MB = 50.0
 
 def build(connection, n_leads: int) -> dict:
     """The demo plan, n leads over its units (SQL), an officer with a token and a session."""
-    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 

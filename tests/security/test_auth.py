@@ -8,8 +8,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.apps import apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
