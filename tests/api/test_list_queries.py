@@ -116,3 +116,18 @@ def test_lead_page_from_plain_rows_is_byte_for_byte_the_serializer_page(scene, u
     body = response.json()
     assert set(body) == {"type", "count", "next", "previous", "features"}
     assert body["features"] == json.loads(slow) and body["count"] == len(rows)
+
+
+@pytest.mark.django_db
+def test_lead_pages_follow_the_list_order_and_past_the_end_is_404(scene, users, make_lead, client_for):
+    from supervision.cases.models import Lead
+
+    grow(scene, users, make_lead, 25)
+    client = client_for("admin")
+    order = list(Lead.objects.order_by("-detected_at", "-id").values_list("pk", flat=True))
+    pages = [client.get(f"/api/v1/leads/?page_size=10&page={n}").json() for n in (1, 2, 3)]
+    assert [f["id"] for page in pages for f in page["features"]] == order
+    assert pages[0]["count"] == 25 and pages[0]["previous"] is None and pages[2]["next"] is None
+    assert "page=3" in pages[1]["next"]
+    r = client.get("/api/v1/leads/?page_size=10&page=4")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"

@@ -73,7 +73,8 @@ def token_find(*, key: str) -> ApiToken | None:
         return None
     digest = token_digest(key=key)
     found = None
-    for token in ApiToken.objects.select_related("user").filter(prefix=token_prefix(key=key)):
+    # The user's scope profile comes along: every case API request reads it next.
+    for token in ApiToken.objects.select_related("user", "user__profile").filter(prefix=token_prefix(key=key)):
         if hmac.compare_digest(token.digest, digest):
             found = token
     return found
