@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from supervision.api_input import INT32_MAX, BoundedDateTimeField, GeoJSONGeometryField, GeometrySridMixin, SridField
+from supervision.api_render import PreEncodedJSON, features_encode
 from supervision.zoning.models import AdministrativeDivision, ZoningPlan
 from supervision.zoning.selectors import geometry_transformed
 
@@ -194,10 +195,6 @@ class LeadFeatureSerializer(serializers.Serializer):
         return {"type": "Feature", "id": obj.pk, "geometry": geometry, "properties": props}
 
 
-class PreEncodedJSON(str):
-    """JSON text encoded already; GeoJSONRenderer puts it in the response as it is."""
-
-
 class LeadFeaturePage:
     """A page of the lead list as GeoJSON features, built from plain rows (`values_list`) with
     the geometry as GeoJSON text from PostGIS: the same JSON as LeadFeatureSerializer, without
@@ -251,7 +248,6 @@ class LeadFeaturePage:
         names = list(cls.columns)
         kinds = [kind for _, kind in cls.columns.values()]
         status_at = names.index("status")
-        dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
         def value(kind, v, row):
             if v is None:
@@ -265,20 +261,19 @@ class LeadFeaturePage:
                 return float(v)
             return v
 
-        features = []
-        for row in rows:
-            props = {}
-            geometry = "null"
-            for name, kind, v in zip(names, kinds, row, strict=False):
-                if kind == "geometry":
-                    geometry = v or "null"
-                else:
-                    props[name] = value(kind, v, row)
-            props["layer"] = row[len(names)] or None
-            features.append(f'{{"type":"Feature","id":{row[0]},"geometry":{geometry},"properties":{dumps(props)}}}')
-        # As DRF's renderer: the two line separators JSON allows but JavaScript does not.
-        text = "[" + ",".join(features) + "]"
-        return PreEncodedJSON(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+        def features():
+            for row in rows:
+                props = {}
+                geometry = None
+                for name, kind, v in zip(names, kinds, row, strict=False):
+                    if kind == "geometry":
+                        geometry = v
+                    else:
+                        props[name] = value(kind, v, row)
+                props["layer"] = row[len(names)] or None
+                yield row[0], geometry, props
+
+        return features_encode(features())
 
 
 class LeadDetailSerializer(LeadSerializer):

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
 from supervision.api_input import BoundedJSONParser
+from supervision.api_render import PreEncodedJSONRenderer
 
 from .. import permissions as perms
 from .. import selectors
@@ -77,19 +78,11 @@ class CaseAppView(APIView):
 # --- Leads -----------------------------------------------------------------------------------
 
 
-class GeoJSONRenderer(JSONRenderer):
+class GeoJSONRenderer(PreEncodedJSONRenderer):
     """The lead list's default: a GeoJSON FeatureCollection (`?format=json` gives plain JSON)."""
 
     media_type = "application/geo+json"
     format = "geojson"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        features = data.get("features") if isinstance(data, dict) else None
-        if not isinstance(features, s.PreEncodedJSON):
-            return super().render(data, accepted_media_type, renderer_context)
-        # The page's envelope as usual, then the features encoded already (LeadFeaturePage).
-        head = super().render({k: v for k, v in data.items() if k != "features"}, accepted_media_type, renderer_context)
-        return head[: head.rindex(b"}")] + b',"features":' + features.encode() + b"}"
 
 
 class LeadListView(generics.ListCreateAPIView):
