@@ -17,30 +17,42 @@ from collections.abc import Iterable
 from rest_framework.renderers import JSONRenderer
 
 
-class PreEncodedJSON(str):
-    """JSON text encoded already."""
+class PreEncodedJSON:
+    """A JSON array encoded already: its items as UTF-8 bytes, joined only into the response
+    (one large allocation a page, not one per step: a worker's memory stays flat)."""
+
+    def __init__(self, items: list[bytes]):
+        self.items = items
+
+    def pieces(self) -> list[bytes]:
+        out = [b"["]
+        for i, item in enumerate(self.items):
+            if i:
+                out.append(b",")
+            out.append(item)
+        out.append(b"]")
+        return out
+
+    def encode(self) -> bytes:
+        return b"".join(self.pieces())
 
 
 # As DRF's JSONRenderer: compact, UTF-8 characters kept, NaN refused.
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-def json_encode(value) -> str:
-    return _encode(value)
-
-
 def features_encode(features: Iterable[tuple[object, str | None, dict]], *, id_first: bool = False) -> PreEncodedJSON:
-    """A JSON array of GeoJSON features from (id, geometry GeoJSON text or None, properties).
+    """GeoJSON features from (id, geometry GeoJSON text or None, properties), encoded.
 
     `id_first`: rest_framework_gis's order (id, type, geometry, properties) rather than
     (type, id, geometry, properties)."""
-    parts = []
+    items = []
     for fid, geometry, properties in features:
         head = f'"id":{_encode(fid)},"type":"Feature"' if id_first else f'"type":"Feature","id":{_encode(fid)}'
-        parts.append(f'{{{head},"geometry":{geometry or "null"},"properties":{_encode(properties)}}}')
-    text = "[" + ",".join(parts) + "]"
-    # As DRF's renderer: the two line separators JSON allows but JavaScript does not.
-    return PreEncodedJSON(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+        text = f'{{{head},"geometry":{geometry or "null"},"properties":{_encode(properties)}}}'
+        # As DRF's renderer: the two line separators JSON allows but JavaScript does not.
+        items.append(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode())
+    return PreEncodedJSON(items)
 
 
 class PreEncodedJSONRenderer(JSONRenderer):
@@ -51,4 +63,4 @@ class PreEncodedJSONRenderer(JSONRenderer):
         if not isinstance(features, PreEncodedJSON):
             return super().render(data, accepted_media_type, renderer_context)
         head = super().render({k: v for k, v in data.items() if k != "features"}, accepted_media_type, renderer_context)
-        return head[: head.rindex(b"}")] + b',"features":' + features.encode() + b"}"
+        return b"".join([head[: head.rindex(b"}")], b',"features":', *features.pieces(), b"}"])
