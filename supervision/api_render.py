@@ -1,8 +1,7 @@
 """GeoJSON pages encoded without DRF fields: JSON text made once, put in the response as it is.
 
-A list of features is the API's heaviest answer (the desk's lead list, a page of unit
-polygons). Built from plain rows (`values_list`) with each geometry as GeoJSON text from
-PostGIS, a page needs no model instance, no serializer field and no parse-and-dump of the
+A list of features is among the API's heaviest answers (the desk's lead list). Built from
+plain rows (`values_list`) with each geometry as GeoJSON text from PostGIS, a page needs no model instance, no serializer field and no parse-and-dump of the
 geometry per row. `PreEncodedJSON` marks such text; `PreEncodedJSONRenderer` renders the
 page's envelope (type, count, next, previous) as usual and puts the features in as they are.
 The serializers stay the one definition of the fields and of the schema; tests check that
@@ -18,41 +17,40 @@ from rest_framework.renderers import JSONRenderer
 
 
 class PreEncodedJSON:
-    """A JSON array encoded already: its items as UTF-8 bytes, joined only into the response
-    (one large allocation a page, not one per step: a worker's memory stays flat)."""
+    """A JSON array encoded already, kept as text pieces (each geometry the very string the
+    database driver returned, never copied) and encoded once, into the response."""
 
-    def __init__(self, items: list[bytes]):
-        self.items = items
-
-    def pieces(self) -> list[bytes]:
-        out = [b"["]
-        for i, item in enumerate(self.items):
-            if i:
-                out.append(b",")
-            out.append(item)
-        out.append(b"]")
-        return out
+    def __init__(self, pieces: list[str]):
+        self._pieces = pieces
 
     def encode(self) -> bytes:
-        return b"".join(self.pieces())
+        return "".join(self._pieces).encode()
 
 
 # As DRF's JSONRenderer: compact, UTF-8 characters kept, NaN refused.
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-def features_encode(features: Iterable[tuple[object, str | None, dict]], *, id_first: bool = False) -> PreEncodedJSON:
-    """GeoJSON features from (id, geometry GeoJSON text or None, properties), encoded.
-
-    `id_first`: rest_framework_gis's order (id, type, geometry, properties) rather than
-    (type, id, geometry, properties)."""
-    items = []
+def features_encode(features: Iterable[tuple[int, str | None, dict]]) -> PreEncodedJSON:
+    """GeoJSON features from (id, geometry GeoJSON text or None, properties), encoded."""
+    pieces = ["["]
     for fid, geometry, properties in features:
-        head = f'"id":{_encode(fid)},"type":"Feature"' if id_first else f'"type":"Feature","id":{_encode(fid)}'
-        text = f'{{{head},"geometry":{geometry or "null"},"properties":{_encode(properties)}}}'
-        # As DRF's renderer: the two line separators JSON allows but JavaScript does not.
-        items.append(text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode())
-    return PreEncodedJSON(items)
+        head = f'"type":"Feature","id":{_encode(fid)}'
+        props = _encode(properties).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        # As DRF's renderer: the two line separators JSON allows but JavaScript does not (GeoJSON
+        # text from PostGIS holds numbers only).
+        pieces += [
+            "," if len(pieces) > 1 else "",
+            "{",
+            head,
+            ',"geometry":',
+            geometry or "null",
+            ',"properties":',
+            props,
+            "}",
+        ]
+    pieces.append("]")
+    return PreEncodedJSON(pieces)
 
 
 class PreEncodedJSONRenderer(JSONRenderer):
@@ -63,4 +61,4 @@ class PreEncodedJSONRenderer(JSONRenderer):
         if not isinstance(features, PreEncodedJSON):
             return super().render(data, accepted_media_type, renderer_context)
         head = super().render({k: v for k, v in data.items() if k != "features"}, accepted_media_type, renderer_context)
-        return b"".join([head[: head.rindex(b"}")], b',"features":', *features.pieces(), b"}"])
+        return b"".join([head[: head.rindex(b"}")], b',"features":', features.encode(), b"}"])

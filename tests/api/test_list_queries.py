@@ -131,38 +131,3 @@ def test_lead_pages_follow_the_list_order_and_past_the_end_is_404(scene, users, 
     assert "page=3" in pages[1]["next"]
     r = client.get("/api/v1/leads/?page_size=10&page=4")
     assert r.status_code == 404 and r.json()["code"] == "not_found"
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("signed_in", [True, False])
-def test_unit_page_from_plain_rows_is_byte_for_byte_the_serializer_page(scene, users, client_for, signed_in):
-    """UnitFeaturePage against UnitFeatureSerializer: signed in (transformed outlines) and public
-    (generalised, rounded), in both languages (the class label is translated)."""
-    from django.test import override_settings
-    from django.utils import translation
-    from rest_framework.renderers import JSONRenderer
-    from rest_framework.test import APIClient
-
-    from supervision.zoning.api import views as zoning_views
-    from supervision.zoning.api.serializers import UnitFeaturePage, UnitFeatureSerializer
-
-    for i in range(5):
-        UnitFactory(
-            plan=scene.plan, division=scene.nanguan, name=f'单元 "{i}" \\ <b>', geom=square(125.0 + i * 0.01, 43.0)
-        )
-    client = client_for("admin") if signed_in else APIClient()
-    with override_settings(PUBLIC_ZONING=True):
-        for language in ("zh-hans", "en"):
-            response = client.get("/api/v1/zoning/units/?page_size=500", HTTP_ACCEPT_LANGUAGE=language)
-            assert response.status_code == 200
-            request = response.wsgi_request
-            request.user = users["admin"] if signed_in else request.user
-            queryset = zoning_views._units_queryset(request).order_by("plan__code", "code")
-            with translation.override(language):
-                slow = JSONRenderer().render(UnitFeatureSerializer(queryset, many=True).data["features"])
-                fast = UnitFeaturePage.encode(UnitFeaturePage.rows(queryset))
-            assert fast.encode() == slow
-            body = response.json()
-            assert body["type"] == "FeatureCollection" and body["count"] == 7
-            assert body["features"] == json.loads(slow)
-    assert list(UnitFeaturePage.columns) == [f for f in UnitFeatureSerializer.Meta.fields if f not in ("code", "geom")]

@@ -9,7 +9,6 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from supervision.api_input import GeoJSONGeometryField, GeometrySridMixin, SridField
-from supervision.api_render import features_encode
 
 from ..choices import AccessAction, AccessLevel, AppliesTo, Dimension, ProjectType
 from ..models import AccessRequirement, ControlUnit, SitingAssessment, ZoningPlan
@@ -119,46 +118,6 @@ class UnitFeatureSerializer(GeoFeatureModelSerializer):
         geo_field = "geom"
         id_field = "code"
         fields = ["code", "name", "plan", "unit_class", "unit_class_label", "division", "division_name", "area_m2"]
-
-
-class UnitFeaturePage:
-    """A page of units as GeoJSON features from plain rows (`values_list`), the geometry as the
-    GeoJSON text PostGIS made: the same JSON as UnitFeatureSerializer, without parsing and
-    re-encoding each polygon (a page of demo units is 1.4 MB). UnitFeatureSerializer stays the
-    definition (and the schema): `columns` names its properties in its order; a test compares
-    the two byte for byte."""
-
-    # property -> values_list column
-    columns = {
-        "name": "name",
-        "plan": "plan__code",
-        "unit_class": "unit_class",
-        "unit_class_label": "unit_class",
-        "division": "division__adcode",
-        "division_name": "division__name",
-        "area_m2": "area_m2",
-    }
-
-    @classmethod
-    def rows(cls, queryset):
-        """The page's columns of a units queryset annotated with `geom_geojson` (views._units_queryset)."""
-        return queryset.values_list("code", "geom_geojson", *cls.columns.values())
-
-    @classmethod
-    def encode(cls, rows):
-        labels = {value: str(label) for value, label in ControlUnit._meta.get_field("unit_class").flatchoices}
-        names = list(cls.columns)
-
-        def features():
-            for code, geometry, *values in rows:
-                props = dict(zip(names, values, strict=True))
-                if props["unit_class_label"] is not None:
-                    props["unit_class_label"] = labels.get(props["unit_class_label"], props["unit_class_label"])
-                if props["area_m2"] is not None:
-                    props["area_m2"] = float(props["area_m2"])
-                yield code, geometry, props
-
-        return features_encode(features(), id_first=True)
 
 
 class LookupInputSerializer(GeometrySridMixin, serializers.Serializer):

@@ -6,13 +6,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
 from config.api import PublicZoningRead
-from supervision.api_render import PreEncodedJSONRenderer
 
 from .. import selectors, services
 from ..filters import AccessRequirementFilter, UnitFilter
@@ -34,7 +32,6 @@ from .serializers import (
     SitingInputSerializer,
     SummaryRowSerializer,
     UnitDetailSerializer,
-    UnitFeaturePage,
     UnitFeatureSerializer,
 )
 
@@ -206,16 +203,8 @@ class UnitListView(generics.ListAPIView):
     pagination_class = UnitPagination
     filterset_class = UnitFilter
 
-    # Pages leave encoded once (UnitFeaturePage); the browsable API renders the same bytes.
-    renderer_classes = [PreEncodedJSONRenderer, BrowsableAPIRenderer]
-
     def get_queryset(self):
         return _units_queryset(self.request).order_by("plan__code", "code")
-
-    def list(self, request, *args, **kwargs):
-        # UnitFeaturePage: UnitFeatureSerializer's JSON from plain rows, the polygons never parsed.
-        rows = self.paginate_queryset(UnitFeaturePage.rows(self.filter_queryset(self.get_queryset())))
-        return self.get_paginated_response({"features": UnitFeaturePage.encode(rows)})
 
     @extend_schema(
         parameters=[
