@@ -1,12 +1,13 @@
-"""The API and pages under load: gunicorn (2 workers) on loopback, locust at concurrency 16.
+"""The API and pages under load: gunicorn (3 sync workers) on loopback, locust at concurrency 16.
 
     .venv/bin/python benchmarks/bench_load.py [--quick] [--leads N] [--seconds S] [--users U]
+                                              [--workers W] [--scenarios a,b,...]
 
 In a scratch PostGIS database (bench_load) it loads the demo city's plan (units, overlays,
 access list), N leads (3,000; 1,000 with --quick) spread over the units in SQL, a city-wide
-officer with a token and a session. Then it starts gunicorn with 2 sync workers on
-127.0.0.1 and, for each scenario in turn, drives it with U concurrent locust users
-(16) for S seconds (20; 8 with --quick):
+officer with a token and a session. Then it starts gunicorn with W sync workers (3, as the
+Dockerfile and compose run it) on 127.0.0.1 and, for each scenario in turn (all, or those
+named), drives it with U concurrent locust users (16) for S seconds (20; 8 with --quick):
 
 * api_leads:     `GET /api/v1/leads/` (the default page, API_PAGE_SIZE = 100, GeoJSON);
 * api_leads_200: `GET /api/v1/leads/?page_size=200` (the desk's lead list, GeoJSON; the goal's figure);
@@ -47,11 +48,10 @@ GOAL_RSS_GROWTH_MB = 50.0
 
 def build(connection, n_leads: int) -> dict:
     """The demo plan, n leads over its units (SQL), an officer with a token and a session."""
-    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from rest_framework.authtoken.models import Token
 
+    from supervision.cases.services.tokens import token_issue
     from supervision.cases.services.users import user_upsert
     from supervision.zoning.demo import zoning_demo_load
 
@@ -71,11 +71,11 @@ def build(connection, n_leads: int) -> dict:
                 ) u
             )
             INSERT INTO cases_lead (source, status, plan_id, unit_id, division_id, title, description, reason, geom,
-                area_m2, detections, detected_at, last_detected_at, evidence, layer_ref, created_at,
-                updated_at, verification_day_kind, dismiss_code, dismiss_reason)
+                area_m2, detections, detected_at, last_detected_at, evidence, evidence_status, layer_ref,
+                created_at, updated_at, verification_day_kind, dismiss_code, dismiss_reason)
             SELECT 'remote_sensing', 'new', %s, unit_id, division_id, '植被减少 ' || g, '', 'NDVI 下降',
                 ST_Multi(ST_Expand(p, 0.0003)), 3600, 1, now() - make_interval(days => g %% 90),
-                now() - make_interval(days => g %% 90), '{}'::jsonb, '', now(), now(), '', '', ''
+                now() - make_interval(days => g %% 90), '{}'::jsonb, 'ready', '', now(), now(), '', '', ''
             FROM pts
             """,
             [n_leads, plan.pk, plan.pk],
@@ -88,10 +88,11 @@ def build(connection, n_leads: int) -> dict:
         )
         site = json.loads(cur.fetchone()[0])
     user, _ = user_upsert(username="bench_admin", role="bureau_admin", password=secrets.token_urlsafe(12))
-    token = Token.objects.create(user=user)
+    token = token_issue(user=user)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    # The backend a real sign-in records (the lockout backend in front of it authenticates no one).
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     print(
@@ -157,9 +158,17 @@ def main() -> int:
     parser.add_argument("--leads", type=int)
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (the Dockerfile runs 3)")
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help="comma-separated subset of " + ", ".join(SCENARIOS)
+    )
     args = parser.parse_args()
     n_leads = args.leads or (1000 if args.quick else 3000)
     seconds = args.seconds or (8.0 if args.quick else 20.0)
+    scenarios = [name for name in args.scenarios.split(",") if name]
+    unknown = sorted(set(scenarios) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(unknown)}")
 
     with scratch_database("load") as connection:
         from django.conf import settings
@@ -185,7 +194,7 @@ def main() -> int:
                 "gunicorn",
                 "config.wsgi",
                 "-w",
-                "2",
+                str(args.workers),
                 "-b",
                 f"127.0.0.1:{port}",
                 "--timeout",
@@ -201,18 +210,20 @@ def main() -> int:
             wait_up(f"{host}/healthz/")
             # Warm both workers on every scenario (imports, templates, caches) before measuring memory.
             for _ in range(2):
-                for scenario in SCENARIOS:
+                for scenario in scenarios:
                     run_driver(host, scenario, 2, 2.0, world)
             page_ms = single_request_ms(f"{host}/api/v1/leads/?page_size=200", world["token"])
             rss_start = rss_mb(server.pid)
-            print(f"gunicorn 2 workers on {host}; {args.users} users, {seconds:.0f} s a scenario; RSS {rss_start} MB")
+            print(
+                f"gunicorn {args.workers} workers on {host}; {args.users} users, {seconds:.0f} s a scenario; RSS {rss_start} MB"
+            )
             print(f"single request, page of 200 leads: {page_ms:.0f} ms (goal ≤ {GOAL_PAGE_MS:.0f} ms)")
             if page_ms > GOAL_PAGE_MS:
                 failed.append("page of 200 leads")
             print(
                 f"{'scenario':<15} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'requests':>8} {'failed':>6}"
             )
-            for scenario in SCENARIOS:
+            for scenario in scenarios:
                 out = run_driver(host, scenario, args.users, seconds, world)
                 if out.returncode:
                     print(out.stderr[-2000:])

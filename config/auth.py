@@ -5,7 +5,8 @@
   web login and on `POST /api/v1/auth/token/` alike (`lockout_response`: 429, Retry-After).
 - API throttles (anonymous, signed-in, and the tighter `auth_token` scope) count in the
   shared cache (Redis in production), with rates read from API_THROTTLE_RATES at request time.
-- Tokens expire after API_TOKEN_TTL_HOURS; a new sign-in rotates the token, DELETE revokes it.
+- Tokens (stored as SHA-256 digests) expire after API_TOKEN_TTL_HOURS; a new sign-in rotates
+  the token, DELETE revokes it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions, throttling
 from rest_framework.authentication import TokenAuthentication
 
-from supervision.cases.services.tokens import token_expired
+from supervision.cases.services.tokens import token_expired, token_find
 
 # --- client address and lockout --------------------------------------------------------------
 
@@ -116,12 +117,24 @@ class TokenThrottle(_SettingsRate, throttling.SimpleRateThrottle):
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """`Authorization: Token <key>`; a token older than API_TOKEN_TTL_HOURS is refused (401 token_expired)."""
+    """`Authorization: Token <key>` checked against the stored digest (services.tokens.token_find);
+    a token older than API_TOKEN_TTL_HOURS is refused (401 token_expired)."""
 
     def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+        token = token_find(key=key)
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."), code="authentication_failed")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."), code="authentication_failed")
         if token_expired(token=token):
             raise exceptions.AuthenticationFailed(
                 _("The token has expired; sign in again for a new one."), code="token_expired"
             )
-        return user, token
+        return token.user, token
+
+
+class BearerTokenAuthentication(ExpiringTokenAuthentication):
+    """The API token sent as `Authorization: Bearer <token>`, which GDAL (GDAL_HTTP_AUTH=BEARER) and
+    QGIS header auth configurations send (the OGC API); `Token <token>` works as everywhere else."""
+
+    keyword = "Bearer"

@@ -4,6 +4,7 @@ from django.contrib.gis.admin import GISModelAdmin
 from supervision.zoning.admin import LocalOpenLayersWidget
 
 from .models import (
+    ApiToken,
     Case,
     CaseEvent,
     ChecklistItem,
@@ -166,3 +167,20 @@ class InspectionAdmin(admin.ModelAdmin):
     list_display = ["inspection_plan", "draw_order", "target", "division", "status"]
     readonly_fields = ["status", "started_at", "completed_at"]
     inlines = [ChecklistItemInline]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens by prefix, user and issue time: the key is never stored, the digest not shown.
+    Deleting one revokes it; new tokens come only from signing in (the key is shown once, then)."""
+
+    list_display = ["prefix", "user", "created"]
+    search_fields = ["prefix", "user__username"]
+    fields = ["prefix", "user", "created"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -138,6 +138,8 @@ class Lead(models.Model):
                 condition=Q(status__in=LEAD_VERIFYING_STATUSES),
             ),
             models.Index(fields=["division", "verification_due_at"], name="lead_division_verif_due_idx"),
+            # The lead list's order (Meta.ordering): a page is read off the index, not sorted from all leads.
+            models.Index(fields=["-detected_at", "-id"], name="lead_list_order_idx"),
         ]
 
     def __str__(self) -> str:
@@ -271,6 +273,29 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'全市' if self.city_wide else self.division})"
+
+
+class ApiToken(models.Model):
+    """A user's API token: only the SHA-256 digest of its key is stored, found by the key's prefix."""
+
+    # One token per user: issuing a new one replaces it (rotation, services.tokens).
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    # The key's first characters: not secret (a few bits of a 256-bit key), indexed for the lookup,
+    # shown in the admin so a token can be named without the key.
+    prefix = models.CharField(_("前缀"), max_length=8, db_index=True)
+    # Hex SHA-256 of the whole key. No salt or slow hash is needed: keys are random, not passwords.
+    digest = models.CharField(_("摘要"), max_length=64, unique=True)
+    created = models.DateTimeField(_("签发时间"))
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+        constraints = [
+            models.CheckConstraint(condition=Q(digest__regex=r"^[0-9a-f]{64}$"), name="api_token_digest_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
 
 
 class Case(models.Model):

@@ -14,7 +14,6 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -23,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from supervision.cases.services import leads as lead_svc
+from supervision.cases.services.tokens import token_issue
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "5"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -38,7 +38,7 @@ def fuzz_world(db, scene, users, make_lead):
         lead=lead_svc.lead_dispatch(lead=leads[2], actor=officer, days=3), actor=officer
     )
     _, case = lead_svc.lead_confirm(lead=verifying, actor=officer)
-    token = Token.objects.create(user=users["admin"])
+    token = token_issue(user=users["admin"])
     return {
         "token": token.key,
         "lead_ids": [lead.pk for lead in leads],

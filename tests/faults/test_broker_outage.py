@@ -7,10 +7,10 @@ import uuid
 
 import numpy as np
 import pytest
-from rest_framework.authtoken.models import Token
 
 from supervision.cases.models import Notification
 from supervision.cases.services.notifications import notifications_send_email
+from supervision.cases.services.tokens import token_issue
 from supervision.cases.services.users import user_upsert
 from supervision.remote_sensing.choices import LayerStatus
 from supervision.remote_sensing.models import ChangeLayer
@@ -60,7 +60,7 @@ def test_redis_down_upload_answers_stays_queued_and_the_sweep_sends_it_later(
     plan = PlanFactory(code="fault-rs")
     three_units(plan, scene_for("EPSG:32651", size=200))
     user, _ = user_upsert(username="fault-admin", role="bureau_admin", password="pw-123456")
-    token = Token.objects.create(user=user).key
+    token = token_issue(user=user).key
     server = app_server_factory(broker_url=private_redis.url)
 
     status, health = server.json("GET", "/healthz/")
@@ -122,7 +122,7 @@ def test_redis_down_dispatch_answers_and_its_notification_email_waits_for_the_sw
     private_redis, app_server_factory, make_lead, users, mailoutbox
 ):
     lead = make_lead()
-    token = Token.objects.create(user=users["admin"]).key
+    token = token_issue(user=users["admin"]).key
     server = app_server_factory(broker_url=private_redis.url)
     private_redis.stop()
     status, content, elapsed = server.request(

@@ -13,8 +13,8 @@ import time
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from supervision.cases.services.tokens import token_issue
 from supervision.cases.services.users import user_upsert
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,7 +50,7 @@ def own_pid() -> int:
 def test_connections_killed_between_requests_are_replaced_without_an_error(private_redis, app_server_factory):
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
     user, _ = user_upsert(username="fault-admin", role="bureau_admin", password="pw-123456")
-    token = Token.objects.create(user=user).key
+    token = token_issue(user=user).key
     server = app_server_factory(broker_url=private_redis.url, workers=2, threads=2)
     for _ in range(3):
         for _ in range(8):
@@ -66,7 +66,7 @@ def test_connections_killed_between_requests_are_replaced_without_an_error(priva
 
 def test_no_5xx_after_the_first_retry_while_connections_are_killed_under_load(private_redis, app_server_factory):
     user, _ = user_upsert(username="fault-admin", role="bureau_admin", password="pw-123456")
-    token = Token.objects.create(user=user).key
+    token = token_issue(user=user).key
     server = app_server_factory(broker_url=private_redis.url, workers=2, threads=2)
     main_pid = own_pid()  # the test's own connection (it flushes the database afterwards)
     stop = threading.Event()

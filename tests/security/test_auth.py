@@ -1,15 +1,23 @@
-"""Sign-in lockout (django-axes), API throttles on the shared cache, token expiry and rotation, schema access."""
+"""Sign-in lockout (django-axes), API throttles on the shared cache, hashed tokens with expiry and rotation,
+schema access."""
 
+import hashlib
+import importlib
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+
+from supervision.cases.models import ApiToken
+from supervision.cases.services.tokens import token_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +48,7 @@ def test_hundred_wrong_passwords_then_the_right_one_is_refused_on_the_token_endp
     r = client.post(TOKEN_URL, GOOD)
     assert r.status_code == 429
     assert r.json()["code"] == "locked_out" and int(r["Retry-After"]) == 30 * 60
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
     # Counted per (username, address): the same user from another address is not locked out.
     other = client.post(TOKEN_URL, GOOD, REMOTE_ADDR="10.0.0.9")
     assert other.status_code == 200
@@ -90,7 +98,9 @@ def test_token_carries_its_expiry_and_rotates_on_each_sign_in(user):
     second = client.post(TOKEN_URL, GOOD).json()
     assert second["token"] != first["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {first['token']}")
-    assert client.get("/api/v1/notifications/").status_code == 401
+    r = client.get("/api/v1/notifications/")
+    assert r.status_code == 401 and r.json()["code"] == "authentication_failed"
+    assert r["WWW-Authenticate"].startswith("Token")
     client.credentials(HTTP_AUTHORIZATION=f"Token {second['token']}")
     assert client.get("/api/v1/notifications/").status_code == 200
 
@@ -99,7 +109,7 @@ def test_token_carries_its_expiry_and_rotates_on_each_sign_in(user):
 def test_expired_token_is_401_with_a_code(user):
     client = APIClient()
     key = client.post(TOKEN_URL, GOOD).json()["token"]
-    Token.objects.filter(key=key).update(created=Token.objects.get(key=key).created - timedelta(hours=12, seconds=1))
+    ApiToken.objects.update(created=ApiToken.objects.get().created - timedelta(hours=12, seconds=1))
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     r = client.get("/api/v1/notifications/")
     assert r.status_code == 401 and r.json()["code"] == "token_expired"
@@ -115,7 +125,7 @@ def test_token_can_be_revoked(user, how):
     assert r.status_code == 204
     r = client.get("/api/v1/notifications/")
     assert r.status_code == 401 and r.json()["code"] == "authentication_failed"
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_anonymous_request_is_401_not_authenticated():
@@ -152,3 +162,124 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(user):
         client.post(TOKEN_URL, BAD, HTTP_X_FORWARDED_FOR="203.0.113.7")
     assert client.post(TOKEN_URL, GOOD, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 429
     assert client.post(TOKEN_URL, GOOD, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 200
+
+
+# --- hashed tokens -------------------------------------------------------------------------------
+
+
+def _columns_text(table: str) -> str:
+    """Every column of every row of `table`, as text: what someone reading the database sees."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT t::text FROM {connection.ops.quote_name(table)} t")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_database_holds_a_digest_and_a_prefix_never_the_key(user):
+    client = APIClient()
+    key = client.post(TOKEN_URL, GOOD).json()["token"]
+    assert len(key) >= 40
+    stored = ApiToken.objects.get(user=user)
+    assert stored.digest == hashlib.sha256(key.encode()).hexdigest()
+    assert stored.prefix == key[:8]
+    assert key not in _columns_text("cases_apitoken")
+    assert key[8:16] not in _columns_text("cases_apitoken")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/me/").json()["username"] == "planner1"
+
+
+def test_a_wrong_key_with_a_real_prefix_is_refused(user):
+    key = token_issue(user=user).key
+    client = APIClient()
+    for wrong in (key[:-1] + ("A" if key[-1] != "A" else "B"), key[:8], key + "x", "x" * 500):
+        client.credentials(HTTP_AUTHORIZATION=f"Token {wrong}")
+        r = client.get("/api/v1/notifications/")
+        assert r.status_code == 401 and r.json()["code"] == "authentication_failed", wrong
+
+
+def test_token_lookup_is_one_query_with_its_user(user):
+    key = token_issue(user=user).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/api/v1/notifications/").status_code == 200
+    token_queries = [q["sql"] for q in ctx.captured_queries if "cases_apitoken" in q["sql"]]
+    assert len(token_queries) == 1 and "auth_user" in token_queries[0]
+    assert '"cases_apitoken"."prefix" =' in token_queries[0]
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith('SELECT "auth_user"')]
+
+
+def test_an_inactive_users_token_is_refused(user):
+    key = token_issue(user=user).key
+    user.is_active = False
+    user.save()
+    r = APIClient().get("/api/v1/notifications/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert r.status_code == 401 and r.json()["code"] == "authentication_failed"
+
+
+def test_the_admin_lists_tokens_by_prefix_without_the_key(user, admin_client):
+    key = token_issue(user=user).key
+    page = admin_client.get("/admin/cases/apitoken/").content.decode()
+    assert key[:8] in page and "planner1" in page
+    assert key not in page and ApiToken.objects.get().digest not in page
+    assert admin_client.get("/admin/cases/apitoken/add/").status_code == 403
+
+
+# --- migrating DRF's plaintext tokens -----------------------------------------------------------
+
+MIGRATION = importlib.import_module("supervision.cases.migrations.0012_api_token_hashed_data")
+LEGACY_KEY = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"  # DRF's format: 40 hex characters
+
+
+def _legacy_token(user, *, created_sql: str = "now()") -> None:
+    """DRF authtoken's table as an existing installation has it, with one plaintext key."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS authtoken_token (key varchar(40) PRIMARY KEY, "
+            "created timestamptz NOT NULL, user_id integer NOT NULL UNIQUE REFERENCES auth_user(id))"
+        )
+        cursor.execute(
+            f"INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, {created_sql}, %s)", [LEGACY_KEY, user.pk]
+        )
+
+
+def _migrate(direction) -> None:
+    with connection.schema_editor() as schema_editor:
+        direction(apps, schema_editor)
+
+
+def test_migration_hashes_an_existing_token_which_keeps_working(user):
+    _legacy_token(user)
+    _migrate(MIGRATION.forwards)
+    assert _columns_text("authtoken_token") == ""  # the plaintext rows are gone
+    stored = ApiToken.objects.get(user=user)
+    assert stored.prefix == LEGACY_KEY[:8] and stored.digest == hashlib.sha256(LEGACY_KEY.encode()).hexdigest()
+    assert LEGACY_KEY not in _columns_text("cases_apitoken")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {LEGACY_KEY}")
+    assert client.get("/api/v1/me/").json()["username"] == "planner1"
+    # Signing in rotates it like any other token.
+    new_key = client.post(TOKEN_URL, GOOD).json()["token"]
+    assert client.get("/api/v1/notifications/").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {new_key}")
+    assert client.get("/api/v1/notifications/").status_code == 200
+
+
+@override_settings(API_TOKEN_TTL_HOURS=12)
+def test_a_migrated_token_keeps_its_issue_time_and_expires_on_schedule(user):
+    _legacy_token(user, created_sql="now() - interval '13 hours'")
+    _migrate(MIGRATION.forwards)
+    r = APIClient().get("/api/v1/notifications/", HTTP_AUTHORIZATION=f"Token {LEGACY_KEY}")
+    assert r.status_code == 401 and r.json()["code"] == "token_expired"
+
+
+def test_migration_without_the_legacy_table_does_nothing_and_its_reverse_revokes(user):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS authtoken_token")
+    key = token_issue(user=user).key
+    _migrate(MIGRATION.forwards)
+    assert ApiToken.objects.count() == 1
+    # The reverse cannot bring plaintext keys back: it revokes, and clients sign in again.
+    _migrate(MIGRATION.backwards)
+    assert not ApiToken.objects.exists()
+    r = APIClient().get("/api/v1/notifications/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert r.status_code == 401

@@ -1,6 +1,8 @@
 """OGC API – Features at /ogc/: every endpoint through the Django client, then GDAL's OAPIF driver
 against a live server, reading the plan as QGIS would (paging, bbox, EPSG:4490)."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
 
@@ -145,14 +147,26 @@ def test_anonymous_reads_with_public_zoning(api_client, plan):
 
 
 def test_token_auth(api_client, user, plan):
-    from rest_framework.authtoken.models import Token
+    from supervision.cases.services.tokens import token_issue
 
-    token = Token.objects.create(user=user)
+    token = token_issue(user=user)
     response = api_client.get("/ogc/collections", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 200
     response = api_client.get("/ogc/collections", HTTP_AUTHORIZATION=f"Bearer {token.key}")
     assert response.status_code == 200
     assert api_client.get("/ogc/collections", HTTP_AUTHORIZATION="Bearer wrong").status_code in (401, 403)
+
+
+@override_settings(PUBLIC_ZONING=False)
+def test_an_expired_token_is_refused_by_the_ogc_api_too(api_client, user, plan):
+    from supervision.cases.models import ApiToken
+    from supervision.cases.services.tokens import token_issue
+
+    key = token_issue(user=user).key
+    ApiToken.objects.update(created=ApiToken.objects.get().created - timedelta(hours=13))
+    for scheme in ("Token", "Bearer"):
+        response = api_client.get("/ogc/collections", HTTP_AUTHORIZATION=f"{scheme} {key}")
+        assert response.status_code in (401, 403) and response.json()["code"] == "token_expired"
 
 
 # --- GDAL's OAPIF driver against a live server -----------------------------------------------
@@ -196,9 +210,9 @@ def gdal_read(url: str, layer: str, token: str, bbox=None) -> dict:
 @pytest.fixture
 def gdal_token(user):
     """GDAL sends the API token as a bearer token (GDAL_HTTP_AUTH=BEARER)."""
-    from rest_framework.authtoken.models import Token
+    from supervision.cases.services.tokens import token_issue
 
-    return Token.objects.create(user=user).key
+    return token_issue(user=user).key
 
 
 @pytest.mark.django_db(transaction=True)

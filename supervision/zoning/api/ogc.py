@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import PublicZoningRead
+from config.auth import BearerTokenAuthentication, ExpiringTokenAuthentication
 
 from .. import ogc
 from ..models import ZoningPlan
@@ -28,15 +29,9 @@ class GeoJsonRenderer(JSONRenderer):
     format = "geojson"
 
 
-class BearerTokenAuthentication(TokenAuthentication):
-    """The API token sent as `Authorization: Bearer <token>`, which GDAL (GDAL_HTTP_AUTH=BEARER) and
-    QGIS header auth configurations send; `Token <token>` works as everywhere else."""
-
-    keyword = "Bearer"
-
-
 class OgcView(APIView):
-    authentication_classes = [SessionAuthentication, TokenAuthentication, BearerTokenAuthentication]
+    # The API's token check (digest, expiry), also as `Bearer` for GDAL and QGIS.
+    authentication_classes = [SessionAuthentication, ExpiringTokenAuthentication, BearerTokenAuthentication]
     permission_classes = [PublicZoningRead]
     renderer_classes = [JSONRenderer, GeoJsonRenderer]
 
