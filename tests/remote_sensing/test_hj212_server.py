@@ -2,9 +2,16 @@
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from supervision.remote_sensing.hj212 import FrameBuffer, packet_build, segment_build, segment_parse
 from supervision.remote_sensing.hj212.server import Receiver
+
+
+def run_in_own_thread(coro_fn):
+    """asyncio.run in a thread of its own, whatever loop an earlier test left in this thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coro_fn())).result()
 
 
 def hourly(mn: str, qn: str, flag: int = 5) -> bytes:
@@ -57,7 +64,7 @@ def test_pipelined_devices_under_backpressure_get_every_ack_once_after_storage()
         await receiver.stop()
         return receiver, results
 
-    receiver, results = asyncio.run(run())
+    receiver, results = run_in_own_thread(run)
     for i, qns in enumerate(results):
         # Once each; batches stored at once may ack a pipelining device out of order (the QN says which).
         assert sorted(qns) == sorted(f"{i}-{n}" for n in range(15) if n != 3)
@@ -84,7 +91,7 @@ def test_rejections_are_counted_and_never_acknowledged():
         await receiver.stop()
         return receiver, qns
 
-    receiver, qns = asyncio.run(run())
+    receiver, qns = run_in_own_thread(run)
     assert qns == ["OK"]
     assert dict(receiver.stats.rejected) == {"bad_crc": 1, "malformed": 1, "unknown_device": 1}
     assert [qn for batch in store.batches for qn in batch] == ["R", "OK"]
