@@ -94,12 +94,19 @@ def eager_scan(path: str, plan_code: str, *, chips: bool = True) -> dict:
 
 
 def _figures(layer, t0: float, t_end: float | None) -> dict:
+    from django.db.models import Max
+
     from supervision.cases.models import Lead
+    from supervision.remote_sensing.models import ChangeLayerWindow
 
     assert layer.status == "done", layer.error
     leads_done = layer.finished_at.timestamp() - t0
+    last_window = ChangeLayerWindow.objects.filter(layer=layer).aggregate(m=Max("finished_at"))["m"]
     return {
         "seconds_to_leads": leads_done,
+        # the parallel part (queue to the last window's result) and the serial merge task after it
+        "seconds_windows": last_window.timestamp() - t0,
+        "seconds_merge_task": layer.finished_at.timestamp() - last_window.timestamp(),
         "seconds_chips": None if t_end is None else max(0.0, t_end - layer.finished_at.timestamp()),
         "leads": Lead.objects.count(),
         "patches_qualifying": layer.patches_qualifying,
