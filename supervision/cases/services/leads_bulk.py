@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
@@ -91,7 +92,7 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
                 seen.add(s.source_key)
         matched = _open_matches([specs[i] for i in todo]) if match_open_overlapping and todo else {}
         results: dict[int, LeadBulkResult] = {}
-        detections: list[LeadDetection] = []
+        detections: list[dict[str, Any]] = []
         bumps: dict[int, list] = {}
         new: list[int] = []
         for j, i in enumerate(todo):
@@ -102,14 +103,14 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
                 new.append(i)
                 continue
             detections.append(
-                LeadDetection(
-                    lead_id=lead_id,
-                    source_key=s.source_key,
-                    layer_ref=s.layer_ref,
-                    detected_at=at,
-                    area_m2=s.area_m2,
-                    evidence=s.evidence,
-                )
+                {
+                    "lead_id": lead_id,
+                    "source_key": s.source_key,
+                    "layer_ref": s.layer_ref,
+                    "detected_at": at,
+                    "area_m2": s.area_m2,
+                    "evidence": s.evidence,
+                }
             )
             bump = bumps.setdefault(lead_id, [0, at])
             bump[0] += 1
@@ -154,29 +155,29 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
         for i, lead in zip(new, leads, strict=True):
             s = specs[i]
             detections.append(
-                LeadDetection(
-                    lead_id=lead.pk,
-                    source_key=s.source_key,
-                    layer_ref=s.layer_ref,
-                    detected_at=lead.detected_at,
-                    area_m2=s.area_m2,
-                    evidence=s.evidence,
-                )
+                {
+                    "lead_id": lead.pk,
+                    "source_key": s.source_key,
+                    "layer_ref": s.layer_ref,
+                    "detected_at": lead.detected_at,
+                    "area_m2": s.area_m2,
+                    "evidence": s.evidence,
+                }
             )
             # Every lead's history starts with its creation ("" → new), as with lead_raise.
             events.append(
-                LeadEvent(
-                    lead_id=lead.pk,
-                    from_status="",
-                    to_status=LeadStatus.NEW,
-                    at=now,
-                    comment=s.reason[:2000],
-                    data={"source": s.source, "source_key": s.source_key},
-                )
+                {
+                    "lead_id": lead.pk,
+                    "from_status": "",
+                    "to_status": LeadStatus.NEW,
+                    "at": now,
+                    "comment": s.reason[:2000],
+                    "data": {"source": s.source, "source_key": s.source_key},
+                }
             )
             results[i] = LeadBulkResult(lead.pk, created=True, detection_added=True)
-        _copy_insert(LeadDetection, detections)
-        _copy_insert(LeadEvent, events)
+        _copy_values(LeadDetection, detections)
+        _copy_values(LeadEvent, events)
     lead_of_key = {**known, **{specs[i].source_key: results[i].lead_id for i in results}}
     return [results.get(i) or LeadBulkResult(lead_of_key[s.source_key], False, False) for i, s in enumerate(specs)]
 
@@ -225,6 +226,44 @@ def _copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, wit
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def _copy_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT rows given as {attname: value} with one `COPY ... FROM STDIN` (PostgreSQL only).
+
+    For the thousands of detections and events of a scan: no model instance is built per
+    row. A field a row leaves out takes its default (`get_default`, as the ORM would);
+    values go through `get_db_prep_save` unless psycopg writes them as the ORM does
+    (`_PLAIN_FIELDS`, datetimes). Fields with `auto_now` or a primary key are not allowed.
+    """
+    if not rows:
+        return
+    meta = model._meta
+    qn = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    plan = []
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            raise ValueError(f"{model.__name__}.{f.name}: auto_now fields need _copy_insert")
+        plain = isinstance(f, (*_PLAIN_FIELDS, models.DateTimeField))
+        plan.append((f.attname, f, plain, f.get_default() if f.has_default() or f.null else _REQUIRED))
+    with connection.cursor() as cur:
+        with cur.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                values = []
+                for attname, field, plain, default in plan:
+                    if attname in row:
+                        value = row[attname]
+                    elif default is _REQUIRED:
+                        raise ValueError(f"{model.__name__}.{attname} has no value and no default")
+                    else:
+                        value = field.get_default()  # a fresh one each row (dict, list)
+                    values.append(value if plain or value is None else field.get_db_prep_save(value, connection))
+                copy.write_row(values)
+
+
+_REQUIRED = object()
 
 
 # Field types whose Python value psycopg writes as the ORM would (str, int, float, bool,
