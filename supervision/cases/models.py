@@ -236,6 +236,11 @@ class TransitionEvent(AppendOnlyModel):
         # Inherited by subclasses that declare no Meta; the others list it themselves.
         triggers = append_only()
 
+    @property
+    def display_comment(self) -> str:
+        """The comment in the reader's language where the system wrote it (see CaseEvent)."""
+        return self.comment
+
 
 class LeadEvent(TransitionEvent):
     """One step in a lead's history (from, to, actor, at, comment); append-only."""
@@ -417,6 +422,30 @@ class CaseEvent(TransitionEvent):
         ]
         indexes = [models.Index(fields=["case", "at"], name="case_event_case_at_idx")]
         triggers = append_only()
+
+    @property
+    def display_comment(self) -> str:
+        """The comment in the reader's language: notes the system wrote are rebuilt from `data`.
+
+        The stored `comment` of a case opened from a lead or of an escalation is Chinese
+        (written by the services, whatever the language of the request that caused it);
+        pages show the same note in the language of whoever reads it.
+        """
+        from datetime import datetime
+
+        from django.utils.translation import gettext
+
+        data = self.data or {}
+        if self.kind == CaseEventKind.ESCALATION and data.get("due_at") and self.escalation_level:
+            labels = {1: gettext("Supervised"), 2: gettext("Key supervision"), 3: gettext("Listed supervision")}
+            days = (self.at - datetime.fromisoformat(data["due_at"])).days
+            return gettext("%(days)s days overdue, %(label)s") % {
+                "days": days,
+                "label": labels.get(self.escalation_level, str(self.escalation_level)),
+            }
+        if not self.from_status and self.to_status == CaseStatus.OPENED and data.get("lead"):
+            return gettext("Opened from lead #%(lead)s") % {"lead": data["lead"]}
+        return self.comment
 
 
 class Notification(models.Model):

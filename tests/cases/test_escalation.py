@@ -147,3 +147,28 @@ def test_escalate_overdue_command_runs_the_sweep(ordered_case, capsys):
     call_command("escalate_overdue", "--now", now)
     out = capsys.readouterr().out
     assert "escalated 1 cases" in out and "escalated 0 cases" in out
+
+
+def test_system_notes_read_in_the_readers_language(ordered_case, client, users):
+    """The notes the services write ("由线索 #N 立案", "逾期N天，督办") follow the page's language."""
+    from django.utils import translation
+
+    case = ordered_case()
+    now = case.rectification_due_at + timedelta(days=3, hours=1)
+    run_beat(now)
+    opened = CaseEvent.objects.get(case=case, from_status="", to_status="opened")
+    escalated = CaseEvent.objects.get(case=case, kind="escalation")
+    stored = (opened.comment, escalated.comment)
+    with translation.override("zh-hans"):
+        # In Chinese the rebuilt note is exactly what the service stored.
+        assert (opened.display_comment, escalated.display_comment) == stored
+        assert escalated.display_comment == "逾期3天，督办"
+    with translation.override("en"):
+        assert opened.display_comment == f"Opened from lead #{case.lead_id}"
+        assert escalated.display_comment == "3 days overdue, Supervised"
+    client.force_login(users["officer"])
+    page = client.get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"Opened from lead #{case.lead_id}" in page and "3 days overdue, Supervised" in page
+    assert "立案</div>" not in page and "逾期3天" not in page
+    page = client.get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert f"由线索 #{case.lead_id} 立案" in page and "逾期3天，督办" in page
