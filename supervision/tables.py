@@ -117,3 +117,30 @@ def column_map(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[str,
                 found[key] = lowered.index(name.lower())
                 break
     return found
+
+
+def gpkg_table_read(path: str, *, layer: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a GeoPackage's attribute table `layer` (as export_plan writes them), as text."""
+    from pyogrio.errors import DataLayerError, DataSourceError
+    from pyogrio.raw import read
+
+    try:
+        meta, _, _, columns = read(path, layer=layer, read_geometry=False)
+    except (DataSourceError, DataLayerError) as exc:
+        raise TableError(f"{path}: no readable table '{layer}' ({exc})") from None
+    header = [str(name) for name in meta["fields"]]
+    rows = [[cell_text(value) for value in row] for row in zip(*columns, strict=True)] if len(columns) else []
+    return header, rows
+
+
+def table_file_read(path: str, *, gpkg_layer: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a .csv/.xlsx table or of a GeoPackage's table `gpkg_layer`.
+
+    CSV cells our exports neutralised against formulas (a leading "'") are restored.
+    """
+    if path.lower().endswith(".gpkg"):
+        return gpkg_table_read(path, layer=gpkg_layer)
+    header, rows = table_read(path)
+    if path.lower().endswith(".csv"):
+        rows = [[csv_cell_restore(c) for c in row] for row in rows]
+    return header, rows

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from supervision.tables import TableError, cell_text, csv_cell_restore, csv_row, table_read, xlsx_row_append
+from supervision.tables import TableError, cell_text, csv_row, table_file_read, xlsx_row_append
 
 from .access_rules import Clause
 from .choices import AccessAction, AccessLevel, AppliesTo, Dimension
@@ -203,30 +203,13 @@ def access_table_parse(header: Sequence, records: Iterable[Sequence]) -> AccessT
 GPKG_TABLE = "access_list"
 
 
-def _gpkg_table_read(path: str) -> tuple[list[str], list[list[str]]]:
-    """The `access_list` table of a GeoPackage written by export_plan, as (header, rows) of text."""
-    from pyogrio.errors import DataLayerError, DataSourceError
-    from pyogrio.raw import read
-
-    try:
-        meta, _, _, columns = read(path, layer=GPKG_TABLE, read_geometry=False)
-    except (DataSourceError, DataLayerError) as exc:
-        raise AccessFileError(f"{path}: no readable table '{GPKG_TABLE}' ({exc})") from None
-    header = [str(name) for name in meta["fields"]]
-    rows = [[cell_text(value) for value in row] for row in zip(*columns, strict=True)] if len(columns) else []
-    return header, rows
-
-
 def access_file_read(path: str) -> AccessTable:
     """Read a CSV or XLSX access list (first sheet), or a GeoPackage's access_list table; raises
     AccessFileError when unreadable."""
     try:
-        header, rows = _gpkg_table_read(path) if path.lower().endswith(".gpkg") else table_read(path)
+        header, rows = table_file_read(path, gpkg_layer=GPKG_TABLE)
     except TableError as exc:
         raise AccessFileError(str(exc)) from None
-    if path.lower().endswith(".csv"):
-        # Our CSV exports neutralise formula-like cells with a leading "'": take it off again.
-        rows = [[csv_cell_restore(c) for c in row] for row in rows]
     return access_table_parse(header, rows)
 
 

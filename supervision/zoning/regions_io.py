@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from supervision.tables import TableError, cell_text, column_map, csv_cell_restore, csv_row, table_read
+from supervision.tables import TableError, cell_text, column_map, csv_row, table_file_read
 
 COLUMNS = {
     "code": ("区域编码", "code"),
@@ -105,28 +105,12 @@ def regions_table_parse(header: Sequence[str], records: Iterable[Sequence[str]])
     return table
 
 
-def _gpkg_table_read(path: str) -> tuple[list[str], list[list[str]]]:
-    """The `regions` table of a GeoPackage written by export_plan, as (header, rows) of text."""
-    from pyogrio.errors import DataLayerError, DataSourceError
-    from pyogrio.raw import read
-
-    try:
-        meta, _, _, columns = read(path, layer=GPKG_TABLE, read_geometry=False)
-    except (DataSourceError, DataLayerError) as exc:
-        raise RegionFileError(f"{path}: no readable table '{GPKG_TABLE}' ({exc})") from None
-    header = [str(name) for name in meta["fields"]]
-    rows = [[cell_text(value) for value in row] for row in zip(*columns, strict=True)] if len(columns) else []
-    return header, rows
-
-
 def regions_file_read(path: str) -> RegionTable:
     """Read a CSV or XLSX region table, or a GeoPackage's `regions` table; raises RegionFileError when unreadable."""
     try:
-        header, rows = _gpkg_table_read(path) if path.lower().endswith(".gpkg") else table_read(path)
+        header, rows = table_file_read(path, gpkg_layer=GPKG_TABLE)
     except TableError as exc:
         raise RegionFileError(str(exc)) from None
-    if path.lower().endswith(".csv"):
-        rows = [[csv_cell_restore(c) for c in row] for row in rows]
     return regions_table_parse(header, rows)
 
 
