@@ -95,4 +95,4 @@ def test_rejections_are_counted_and_never_acknowledged():
     assert qns == ["OK"]
     assert dict(receiver.stats.rejected) == {"bad_crc": 1, "malformed": 1, "unknown_device": 1}
     assert [qn for batch in store.batches for qn in batch] == ["R", "OK"]
-    assert receiver.stats.ack_seconds and receiver.stats.ack_seconds[0] < 5
+    assert len(receiver.stats.ack_seconds) == 1  # the one ack sent (its latency: bench_hj212.py)

@@ -115,20 +115,15 @@ def test_killed_worker_mid_scan_the_layer_still_ends_with_every_lead_once(broker
         layer = _wait(layer, lambda x: x.windows_done >= 10, timeout=120)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
-        killed_at = time.monotonic()
         layer.refresh_from_db()
         assert layer.status == LayerStatus.RUNNING and layer.windows_done < layer.windows_total
 
         second = _worker(tmp_path, "second")
         layer = _wait(layer, lambda x: x.status in (LayerStatus.DONE, LayerStatus.FAILED), timeout=240, sweep=True)
-        took = time.monotonic() - killed_at
         assert layer.status == LayerStatus.DONE, layer.error
-        # The end came within the stall time plus a sweep of the last progress; the
-        # rest of `took` is the second worker's own scanning.
         assert layer.heartbeat_at is not None
         assert Lead.objects.count() == expected == layer.leads_created + layer.leads_repeated
         assert LeadDetection.objects.count() == expected
-        assert took < 240
 
         # A re-scan through the surviving worker adds nothing and loses nothing.
         layer_scan(layer=layer)

@@ -128,7 +128,7 @@ def test_the_desk_sorts_and_exports_what_it_shows(world, client):
     assert shown == sorted(ids)
     page = client.get("/desk/?sort=-id").content.decode()
     assert [int(x) for x in re.findall(r'<tr data-lead="(\d+)"', page)] == sorted(ids, reverse=True)
-    assert 'href="?sort=id"' in page or "sort=id" in page
+    assert 'href="?sort=id"' in page
     body = b"".join(client.get("/desk/?sort=id&export=csv").streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][0] == "编号" and [int(r[0]) for r in rows[1:]] == sorted(ids)
