@@ -129,28 +129,28 @@ def collection_id(plan_code: str, kind: str) -> str:
     return f"{plan_code}-{kind}"
 
 
-def collection_split(collection: str) -> tuple[ZoningPlan, str]:
-    """`{plan}-units` / `{plan}-overlays` → (plan, kind), or OgcError 404."""
+def collection_split(collection: str, *, plans) -> tuple[ZoningPlan, str]:
+    """`{plan}-units` / `{plan}-overlays` → (plan, kind) among `plans` (what the reader may see), or 404."""
     for kind in (KIND_UNITS, KIND_OVERLAYS):
         suffix = f"-{kind}"
         if collection.endswith(suffix):
-            plan = ZoningPlan.objects.filter(code=collection[: -len(suffix)]).first()
+            plan = plans.filter(code=collection[: -len(suffix)]).first()
             if plan is not None:
                 return plan, kind
     raise OgcNotFound(_("Collection %(id)s does not exist.") % {"id": collection}, code="collection_not_found")
 
 
-def plan_extents() -> dict[int, list[float]]:
-    """Per plan, the CRS84 bounding box of its units (the box of the storage box, transformed)."""
+def plan_extents(*, plan_ids: list[int]) -> dict[int, list[float]]:
+    """Per plan of `plan_ids`, the CRS84 bounding box of its units (the box of the storage box, transformed)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT plan_id, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM (
                 SELECT plan_id, ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, %s), %s) AS b
-                FROM zoning_controlunit GROUP BY plan_id
+                FROM zoning_controlunit WHERE plan_id = ANY(%s) GROUP BY plan_id
             ) AS boxes
             """,
-            [settings.STORAGE_SRID, settings.API_SRID],
+            [settings.STORAGE_SRID, settings.API_SRID, plan_ids],
         )
         return {row[0]: [round(v, COORDINATE_DIGITS) for v in row[1:]] for row in cursor.fetchall()}
 

@@ -146,6 +146,29 @@ def test_anonymous_reads_with_public_zoning(api_client, plan):
     assert api_client.get("/ogc/collections/cc-test-units/items").json()["numberMatched"] == 3
 
 
+@override_settings(PUBLIC_ZONING=True)
+def test_the_public_never_reads_a_draft_plan_through_ogc_lookup_or_export(api_client, auth_client, plan):
+    """Drafts stay internal on every open interface: one selector (plans_for_user) decides."""
+    draft = PlanFactory(code="draft-plan", name="草案", status="draft")
+    with plan_content_editable(draft):
+        UnitFactory(plan=draft, division=DivisionFactory(), code="ZH22010210099", geom=square(125.30, 43.80))
+    ids = [c["id"] for c in api_client.get("/ogc/collections").json()["collections"]]
+    assert ids == ["cc-test-units", "cc-test-overlays"]
+    for path in ("/ogc/collections/draft-plan-units", "/ogc/collections/draft-plan-units/items"):
+        refused = api_client.get(path)
+        assert refused.status_code == 404 and refused.json()["code"] == "collection_not_found", path
+    at = {"lon": 125.305, "lat": 43.805}
+    refused = api_client.get("/api/v1/zoning/units/at/", {**at, "plan": "draft-plan"})
+    assert refused.status_code == 400 and "plan" in refused.json()["problems"][0], refused.content
+    assert api_client.get("/api/v1/zoning/plans/draft-plan/export/", {"format": "gpkg"}).status_code == 404
+    # Signed in, the draft is there on each of them.
+    assert "draft-plan-units" in [c["id"] for c in auth_client.get("/ogc/collections").json()["collections"]]
+    assert auth_client.get("/ogc/collections/draft-plan-units/items").json()["numberMatched"] == 1
+    found = auth_client.get("/api/v1/zoning/units/at/", {**at, "plan": "draft-plan"})
+    assert [u["code"] for u in found.json()] == ["ZH22010210099"]
+    assert auth_client.get("/api/v1/zoning/plans/draft-plan/export/", {"format": "gpkg"}).status_code == 200
+
+
 def test_token_auth(api_client, user, plan):
     from supervision.cases.services.tokens import token_issue
 

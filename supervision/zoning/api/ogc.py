@@ -19,6 +19,7 @@ from config.auth import BearerTokenAuthentication, ExpiringTokenAuthentication
 
 from .. import ogc
 from ..models import ZoningPlan
+from ..selectors import plans_for_user
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -102,10 +103,11 @@ def _collection(view: OgcView, plan: ZoningPlan, kind: str, extent: list[float] 
 @extend_schema(exclude=True)
 class CollectionsView(OgcView):
     def get(self, request):
-        extents = ogc.plan_extents()
+        plans = list(plans_for_user(request.user).order_by("code"))
+        extents = ogc.plan_extents(plan_ids=[plan.pk for plan in plans])
         collections = [
             _collection(self, plan, kind, extents.get(plan.pk))
-            for plan in ZoningPlan.objects.order_by("code")
+            for plan in plans
             for kind in (ogc.KIND_UNITS, ogc.KIND_OVERLAYS)
         ]
         return _json(
@@ -119,14 +121,14 @@ class CollectionsView(OgcView):
 @extend_schema(exclude=True)
 class CollectionView(OgcView):
     def get(self, request, collection):
-        plan, kind = ogc.collection_split(collection)
-        return _json(_collection(self, plan, kind, ogc.plan_extents().get(plan.pk)))
+        plan, kind = ogc.collection_split(collection, plans=plans_for_user(request.user))
+        return _json(_collection(self, plan, kind, ogc.plan_extents(plan_ids=[plan.pk]).get(plan.pk)))
 
 
 @extend_schema(exclude=True)
 class ItemsView(OgcView):
     def get(self, request, collection):
-        plan, kind = ogc.collection_split(collection)
+        plan, kind = ogc.collection_split(collection, plans=plans_for_user(request.user))
         params = request.query_params
         crs = ogc.crs_parse(params.get("crs"), param="crs")
         bbox_crs = ogc.crs_parse(params.get("bbox-crs"), param="bbox-crs")
@@ -181,7 +183,7 @@ class ItemsView(OgcView):
 @extend_schema(exclude=True)
 class ItemView(OgcView):
     def get(self, request, collection, feature_id):
-        plan, kind = ogc.collection_split(collection)
+        plan, kind = ogc.collection_split(collection, plans=plans_for_user(request.user))
         crs = ogc.crs_parse(request.query_params.get("crs"), param="crs")
         feature = ogc.feature_one(plan=plan, kind=kind, crs=crs, code=feature_id)
         feature["links"] = [

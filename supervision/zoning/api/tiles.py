@@ -15,6 +15,7 @@ from supervision.cases import permissions as perms
 
 from .. import selectors, tiles
 from ..models import ZoningPlan
+from .serializers import VisiblePlanField
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -116,7 +117,7 @@ def _not_modified(etag: str, cache_control: str) -> HttpResponse:
 
 
 class UnitAtInputSerializer(serializers.Serializer):
-    plan = serializers.SlugRelatedField(slug_field="code", queryset=ZoningPlan.objects.all())
+    plan = VisiblePlanField()
     lon = serializers.FloatField(min_value=-180, max_value=180)
     lat = serializers.FloatField(min_value=-90, max_value=90)
 
@@ -138,7 +139,7 @@ class UnitAtView(APIView):
 
     @extend_schema(parameters=[UnitAtInputSerializer], responses=UnitAtSerializer(many=True))
     def get(self, request):
-        params = UnitAtInputSerializer(data=request.query_params)
+        params = UnitAtInputSerializer(data=request.query_params, context={"request": request})
         params.is_valid(raise_exception=True)
         point = selectors.point_in_storage(lon=params.validated_data["lon"], lat=params.validated_data["lat"])
         units = selectors.units_at_point(plan=params.validated_data["plan"], point=point)

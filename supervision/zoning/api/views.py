@@ -182,7 +182,7 @@ class PlanExportView(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("format", str, description="gpkg | shp")], responses=bytes)
     def get(self, request, code):
-        plan = get_object_or_404(ZoningPlan, code=code)
+        plan = _plan_visible(request, code)
         fmt = request.query_params.get("format", "gpkg")
         if fmt not in ("gpkg", "shp"):
             raise ExportError(
