@@ -117,6 +117,19 @@ def scope_queryset(qs: QuerySet[M], user, *, division_field: str = "division") -
     return qs.filter(**{f"{division_field}_id": user_division_id(user)})
 
 
+def scope_leads(qs: QuerySet[M], user) -> QuerySet[M]:
+    """Leads: the user's division's (all, city-wide), plus those the user raised in another division.
+
+    An inspector opens the lead its failed checklist item raised wherever the inspection was;
+    acting on a lead stays with its division (the services check `ensure_in_scope`).
+    """
+    if not user_roles(user) or not has_scope(user):
+        return qs.none()
+    if is_city_wide(user):
+        return qs
+    return qs.filter(Q(division_id=user_division_id(user)) | Q(created_by_id=user.pk))
+
+
 def scope_inspections(qs: QuerySet[M], user) -> QuerySet[M]:
     """Inspections: the user's division, plus (for inspectors) those they are assigned to elsewhere."""
     if not user_roles(user) or not has_scope(user):

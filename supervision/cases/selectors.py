@@ -43,12 +43,9 @@ RELATED_HEAVY = ("unit__geom", "unit__attributes", "target__location", "target__
 def leads_for(*, user, now: datetime | None = None) -> QuerySet[Lead]:
     """The user's division's leads (all, city-wide), plus the leads the user raised elsewhere."""
     now = now or timezone.now()
-    scoped = perms.scope_queryset(Lead.objects.all(), user)
-    if perms.user_roles(user) and perms.has_scope(user) and not perms.is_city_wide(user):
-        # An inspector (or officer) also opens the leads it raised itself, in any division.
-        scoped = Lead.objects.filter(Q(division_id=perms.user_division_id(user)) | Q(created_by_id=user.pk))
     return (
-        scoped.select_related("division", "unit", "plan", "target")
+        perms.scope_leads(Lead.objects.all(), user)
+        .select_related("division", "unit", "plan", "target")
         # A unit's polygon can hold thousands of vertices: never load it with each lead.
         .defer(*RELATED_HEAVY)
         .annotate(overdue=_flag(lead_overdue_q(now)))

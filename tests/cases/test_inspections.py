@@ -284,3 +284,20 @@ def test_district_inspector_cannot_plan_city_wide(inspection_scene, users):
     district_inspector, _ = user_upsert(username="insp_d", role="inspector", division_adcode="220103")
     with pytest.raises(ServiceError, match="city-wide"):
         make_plan(inspection_scene, users, actor=district_inspector, division=None)
+
+
+@pytest.mark.django_db
+def test_a_lead_raised_in_another_division_opens_everywhere_but_is_acted_on_by_its_own(make_lead, users, client_for):
+    """List, page and API detail agree (one scope, perms.scope_leads); actions stay with the lead's division."""
+    lead = make_lead(division="a")
+    Lead.objects.filter(pk=lead.pk).update(created_by=users["officer_b"])  # raised by division b's officer
+    other = make_lead(division="a")  # of division a, not raised by officer_b
+    client = client_for("officer_b")
+    listed = {f["id"] for f in client.get("/api/v1/leads/").json()["features"]}
+    assert lead.pk in listed and other.pk not in listed
+    assert client.get(f"/api/v1/leads/{lead.pk}/").status_code == 200
+    assert client.get(f"/api/v1/leads/{other.pk}/").status_code == 404
+    acted = client.post(f"/api/v1/leads/{lead.pk}/dispatch/", {"days": 3}, format="json")
+    assert acted.status_code == 404, acted.content
+    lead.refresh_from_db()
+    assert lead.status == "new"

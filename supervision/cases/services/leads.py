@@ -507,4 +507,4 @@ def lead_attach(*, lead: Lead, actor, files: Sequence[File], caption: str = "") 
 
 
 def lead_get_for(*, actor, lead_id: int) -> Lead:
-    return perms.scoped_get(perms.scope_queryset(Lead.objects.all(), actor), lead_id, label=_("Lead"))
+    return perms.scoped_get(perms.scope_leads(Lead.objects.all(), actor), lead_id, label=_("Lead"))
