@@ -862,7 +862,9 @@ def lead_chips_queue(*, lead_ids: list[int]) -> int:
 
     n = 0
     for i in range(0, len(lead_ids), CHIP_BATCH):
-        change_layer_chips.delay(lead_ids[i : i + CHIP_BATCH])
+        # after the leads' commit: a broker outage is logged, not raised (the leads stand;
+        # their evidence_status stays `pending`)
+        task_send(change_layer_chips, lead_ids[i : i + CHIP_BATCH])
         n += 1
     return n
 
@@ -1025,8 +1027,10 @@ def layers_sweep(*, stall_seconds: float | None = None, max_requeues: int | None
                         comment=f"{why}; requeued ({layer.requeues + 1} of {limit})",
                         requeues=F("requeues") + 1,
                         error=why,
+                        task_sent_at=timezone.now(),
                     )
-                    transaction.on_commit(lambda pk=layer.pk: change_layer_scan.delay(pk))  # type: ignore[misc]
+                    # As layer_scan: a broker outage leaves it queued for layers_requeue.
+                    task_send_on_commit(change_layer_scan, layer.pk)
             except ServiceError:  # it moved on meanwhile (finished, or another sweep)
                 continue
             acted.append((layer.pk, "requeued"))
