@@ -170,10 +170,10 @@ def assignees_for(*, division_id: int) -> QuerySet:
 def lead_map_layers(*, lead: Lead) -> dict:
     """What the lead's map draws, as GeoJSON in API_SRID: its unit's outline, the red lines that meet the
     unit (or the patch when it has no unit) clipped to the drawn area, and the patch itself."""
-    from supervision.zoning.selectors import red_lines_meeting
+    from supervision.zoning.selectors import geometry_transformed, red_lines_meeting
 
     def as_json(geometry) -> dict:
-        return json.loads(geometry.transform(settings.API_SRID, clone=True).geojson)
+        return json.loads(geometry_transformed(geometry, settings.API_SRID).geojson)
 
     unit = lead.unit if lead.unit_id else None
     context = unit.geom if unit is not None else lead.geom

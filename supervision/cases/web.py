@@ -887,8 +887,8 @@ def notification_open(request, pk: int):
 def _field_visit(lead) -> dict:
     """The lead's point on surface in CGCS2000 (storage) and WGS84 (phones' GPS), and a geo: URI for navigation."""
     point = lead.geom.point_on_surface if lead.geom.geom_type != "Point" else lead.geom
-    cgcs = point.transform(settings.STORAGE_SRID, clone=True)
-    wgs = point.transform(4326, clone=True)
+    cgcs = zoning_selectors.geometry_transformed(point, settings.STORAGE_SRID)  # stored so: a copy
+    wgs = zoning_selectors.geometry_transformed(point, 4326)
     return {
         "cgcs2000": (round(cgcs.x, 6), round(cgcs.y, 6)),
         "wgs84": (round(wgs.x, 6), round(wgs.y, 6)),
@@ -903,7 +903,7 @@ def lead_geometry(request, pk: int, fmt: str):
     lead = selectors.leads_for(user=request.user).filter(pk=pk).first()
     if lead is None or fmt not in ("geojson", "kml"):
         raise Http404
-    geom = lead.geom.transform(4326, clone=True)
+    geom = zoning_selectors.geometry_transformed(lead.geom, 4326)
     props = {"id": lead.pk, "title": lead.title, "status": lead.status, "unit": lead.unit.code if lead.unit else None}
     if fmt == "geojson":
         body = json.dumps(

@@ -338,7 +338,9 @@ def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:
 
 
 def _storage(geom: GEOSGeometry) -> GEOSGeometry:
-    return geom if geom.srid == settings.STORAGE_SRID else geom.transform(settings.STORAGE_SRID, clone=True)
+    from supervision.zoning.selectors import geometry_transformed
+
+    return geom if geom.srid == settings.STORAGE_SRID else geometry_transformed(geom, settings.STORAGE_SRID)
 
 
 def _raise_one_by_one(specs: Sequence[LeadRaiseSpec], match_open_overlapping: bool) -> list[LeadBulkResult]:
