@@ -26,15 +26,6 @@ from tests.factories import PlanFactory, UnitFactory, square
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def english():
-    """Messages are checked in English (the msgids); the Chinese catalogue is tested on its own."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
-
-
 END = date(2024, 6, 30)  # periods: 2024-06-01..06-30 and 2024-05-02..05-31 (30 days)
 
 

@@ -27,15 +27,6 @@ from tests.factories import PlanFactory, UnitFactory, square
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def english():
-    """Messages are checked in English (the msgids); the Chinese catalogue is tested on its own."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
-
-
 FIRST, DAYS = date(2024, 1, 1), 731  # 2024 (leap year) and 2025
 EPISODE_1 = [date(2025, 1, 14) + timedelta(days=i) for i in range(5)]
 EPISODE_2 = [date(2025, 2, 16) + timedelta(days=i) for i in range(3)]

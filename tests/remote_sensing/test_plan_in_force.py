@@ -21,15 +21,6 @@ from .conftest import plant, scene_for, three_units
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def english():
-    """Messages are checked in English (the msgids); the Chinese catalogue is tested on its own."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
-
-
 def _raster(plan, tmp_path, name="draft.tif"):
     scene = scene_for("EPSG:32651")
     three_units(plan, scene)
