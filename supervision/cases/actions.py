@@ -258,3 +258,18 @@ CASES = ActionTable(
         )
     },
 )
+
+
+def lead_create_arguments(v: Mapping[str, Any]) -> dict[str, Any]:
+    """The new-lead form's validated input (`LeadCreateInput`) as `lead_create`'s arguments: page and API."""
+    return {
+        "source": v["source"],
+        "plan": v["plan"],
+        "title": v["title"],
+        "description": v["description"],
+        "location": v["location"],
+        "division": v["division"],
+        "target_id": v["target"],
+        "files": v["files"],
+        "received_at": v["received_at"],
+    }

@@ -429,15 +429,7 @@ def lead_create(request):
         lead_services.lead_create,
         ok=_("线索已登记。"),
         actor=request.user,
-        source=v["source"],
-        plan=v["plan"],
-        title=v["title"],
-        description=v["description"],
-        location=v["location"],
-        division=v["division"],
-        target_id=v["target"],
-        files=v["files"],
-        received_at=v["received_at"],
+        **actions.lead_create_arguments(v),
     )
     if lead:
         return redirect("web:lead-detail", pk=lead.pk)

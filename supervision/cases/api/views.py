@@ -133,18 +133,7 @@ class LeadListView(generics.ListCreateAPIView):
         data = s.LeadCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        lead = lead_services.lead_create(
-            actor=request.user,
-            source=v["source"],
-            plan=v["plan"],
-            title=v["title"],
-            description=v["description"],
-            location=v["location"],
-            division=v["division"],
-            target_id=v["target"],
-            files=v["files"],
-            received_at=v["received_at"],
-        )
+        lead = lead_services.lead_create(actor=request.user, **actions.lead_create_arguments(v))
         return Response(_lead_detail(request.user, lead.pk), status=status.HTTP_201_CREATED)
 
 
