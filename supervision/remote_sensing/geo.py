@@ -41,19 +41,12 @@ def storage_to_crs(geom: GEOSGeometry, crs_wkt: str) -> dict[str, Any]:
     return mapping(_apply(shp, _transformer(_storage_crs(), crs_wkt)))
 
 
-def crs_to_storage(geometry: dict[str, Any], crs_wkt: str) -> GEOSGeometry:
-    """A GeoJSON mapping in the raster CRS as a GEOS geometry in STORAGE_SRID."""
-    shp = _apply(shape(geometry), _transformer(crs_wkt, _storage_crs()))
-    if not shp.is_valid:
-        shp = shapely.make_valid(shp)
-    return GEOSGeometry(memoryview(shapely.to_wkb(shp)), srid=settings.STORAGE_SRID)
-
-
 def shapes_to_storage_wkb(geoms: list[Any], crs_wkt: str) -> list[str]:
-    """Shapely geometries (or GeoJSON mappings) in the raster CRS as hex WKB in STORAGE_SRID.
+    """Shapely geometries (or GeoJSON mappings) in the raster CRS as hex EWKB in STORAGE_SRID.
 
-    The same result as `crs_to_storage` one by one, in one reprojection call for all
-    coordinates and vectorised validity repair.
+    Hex EWKB is what PostGIS reads as geometry text (COPY, `::geometry`) and GEOS parses.
+    One reprojection call for all coordinates and vectorised validity repair
+    (`shapely.make_valid` where a ring self-touches).
     """
     if not geoms:
         return []
@@ -62,7 +55,7 @@ def shapes_to_storage_wkb(geoms: list[Any], crs_wkt: str) -> list[str]:
     bad = ~shapely.is_valid(arr)
     if bad.any():
         arr[bad] = shapely.make_valid(arr[bad])
-    return list(shapely.to_wkb(arr, hex=True))
+    return list(shapely.to_wkb(shapely.set_srid(arr, settings.STORAGE_SRID), hex=True, include_srid=True))
 
 
 def bounds_to_storage(bounds: tuple[float, float, float, float], crs_wkt: str) -> tuple[float, float, float, float]:

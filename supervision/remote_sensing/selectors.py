@@ -44,13 +44,16 @@ def units_in_bbox(*, plan: ZoningPlan, bbox: tuple[float, float, float, float], 
     box = Polygon.from_bbox(bbox)
     box.srid = settings.STORAGE_SRID
     return ControlUnit.objects.filter(plan=plan, unit_class__in=unit_classes, geom__intersects=box).only(
-        "id", "unit_class", "geom"
+        "id", "plan_id", "unit_class", "code", "name", "division_id", "geom"
     )
 
 
-def targets_nearest(*, geoms: list[GEOSGeometry], max_distance_m: float) -> list[tuple[int, str, str, float] | None]:
+def targets_nearest(
+    *, geoms: list[GEOSGeometry | str], max_distance_m: float
+) -> list[tuple[int, str, str, float] | None]:
     """`target_nearest` for many geometries in ONE query: (id, name, credit code, metres) or None each.
 
+    A geometry is a GEOS geometry or hex EWKB in STORAGE_SRID (a scan's shapely output).
     A LATERAL subquery per geometry: the bbox pre-filter of `target_nearest`, the spatial
     index's KNN order (`<->`) for the first candidates, then the same distance in metres
     (ST_DistanceSphere on a geographic STORAGE_SRID) and id to choose, as one lead at a time would.
@@ -62,12 +65,14 @@ def targets_nearest(*, geoms: list[GEOSGeometry], max_distance_m: float) -> list
     if connection.vendor != "postgresql":
         out: list[tuple[int, str, str, float] | None] = []
         for g in geoms:
-            hit = target_nearest(geom=g, max_distance_m=max_distance_m)
+            hit = target_nearest(geom=GEOSGeometry(g) if isinstance(g, str) else g, max_distance_m=max_distance_m)
             out.append((hit[0].pk, hit[0].name, hit[0].credit_code, hit[1]) if hit else None)
         return out
     geographic = _storage_is_geographic()
-    wkbs = [
-        bytes((g if g.srid == settings.STORAGE_SRID else g.transform(settings.STORAGE_SRID, clone=True)).wkb)
+    ewkbs = [
+        g
+        if isinstance(g, str)
+        else (g if g.srid == settings.STORAGE_SRID else g.transform(settings.STORAGE_SRID, clone=True)).hexewkb.decode()
         for g in geoms
     ]
     if geographic:
@@ -83,10 +88,10 @@ def targets_nearest(*, geoms: list[GEOSGeometry], max_distance_m: float) -> list
     distance = "ST_DistanceSphere(t.location, s.geom)" if geographic else "ST_Distance(t.location, s.geom)"
     table = EnforcementTarget._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(
+        cur.cursor.execute(  # %b: arrays sent binary; the text format would scan every hex geometry for quoting
             f"""WITH g AS (
-                    SELECT u.i, ST_GeomFromWKB(u.wkb, %s) AS geom
-                    FROM unnest(%s::int[], %s::bytea[]) AS u(i, wkb)
+                    SELECT u.i, u.ewkb::geometry AS geom
+                    FROM unnest(%b::int[], %b::text[]) AS u(i, ewkb)
                 ), s AS (SELECT g.i, g.geom, {expand} AS box FROM g)
                 SELECT s.i, n.id, n.name, n.credit_code, n.d
                 FROM s CROSS JOIN LATERAL (
@@ -101,7 +106,7 @@ def targets_nearest(*, geoms: list[GEOSGeometry], max_distance_m: float) -> list
                     LIMIT 1
                 ) AS n
                 WHERE n.d <= %s""",
-            [settings.STORAGE_SRID, list(range(len(geoms))), wkbs, max_distance_m],
+            [list(range(len(geoms))), ewkbs, max_distance_m],
         )
         found = {i: (tid, name, code, float(d)) for i, tid, name, code, d in cur.fetchall()}
     return [found.get(i) for i in range(len(geoms))]

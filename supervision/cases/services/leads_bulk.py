@@ -19,6 +19,8 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.core.files.base import ContentFile
 from django.db import connection, models, transaction
+from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,7 +39,7 @@ class LeadRaiseSpec:
     source: str
     source_key: str
     plan: ZoningPlan
-    geom: GEOSGeometry
+    geom: GEOSGeometry | str  # a GEOS geometry, or hex EWKB in STORAGE_SRID (a scan's shapely output)
     title: str
     reason: str
     unit: ControlUnit | None = None
@@ -129,37 +131,37 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
                         WHERE l.id = v.id""",
                     [now, ids, [bumps[k][0] for k in ids], [bumps[k][1] for k in ids]],
                 )
-        leads = [
-            Lead(
-                source=specs[i].source,
-                plan=specs[i].plan,
-                unit=specs[i].unit,
-                division_id=specs[i].unit.division_id,  # type: ignore[union-attr]
-                target_id=specs[i].target_id,
-                title=specs[i].title,
-                description=specs[i].description,
-                reason=specs[i].reason,
-                geom=specs[i].geom,
-                area_m2=specs[i].area_m2,
-                change_class=specs[i].change_class,
-                layer_ref=specs[i].layer_ref,
-                evidence=specs[i].evidence,
-                detected_at=specs[i].detected_at or now,
-                last_detected_at=specs[i].detected_at or now,
+        lead_rows = [
+            {
+                "source": specs[i].source,
+                "plan_id": specs[i].plan.pk,
+                "unit_id": specs[i].unit.pk,  # type: ignore[union-attr]
+                "division_id": specs[i].unit.division_id,  # type: ignore[union-attr]
+                "target_id": specs[i].target_id,
+                "title": specs[i].title,
+                "description": specs[i].description,
+                "reason": specs[i].reason,
+                "geom": specs[i].geom,
+                "area_m2": specs[i].area_m2,
+                "change_class": specs[i].change_class,
+                "layer_ref": specs[i].layer_ref,
+                "evidence": specs[i].evidence,
+                "detected_at": specs[i].detected_at or now,
+                "last_detected_at": specs[i].detected_at or now,
                 **({"evidence_status": specs[i].evidence_status} if specs[i].evidence_status else {}),
-            )
+            }
             for i in new
         ]
-        _copy_insert(Lead, leads, with_ids=True)
+        new_ids = _copy_values(Lead, lead_rows, with_ids=True, now=now)
         events = []
-        for i, lead in zip(new, leads, strict=True):
+        for i, lead_id, row in zip(new, new_ids, lead_rows, strict=True):
             s = specs[i]
             detections.append(
                 {
-                    "lead_id": lead.pk,
+                    "lead_id": lead_id,
                     "source_key": s.source_key,
                     "layer_ref": s.layer_ref,
-                    "detected_at": lead.detected_at,
+                    "detected_at": row["detected_at"],
                     "area_m2": s.area_m2,
                     "evidence": s.evidence,
                 }
@@ -167,7 +169,7 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
             # Every lead's history starts with its creation ("" → new), as with lead_raise.
             events.append(
                 {
-                    "lead_id": lead.pk,
+                    "lead_id": lead_id,
                     "from_status": "",
                     "to_status": LeadStatus.NEW,
                     "at": now,
@@ -175,7 +177,7 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
                     "data": {"source": s.source, "source_key": s.source_key},
                 }
             )
-            results[i] = LeadBulkResult(lead.pk, created=True, detection_added=True)
+            results[i] = LeadBulkResult(lead_id, created=True, detection_added=True)
         _copy_values(LeadDetection, detections)
         _copy_values(LeadEvent, events)
     lead_of_key = {**known, **{specs[i].source_key: results[i].lead_id for i in results}}
@@ -190,80 +192,85 @@ def detections_recorded(*, source_keys: Sequence[str]) -> dict[str, int]:
     if connection.vendor != "postgresql":
         return dict(LeadDetection.objects.filter(source_key__in=keys).values_list("source_key", "lead_id"))
     with connection.cursor() as cur:  # one array parameter, not a thousand placeholders
-        cur.execute(
-            f"SELECT source_key, lead_id FROM {LeadDetection._meta.db_table} WHERE source_key = ANY(%s)", [keys]
+        cur.cursor.execute(
+            f"SELECT source_key, lead_id FROM {LeadDetection._meta.db_table} WHERE source_key = ANY(%b)",  # %b: binary, see _open_matches
+            [keys],
         )
         return dict(cur.fetchall())
 
 
-def _copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, with_ids: bool = False) -> None:
-    """INSERT model instances with one `COPY ... FROM STDIN` (PostgreSQL only).
+def _copy_values(
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    *,
+    with_ids: bool = False,
+    now: datetime | None = None,
+) -> list[int]:
+    """INSERT rows given as {attname: value} with one `COPY ... FROM STDIN` (PostgreSQL only).
 
-    Several times faster than `bulk_create` for thousands of rows: no SQL text is built
-    per row and the server parses one stream. With `with_ids` the primary keys are taken
-    from the table's sequence first (one query) and set on the instances, as
-    `bulk_create` would. Values go through each field's `pre_save` (auto_now) and
-    `get_db_prep_save`, so defaults, JSON and geometry are what the ORM would write.
+    Several times faster than `bulk_create` for the thousands of leads, detections and
+    events of a scan: no model instance and no SQL text per row, the server parses one
+    stream. A field a row leaves out takes its default (`get_default`, as the ORM would);
+    `auto_now`/`auto_now_add` fields take `now`. Values go through `get_db_prep_save`
+    unless psycopg writes them as the ORM does (`_PLAIN_FIELDS`, datetimes); a geometry
+    is written as hex EWKB (a GEOS geometry, or a string already in that form). With
+    `with_ids` the primary keys are taken from the table's sequence first (one query)
+    and returned in row order.
     """
-    if not objs:
-        return
+    if not rows:
+        return []
     meta = model._meta
     qn = connection.ops.quote_name
+    now = now or timezone.now()
     fields = [f for f in meta.concrete_fields if with_ids or not f.primary_key]
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    plan = [(f.attname, f, _copy_writer(f, now)) for f in fields]
+    ids: list[int] = []
     with connection.cursor() as cur:
         if with_ids:
             cur.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, meta.pk.column, len(objs)],
+                [meta.db_table, meta.pk.column, len(rows)],
             )
-            for obj, (pk,) in zip(objs, cur.fetchall(), strict=True):
-                obj.pk = pk
-        columns = ", ".join(qn(str(f.column)) for f in fields)  # concrete fields: never None
-        getters = [_copy_getter(f) for f in fields]
+            ids = [pk for (pk,) in cur.fetchall()]
         with cur.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([get(obj) for get in getters])
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
-def _copy_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT rows given as {attname: value} with one `COPY ... FROM STDIN` (PostgreSQL only).
-
-    For the thousands of detections and events of a scan: no model instance is built per
-    row. A field a row leaves out takes its default (`get_default`, as the ORM would);
-    values go through `get_db_prep_save` unless psycopg writes them as the ORM does
-    (`_PLAIN_FIELDS`, datetimes). Fields with `auto_now` or a primary key are not allowed.
-    """
-    if not rows:
-        return
-    meta = model._meta
-    qn = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    columns = ", ".join(qn(str(f.column)) for f in fields)
-    plan = []
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            raise ValueError(f"{model.__name__}.{f.name}: auto_now fields need _copy_insert")
-        plain = isinstance(f, (*_PLAIN_FIELDS, models.DateTimeField))
-        plan.append((f.attname, f, plain, f.get_default() if f.has_default() or f.null else _REQUIRED))
-    with connection.cursor() as cur:
-        with cur.cursor.copy(f"COPY {qn(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for row in rows:
+            for n, row in enumerate(rows):
                 values = []
-                for attname, field, plain, default in plan:
-                    if attname in row:
-                        value = row[attname]
-                    elif default is _REQUIRED:
-                        raise ValueError(f"{model.__name__}.{attname} has no value and no default")
+                for attname, field, write in plan:
+                    if field.primary_key:
+                        values.append(ids[n])
+                    elif attname in row:
+                        values.append(write(row[attname]))
                     else:
-                        value = field.get_default()  # a fresh one each row (dict, list)
-                    values.append(value if plain or value is None else field.get_db_prep_save(value, connection))
+                        values.append(write(_default(model, field, now)))
                 copy.write_row(values)
+    return ids
 
 
-_REQUIRED = object()
+def _default(model: type[models.Model], field: models.Field, now: datetime) -> Any:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return now
+    if field.has_default() or field.null or field.empty_strings_allowed:
+        return field.get_default()  # a fresh one each row (dict, list); "" for text, as the ORM
+    raise ValueError(f"{model.__name__}.{field.attname} has no value and no default")
+
+
+def _copy_writer(field: models.Field, now: datetime):
+    """How one field's value is written into the COPY stream."""
+    from django.contrib.gis.db.models import GeometryField
+
+    if isinstance(field, GeometryField):
+        return lambda value: value if value is None or isinstance(value, str) else _hexewkb(value)
+    if isinstance(field, (*_PLAIN_FIELDS, models.DateTimeField)):
+        return lambda value: value
+    return lambda value: value if value is None else field.get_db_prep_save(value, connection)
+
+
+def _hexewkb(geom: GEOSGeometry | str) -> str:
+    """A geometry as hex EWKB in STORAGE_SRID (what PostGIS reads as geometry text)."""
+    if isinstance(geom, str):
+        return geom
+    return _storage(geom).hexewkb.decode()
 
 
 # Field types whose Python value psycopg writes as the ORM would (str, int, float, bool,
@@ -280,34 +287,13 @@ _PLAIN_FIELDS = (
 )
 
 
-def _copy_getter(field: models.Field):
-    """How to read one field's COPY value from an instance."""
-    from django.contrib.gis.db.models import GeometryField
-
-    attname = field.attname
-    if isinstance(field, _PLAIN_FIELDS) and not getattr(field, "auto_now", False):
-        return lambda obj: getattr(obj, attname)
-    if isinstance(field, models.DateTimeField) and not (field.auto_now or field.auto_now_add):
-        return lambda obj: getattr(obj, attname)
-    if isinstance(field, GeometryField):
-
-        def geometry(obj):
-            geom = getattr(obj, attname)
-            if geom is not None and geom.srid == field.srid:
-                return geom.hexewkb.decode()  # PostGIS reads hex EWKB as geometry text
-            return field.get_db_prep_save(field.pre_save(obj, True), connection)
-
-        return geometry
-    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
-
-
 def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:
     """Position in `specs` → id of the oldest open lead it is a repeat of, in one query."""
     with connection.cursor() as cur:
-        cur.execute(
+        cur.cursor.execute(  # %b: arrays sent binary; the text format would scan every hex geometry for quoting
             f"""SELECT s.i, m.id
-                FROM unnest(%s::int[], %s::text[], %s::bigint[], %s::int[], %s::bytea[])
-                     AS s(i, source, unit_id, change_class, wkb)
+                FROM unnest(%b::int[], %b::text[], %b::bigint[], %b::int[], %b::text[])
+                     AS s(i, source, unit_id, change_class, ewkb)
                 CROSS JOIN LATERAL (
                     -- OFFSET 0 fences the candidates off from the ORDER BY ... LIMIT 1: without
                     -- it the planner walks the primary key over every lead, row after row
@@ -315,11 +301,11 @@ def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:
                     -- instead of asking the spatial index.
                     SELECT c.id FROM (
                         SELECT l.id FROM {Lead._meta.db_table} AS l
-                        WHERE ST_Intersects(l.geom, ST_GeomFromWKB(s.wkb, %s))
+                        WHERE ST_Intersects(l.geom, s.ewkb::geometry)
                           AND l.source = s.source
                           AND l.unit_id IS NOT DISTINCT FROM s.unit_id
                           AND l.change_class IS NOT DISTINCT FROM s.change_class
-                          AND l.status = ANY(%s)
+                          AND l.status = ANY(%b)
                         OFFSET 0
                     ) AS c
                     ORDER BY c.id LIMIT 1
@@ -329,8 +315,7 @@ def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:
                 [s.source for s in specs],
                 [s.unit.pk if s.unit else None for s in specs],
                 [s.change_class for s in specs],
-                [bytes(_storage(s.geom).wkb) for s in specs],
-                settings.STORAGE_SRID,
+                [_hexewkb(s.geom) for s in specs],
                 list(LEAD_OPEN_STATUSES),
             ],
         )
@@ -352,7 +337,7 @@ def _raise_one_by_one(specs: Sequence[LeadRaiseSpec], match_open_overlapping: bo
                 source_key=s.source_key,
                 plan=s.plan,
                 unit=s.unit,
-                geom=s.geom,
+                geom=GEOSGeometry(s.geom) if isinstance(s.geom, str) else s.geom,
                 title=s.title,
                 reason=s.reason,
                 description=s.description,
@@ -395,3 +380,74 @@ def lead_evidence_complete(*, lead_id: int, files: Sequence[EvidenceFile], error
             fields["evidence"] = {**lead.evidence, "evidence_error": error[:500]}
         Lead.objects.filter(pk=lead.pk).update(**fields)
     return True
+
+
+def leads_take_back(*, created: Sequence[int], repeated: Sequence[tuple[int, str]]) -> tuple[int, int]:
+    """Undo the raises of a scan run that did not finish; (leads removed, leads kept).
+
+    A scan's windows commit their leads as they finish, so a run that then fails (or is
+    requeued) takes back what it wrote: the leads it `created` that nobody has touched
+    since (still new, unassigned, its one detection and its creation event only, no case,
+    field record or merged lead) are deleted with their detections, events and chips; a
+    lead somebody has acted on meanwhile is kept (its observation stays recorded, so a
+    re-scan does not raise it twice). The detections it added to older open leads
+    (`repeated`: lead id, source key) are removed again and those leads' counts restored.
+    Under the bulk-raise lock, so no concurrent raise matches a lead while it goes.
+    """
+    from supervision.field.models import FieldRecord
+
+    if not created and not repeated:
+        return 0, 0
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic():
+        if postgres:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        candidates = Lead.objects.filter(pk__in=list(created))
+        untouched = list(
+            candidates.filter(
+                status=LeadStatus.NEW,
+                detections=1,
+                assignee__isnull=True,
+                merged_into__isnull=True,
+                case__isnull=True,
+            )
+            .exclude(
+                pk__in=LeadEvent.objects.filter(lead_id__in=list(created)).exclude(from_status="").values("lead_id")
+            )
+            .exclude(pk__in=FieldRecord.objects.filter(lead_id__in=list(created)).values("lead_id"))
+            .exclude(pk__in=Lead.objects.filter(merged_into_id__in=list(created)).values("merged_into_id"))
+            .order_by("pk")
+            .select_for_update(of=("self",))
+            .values_list("pk", flat=True)
+        )
+        kept = candidates.exclude(pk__in=untouched).count()
+        for ev in Evidence.objects.filter(lead_id__in=untouched):
+            ev.file.delete(save=False)
+        if untouched:
+            import pgtrigger
+
+            # the creation events of leads that never were (the run's rollback), past the append-only trigger
+            with pgtrigger.ignore("cases.LeadEvent:append_only"):
+                LeadEvent.objects.filter(lead_id__in=untouched).delete()
+            Lead.objects.filter(pk__in=untouched).delete()
+        if repeated:
+            removed: dict[int, int] = {}
+            for lead_id, _key in LeadDetection.objects.filter(
+                source_key__in=[key for _lead, key in repeated], lead_id__in={lead for lead, _key in repeated}
+            ).values_list("lead_id", "source_key"):
+                removed[lead_id] = removed.get(lead_id, 0) + 1
+            LeadDetection.objects.filter(source_key__in=[key for _lead, key in repeated]).filter(
+                lead_id__in=list(removed)
+            ).delete()
+            last = LeadDetection.objects.filter(lead_id=OuterRef("pk")).values("lead_id").annotate(m=Max("detected_at"))
+            by_count: dict[int, list[int]] = {}
+            for lead_id, k in removed.items():
+                by_count.setdefault(k, []).append(lead_id)
+            for k, ids in by_count.items():
+                Lead.objects.filter(pk__in=ids).update(
+                    detections=Greatest(F("detections") - k, 1),
+                    last_detected_at=Coalesce(Subquery(last.values("m")), F("detected_at")),
+                    updated_at=timezone.now(),
+                )
+    return len(untouched), kept

@@ -22,8 +22,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.gis.geos import GEOSGeometry
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +34,7 @@ from supervision.cases.services.leads_bulk import (
     detections_recorded,
     lead_evidence_complete,
     leads_raise_bulk,
+    leads_take_back,
 )
 from supervision.errors import Conflict, NotFound, ServiceError, without_dirs
 from supervision.queueing import task_send, task_send_on_commit
@@ -45,7 +45,7 @@ from supervision.zoning.selectors import plan_in_force_check
 
 from .. import raster
 from ..choices import LAYER_TRANSITIONS, LayerKind, LayerStatus, WindowStatus
-from ..geo import bounds_storage_to_crs, bounds_to_storage, crs_to_storage, shapes_to_storage_wkb, storage_to_crs
+from ..geo import bounds_storage_to_crs, bounds_to_storage, shapes_to_storage_wkb, storage_to_crs
 from ..models import ChangeLayer, ChangeLayerEvent, ChangeLayerWindow, ScanRuleSet
 from ..raster.chips import change_chip_png, image_chip_png
 from ..selectors import plan_bounds_lonlat, targets_nearest, units_in_bbox
@@ -393,16 +393,37 @@ def _transition(layer: ChangeLayer, target: str, *, comment: str = "", **fields:
 
 
 def layer_fail(*, layer: ChangeLayer, error: str) -> bool:
-    """Mark a queued or running layer failed with its error; False if it had already ended."""
+    """Mark a queued or running layer failed with its error; False if it had already ended.
+
+    The leads its windows already committed are taken back in the same transaction
+    (`_run_take_back`): a failed scan leaves no leads, except those somebody acted on
+    meanwhile, which the error counts.
+    """
     layer.refresh_from_db()
     if layer.status not in (LayerStatus.QUEUED, LayerStatus.RUNNING):
         return False
     try:
-        _transition(layer, LayerStatus.FAILED, comment=error, error=error[:4000], finished_at=timezone.now())
+        with transaction.atomic():
+            # waits for windows still committing (they hold the layer FOR SHARE), then none starts
+            _transition(layer, LayerStatus.FAILED, comment=error, error=error[:4000], finished_at=timezone.now())
+            _removed, kept = _run_take_back(layer.pk, layer.scan_run)
+            if kept:
+                error = f"{error} ({kept} of its leads were acted on meanwhile and are kept)"
+                ChangeLayer.objects.filter(pk=layer.pk).update(error=error[:4000])
     except ServiceError:  # someone else ended it first (another failing window)
         return False
     logger.warning("change layer %s failed: %s", layer.pk, error)
     return True
+
+
+def _run_take_back(layer_id: int, scan_run: int) -> tuple[int, int]:
+    """Take back the leads the windows of a scan run committed (it failed or is requeued)."""
+    tally = _Tally()
+    for result in ChangeLayerWindow.objects.filter(
+        layer_id=layer_id, scan_run=scan_run, status=WindowStatus.DONE
+    ).values_list("result", flat=True):
+        tally.add((result or {}).get("leads"))
+    return leads_take_back(created=tally.created, repeated=tally.repeated)
 
 
 def layer_scan(*, layer: ChangeLayer) -> ChangeLayer:
@@ -509,12 +530,15 @@ def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | N
     return layer, layer.scan_run, list(range(len(windows)))
 
 
-def _units_for_window(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRules, window: raster.WindowSpec):
+def _units_for_window(
+    layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRules, window: raster.WindowSpec
+) -> tuple[list[raster.UnitShape], dict[int, ControlUnit]]:
+    """The units a window is scanned against (shapes in the raster CRS) and their rows (code, name, division)."""
     unit_classes = [uc for uc, cs in rules.classes_by_unit_class.items() if set(cs) & set(rules.labelled_classes)]
     if not unit_classes:
-        return []
+        return [], {}
     bbox = bounds_to_storage(raster.window_bounds(info, window), info.crs_wkt)
-    units = units_in_bbox(plan=layer.plan, bbox=bbox, unit_classes=unit_classes).order_by("id")
+    units = list(units_in_bbox(plan=layer.plan, bbox=bbox, unit_classes=unit_classes).order_by("id"))
     crs_key = hashlib.sha1(info.crs_wkt.encode()).hexdigest()
     out = []
     for u in units:
@@ -525,7 +549,7 @@ def _units_for_window(layer: ChangeLayer, info: raster.RasterInfo, rules: raster
                 _UNIT_SHAPES.clear()
             shape = _UNIT_SHAPES[key] = raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt))
         out.append(shape)
-    return out
+    return out, {u.pk: u for u in units}
 
 
 # Units reprojected into a raster's CRS (and converted to shapely, once), kept by the worker
@@ -547,88 +571,13 @@ def _heartbeat(layer_id: int, scan_run: int) -> None:
     )
 
 
-def _finished_rows(finished: list[raster.Patch], info: raster.RasterInfo) -> list[dict[str, Any]]:
-    """The (patch, unit) pairs a window finished, ready for a lead: geometry as STORAGE_SRID WKB (hex).
-
-    All geometries are reprojected, repaired and written in one vectorised pass each
-    (shapely), not pair by pair.
-    """
-    rows = []
-    geoms = []
-    for p in finished:
-        for uid, (pixels, area) in p.units.items():
-            geoms.append(p.geometries[uid])
-            rows.append(
-                {
-                    "patch_key": p.patch_key,
-                    "change_class": p.change_class,
-                    "bbox": list(p.bbox),
-                    "patch_pixels": p.pixels,
-                    "patch_units": len(p.units),
-                    "unit_id": uid,
-                    "pixels": pixels,
-                    "area_m2": area,
-                }
-            )
-    for row, wkb in zip(rows, shapes_to_storage_wkb(geoms, info.crs_wkt), strict=True):
-        row["wkb"] = wkb
-    return rows
-
-
-def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
-    """Scan one window, finish the patches wholly inside it, store the rest for the merge.
-
-    Upsert on the window row: a second run (a redelivery) of a done window is a no-op.
-    Any error fails the whole layer with the window named; False when nothing was done.
-    """
-    layer = ChangeLayer.objects.select_related("plan").filter(pk=layer_id).first()
-    if layer is None or layer.status != LayerStatus.RUNNING or layer.scan_run != scan_run:
-        return False
-    row = ChangeLayerWindow.objects.filter(layer=layer, scan_run=scan_run, index=index).first()
-    if row is None or row.status == WindowStatus.DONE:
-        return False
-    now = timezone.now()
-    ChangeLayerWindow.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, started_at=now)
-    _heartbeat(layer.pk, scan_run)
-    window = raster.WindowSpec(row.row_off, row.col_off, row.height, row.width)
-    try:
-        info = raster.RasterInfo.from_dict(layer.info)
-        rules = raster.ScanRules.from_dict(layer.rules)
-        units = _units_for_window(layer, info, rules, window)
-        edge_only, finished = raster.window_finish(
-            raster.source_gdal_path(layer.path), window=window, rules=rules, units=units, info=info, as_shapely=True
-        )
-        result = edge_only.to_dict()
-        result["finished"] = _finished_rows(finished, info)
-    except SoftTimeLimitExceeded:
-        layer_fail(
-            layer=layer,
-            error=f"{_window_label(row)}: took longer than the time limit of {settings.SCAN_WINDOW_SOFT_SECONDS} s",
-        )
-        return False
-    except Exception as exc:  # noqa: BLE001 - any failure of a window fails the layer, named
-        layer_fail(layer=layer, error=f"{_window_label(row)}: {exc}")
-        return False
-    with transaction.atomic():
-        updated = ChangeLayerWindow.objects.filter(pk=row.pk, status=WindowStatus.PENDING).update(
-            status=WindowStatus.DONE, result=result, finished_at=timezone.now()
-        )
-        if updated:
-            ChangeLayer.objects.filter(pk=layer.pk, scan_run=scan_run).update(
-                windows_done=F("windows_done") + 1, heartbeat_at=timezone.now()
-            )
-    return bool(updated)
-
-
-# ------------------------------------------------------------------- merge
-
-# Leads raised per set-based statement batch (all batches in ONE transaction).
+# Leads raised per set-based statement batch (a window's, or the merge's edge patches).
 LEAD_BATCH = 1000
 
 
 @dataclass
 class _Found:
-    """A qualifying (patch, unit) pair, finished by a window or by the merge."""
+    """A qualifying (patch, unit) pair, finished by a window or by the merge; geometry as hex EWKB."""
 
     patch_key: str
     change_class: int
@@ -638,7 +587,148 @@ class _Found:
     unit_id: int
     pixels: int
     area_m2: float
-    geom: GEOSGeometry
+    geom: str
+
+
+@dataclass
+class _Tally:
+    """What a window (or the merge) raised: counts, and what a run that fails must take back."""
+
+    created: list[int] = field(default_factory=list)
+    repeated: list[tuple[int, str]] = field(default_factory=list)  # (lead id, source key)
+    unchanged: int = 0
+    patches: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "repeated": [list(r) for r in self.repeated],
+            "unchanged": self.unchanged,
+            "patches": self.patches,
+        }
+
+    def add(self, d: dict[str, Any] | None) -> None:
+        if d:
+            self.created += d["created"]
+            self.repeated += [(int(lead), str(key)) for lead, key in d["repeated"]]
+            self.unchanged += int(d["unchanged"])
+            self.patches += int(d["patches"])
+
+
+def _found_finished(finished: list[raster.Patch], info: raster.RasterInfo) -> list[_Found]:
+    """The (patch, unit) pairs a window finished, with their geometry in STORAGE_SRID.
+
+    All geometries are reprojected, repaired and written in one vectorised pass (shapely).
+    """
+    pairs = [(p, uid, pixels, area) for p in finished for uid, (pixels, area) in p.units.items()]
+    wkbs = shapes_to_storage_wkb([p.geometries[uid] for p, uid, _px, _a in pairs], info.crs_wkt)
+    return [
+        _Found(p.patch_key, p.change_class, p.bbox, p.pixels, len(p.units), uid, int(pixels), float(area), wkb)
+        for (p, uid, pixels, area), wkb in zip(pairs, wkbs, strict=True)
+    ]
+
+
+def _leads_raise(
+    layer: ChangeLayer,
+    rules: raster.ScanRules,
+    found: list[_Found],
+    units: dict[int, ControlUnit],
+    *,
+    valid_fraction: float,
+) -> _Tally:
+    """Raise the leads of qualifying pairs set-wise, a batch at a time (inside the caller's transaction)."""
+    tally = _Tally(patches=len({f.patch_key for f in found}))
+    found = sorted(found, key=lambda f: (f.patch_key, f.unit_id))
+    legend = scan_rules_get(plan=layer.plan).legend if found else {}
+    for b0 in range(0, len(found), LEAD_BATCH):
+        specs = _specs(layer, rules, found[b0 : b0 + LEAD_BATCH], units, legend, valid_fraction=valid_fraction)
+        for spec, result in zip(specs, leads_raise_bulk(specs=specs, match_open_overlapping=True), strict=True):
+            if result.created:
+                tally.created.append(result.lead_id)
+            elif result.detection_added:
+                tally.repeated.append((result.lead_id, spec.source_key))
+            else:
+                tally.unchanged += 1
+    return tally
+
+
+def _layer_share_lock(layer_id: int, scan_run: int) -> bool:
+    """In a transaction: True if the layer still runs this scan run, held so (FOR SHARE) until commit.
+
+    Windows share the lock (they do not wait for each other); `layer_fail`'s update waits
+    for them, so it takes back every lead a window committed, and no window writes after it.
+    """
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""  # SpatiaLite: one writer at a time anyway
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT 1 FROM {ChangeLayer._meta.db_table} WHERE id = %s AND status = %s AND scan_run = %s{lock}",
+            [layer_id, LayerStatus.RUNNING, scan_run],
+        )
+        return cur.fetchone() is not None
+
+
+def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
+    """Scan one window, raise the leads of the patches wholly inside it, store the rest for the merge.
+
+    The window's leads and its row (done, edge parts, what it raised) commit together,
+    so a second run (a redelivery) of a done window is a no-op and a killed one left
+    nothing. The leads are visible from then on; if the scan run then fails or is
+    requeued, `layer_fail` takes back those nobody has touched (`leads_take_back`).
+    Any error fails the whole layer with the window named; False when nothing was done.
+    """
+    layer = ChangeLayer.objects.select_related("plan").filter(pk=layer_id).first()
+    if layer is None or layer.status != LayerStatus.RUNNING or layer.scan_run != scan_run:
+        return False
+    row = ChangeLayerWindow.objects.filter(layer=layer, scan_run=scan_run, index=index).first()
+    if row is None or row.status == WindowStatus.DONE:
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        ChangeLayerWindow.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1, started_at=now)
+        _heartbeat(layer.pk, scan_run)
+    window = raster.WindowSpec(row.row_off, row.col_off, row.height, row.width)
+    try:
+        info = raster.RasterInfo.from_dict(layer.info)
+        rules = raster.ScanRules.from_dict(layer.rules)
+        shapes, units = _units_for_window(layer, info, rules, window)
+        edge_only, finished = raster.window_finish(
+            raster.source_gdal_path(layer.path), window=window, rules=rules, units=shapes, info=info, as_shapely=True
+        )
+        found = _found_finished(finished, info)
+        del finished
+        with transaction.atomic():
+            claimed = ChangeLayerWindow.objects.filter(pk=row.pk, status=WindowStatus.PENDING).update(
+                status=WindowStatus.DONE, finished_at=timezone.now()
+            )
+            if not claimed or not _layer_share_lock(layer.pk, scan_run):
+                transaction.set_rollback(True)  # done by another delivery, or the run ended meanwhile
+                return False
+            tally = _leads_raise(
+                layer,
+                rules,
+                found,
+                units,
+                valid_fraction=edge_only.valid_pixels / edge_only.total_pixels if edge_only.total_pixels else 0.0,
+            )
+            result = edge_only.to_dict()
+            result["leads"] = tally.to_dict()
+            ChangeLayerWindow.objects.filter(pk=row.pk).update(result=result)
+    except SoftTimeLimitExceeded:
+        layer_fail(
+            layer=layer,
+            error=f"{_window_label(row)}: took longer than the time limit of {settings.SCAN_WINDOW_SOFT_SECONDS} s",
+        )
+        return False
+    except Exception as exc:  # noqa: BLE001 - any failure of a window fails the layer, named
+        layer_fail(layer=layer, error=f"{_window_label(row)}: {getattr(exc, 'message', None) or exc}")
+        return False
+    ChangeLayer.objects.filter(pk=layer.pk, scan_run=scan_run).update(
+        windows_done=F("windows_done") + 1, heartbeat_at=timezone.now()
+    )
+    return True
+
+
+# ------------------------------------------------------------------- merge
 
 
 def _class_name(legend: dict[str, str], change_class: int) -> str:
@@ -651,28 +741,11 @@ def _detected_at(layer: ChangeLayer) -> datetime:
     return timezone.now()
 
 
-def _found_all(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRules, rows) -> tuple[list[_Found], Any]:
-    """Finished pairs from the windows, plus the edge patches joined and vectorised here."""
-    found: list[_Found] = []
-    results = []
-    for r in rows:
-        for f in r.result.get("finished", ()):
-            found.append(
-                _Found(
-                    f["patch_key"],
-                    int(f["change_class"]),
-                    tuple(f["bbox"]),
-                    int(f["patch_pixels"]),
-                    int(f["patch_units"]),
-                    int(f["unit_id"]),
-                    int(f["pixels"]),
-                    float(f["area_m2"]),
-                    GEOSGeometry(memoryview(bytes.fromhex(f["wkb"])), srid=settings.STORAGE_SRID),
-                )
-            )
-        results.append(raster.WindowResult.from_dict(r.result))
-    merged = raster.patches_merge(results, info=info, rules=rules)
-    del results
+def _found_edges(
+    layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRules, rows
+) -> tuple[list[_Found], raster.MergeResult]:
+    """The patches cut by window edges, joined across the windows' results and vectorised here."""
+    merged = raster.patches_merge([raster.WindowResult.from_dict(r.result) for r in rows], info=info, rules=rules)
     if not merged.complete:
         raise ServiceError(_("The window results do not cover the whole raster."), code="raster_incomplete")
     unit_ids = sorted({uid for p in merged.patches for uid in p.units})
@@ -682,13 +755,17 @@ def _found_all(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRu
     }
     jobs = [(p, shapes[uid]) for p in merged.patches for uid in p.units]
     patch_of = {p.patch_key: p for p in merged.patches}
-    for s in raster.patches_vectorise(raster.source_gdal_path(layer.path), jobs, rules=rules, info=info):
-        p = patch_of[s.patch_key]
+    vectorised = list(raster.patches_vectorise(raster.source_gdal_path(layer.path), jobs, rules=rules, info=info))
+    for s in vectorised:
         if not s.pixels:
             raise ServiceError(
                 _("Patch %(patch)s in unit #%(unit)s vanished on re-reading the file.")
-                % {"patch": p.patch_key, "unit": s.unit_id}
+                % {"patch": s.patch_key, "unit": s.unit_id}
             )
+    wkbs = shapes_to_storage_wkb([s.geometry for s in vectorised], info.crs_wkt)
+    found = []
+    for s, wkb in zip(vectorised, wkbs, strict=True):
+        p = patch_of[s.patch_key]
         found.append(
             _Found(
                 p.patch_key,
@@ -699,20 +776,20 @@ def _found_all(layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRu
                 s.unit_id,
                 int(s.pixels),
                 float(s.area_m2),
-                crs_to_storage(s.geometry, info.crs_wkt),
+                wkb,
             )
         )
-    found.sort(key=lambda f: (f.patch_key, f.unit_id))
     return found, merged
 
 
 def _specs(
     layer: ChangeLayer,
     rules: raster.ScanRules,
-    merged: raster.MergeResult,
     batch: list[_Found],
     units: dict[int, ControlUnit],
     legend: dict[str, str],
+    *,
+    valid_fraction: float,
 ) -> list[LeadRaiseSpec]:
     keys = {f"rs:{layer.checksum}:{f.patch_key}:{units[f.unit_id].code}": f for f in batch}
     recorded = detections_recorded(source_keys=list(keys))
@@ -749,7 +826,8 @@ def _specs(
             "patch_units": f.patch_units,
             "min_area_m2": rules.min_area_m2,
             "threshold": rules.threshold if layer.kind == LayerKind.NDVI_DIFF else None,
-            "valid_fraction": round(merged.valid_fraction, 4),
+            # of the window the patch lies in (the whole raster's for a patch across windows)
+            "valid_fraction": round(valid_fraction, 4),
             "nearest_target": (
                 {"id": near[0], "name": near[1], "credit_code": near[2], "distance_m": round(near[3], 1)}
                 if near
@@ -783,13 +861,14 @@ def _specs(
 
 
 def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
-    """Join the edge patches, raise every lead set-wise in one transaction, mark the layer done.
+    """Join the patches cut by window edges, raise their leads, mark the layer done.
 
-    The windows already finished the patches wholly inside them; here only the patches
-    cut by window edges are joined and vectorised (`patches_edge`, `merge_seconds`).
-    Safe to run twice: leads are upserted on (file checksum, patch, unit) and the
-    status is compare-and-set. Any error fails the layer and rolls the leads back.
-    Evidence chips are rendered afterwards by their own tasks.
+    The windows already raised the leads of the patches wholly inside them; here only
+    the edge patches are joined, vectorised and raised (`patches_edge`, `merge_seconds`),
+    and the windows' counts summed. Safe to run twice: the status is compare-and-set and
+    leads are upserted on (file checksum, patch, unit). Any error fails the layer, which
+    takes back the leads of the whole run (`layer_fail`). Evidence chips are rendered
+    afterwards by their own tasks.
     """
     import time as _time
 
@@ -807,27 +886,28 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
             )
         info = raster.RasterInfo.from_dict(layer.info)
         rules = raster.ScanRules.from_dict(layer.rules)
-        found, merged = _found_all(layer, info, rules, rows)
+        tally = _Tally()
+        for r in rows:
+            tally.add(r.result.get("leads"))
+        windows_created = len(tally.created)
+        found, merged = _found_edges(layer, info, rules, rows)
         del rows
-        _heartbeat(layer.pk, scan_run)  # joined and vectorised: the leads come next
-        merge_seconds = _time.monotonic() - t0
-        legend = scan_rules_get(plan=layer.plan).legend
         units = {
-            u.pk: u for u in ControlUnit.objects.filter(pk__in={f.unit_id for f in found}).select_related("division")
+            u.pk: u
+            for u in ControlUnit.objects.filter(pk__in={f.unit_id for f in found}).only(
+                "id", "plan_id", "unit_class", "code", "name", "division_id"
+            )
         }
-        outcome = MergeOutcome()
         with transaction.atomic():
-            for b0 in range(0, len(found), LEAD_BATCH):
-                specs = _specs(layer, rules, merged, found[b0 : b0 + LEAD_BATCH], units, legend)
-                for result in leads_raise_bulk(specs=specs, match_open_overlapping=True):
-                    outcome.lead_ids.append(result.lead_id)
-                    if result.created:
-                        outcome.created += 1
-                        outcome.new_lead_ids.append(result.lead_id)
-                    elif result.detection_added:
-                        outcome.repeated += 1
-                    else:
-                        outcome.unchanged += 1
+            edge = _leads_raise(layer, rules, found, units, valid_fraction=merged.valid_fraction)
+            tally.add(edge.to_dict())
+            outcome = MergeOutcome(
+                created=len(tally.created),
+                repeated=len(tally.repeated),
+                unchanged=tally.unchanged,
+                lead_ids=sorted(tally.created + [lead for lead, _key in tally.repeated]),
+                new_lead_ids=sorted(tally.created),
+            )
             _transition(
                 layer,
                 LayerStatus.DONE,
@@ -836,18 +916,27 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
                 valid_fraction=merged.valid_fraction,
                 changed_pixels=merged.changed_pixels,
                 patches_total=merged.patches_total,
-                patches_qualifying=len({f.patch_key for f in found}),
+                patches_qualifying=tally.patches,
                 patches_edge=len(merged.patches),
-                merge_seconds=round(merge_seconds, 3),
+                merge_seconds=round(_time.monotonic() - t0, 3),
                 leads_created=outcome.created,
                 leads_repeated=outcome.repeated,
                 leads_unchanged=outcome.unchanged,
             )
+            # the chips of the whole run once it is done: queued earlier, they would hold the
+            # remaining windows and this merge back behind them on the same workers
             new_ids = list(outcome.new_lead_ids)
             transaction.on_commit(lambda: lead_chips_queue(lead_ids=new_ids))
-    except Exception as exc:  # noqa: BLE001 - the layer records why; no lead survives the rollback
+    except Exception as exc:  # noqa: BLE001 - the layer records why; the run's leads are taken back
         layer_fail(layer=layer, error=f"merge: {getattr(exc, 'message', None) or exc}")
         return None
+    logger.info(
+        "change layer %s: %s leads raised by the windows, %s by the merge of %s edge patches",
+        layer.pk,
+        windows_created,
+        len(edge.created),
+        len(merged.patches),
+    )
     return outcome
 
 
@@ -1029,6 +1118,8 @@ def layers_sweep(*, stall_seconds: float | None = None, max_requeues: int | None
                         error=why,
                         task_sent_at=timezone.now(),
                     )
+                    # the next run raises them again: this one's leads are taken back
+                    _run_take_back(layer.pk, layer.scan_run)
                     # As layer_scan: a broker outage leaves it queued for layers_requeue.
                     task_send_on_commit(change_layer_scan, layer.pk)
             except ServiceError:  # it moved on meanwhile (finished, or another sweep)
