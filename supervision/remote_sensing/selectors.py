@@ -49,11 +49,17 @@ def units_in_bbox(*, plan: ZoningPlan, bbox: tuple[float, float, float, float], 
 
 
 def targets_nearest(
-    *, geoms: list[GEOSGeometry | str], max_distance_m: float
+    *,
+    geoms: list[GEOSGeometry | str],
+    max_distance_m: float,
+    within: tuple[float, float, float, float] | None = None,
 ) -> list[tuple[int, str, str, float] | None]:
     """`target_nearest` for many geometries in ONE query: (id, name, credit code, metres) or None each.
 
     A geometry is a GEOS geometry or hex EWKB in STORAGE_SRID (a scan's shapely output).
+    `within` (a STORAGE_SRID box holding every geometry) first asks whether any target
+    lies within `max_distance_m` of the box at all (one index probe), and skips the
+    per-geometry search when none does.
     A LATERAL subquery per geometry: the bbox pre-filter of `target_nearest`, the spatial
     index's KNN order (`<->`) for the first candidates, then the same distance in metres
     (ST_DistanceSphere on a geographic STORAGE_SRID) and id to choose, as one lead at a time would.
@@ -69,6 +75,8 @@ def targets_nearest(
             out.append((hit[0].pk, hit[0].name, hit[0].credit_code, hit[1]) if hit else None)
         return out
     geographic = _storage_is_geographic()
+    if within is not None and not _targets_near_box(within, max_distance_m, geographic):
+        return [None] * len(geoms)
     ewkbs = [
         g
         if isinstance(g, str)
@@ -110,6 +118,19 @@ def targets_nearest(
         )
         found = {i: (tid, name, code, float(d)) for i, tid, name, code, d in cur.fetchall()}
     return [found.get(i) for i in range(len(geoms))]
+
+
+def _targets_near_box(box: tuple[float, float, float, float], max_distance_m: float, geographic: bool) -> bool:
+    """Whether any enforcement target lies in the box grown by `max_distance_m` (a superset, never less)."""
+    x0, y0, x1, y1 = box
+    if geographic:  # degrees: of latitude, and of longitude at the box's latitude farthest from the equator
+        dlat = max_distance_m / 111_000.0 * 1.05
+        dlon = dlat / max(math.cos(math.radians(min(89.0, max(abs(y0), abs(y1)) + dlat))), 0.05)
+    else:
+        dlat = dlon = max_distance_m
+    grown = Polygon.from_bbox((x0 - dlon, y0 - dlat, x1 + dlon, y1 + dlat))
+    grown.srid = settings.STORAGE_SRID
+    return EnforcementTarget.objects.filter(location__bboverlaps=grown).exists()
 
 
 def target_nearest(*, geom: GEOSGeometry, max_distance_m: float) -> tuple[EnforcementTarget, float] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -26,6 +26,7 @@ from supervision.remote_sensing.services.layers import (
     layers_sweep,
     lead_chips_render,
 )
+from tests.factories import PlanFactory
 
 from .conftest import plant, scene_for, three_units
 
@@ -214,8 +215,13 @@ def test_a_busy_queue_is_not_a_stall_but_a_window_that_died_is(
     scene = scene_for("EPSG:32651")
     three_units(plan, scene)
     waiting = _running_layer(plan, tmp_path, scene)
-    busy = layer_register(plan=plan, path=scene.write(tmp_path / "b.tif", _data(scene) * 0), kind="landcover").layer
-    layer_scan_start(layer_id=busy.pk)  # another layer the workers are busy with (fresh heartbeat)
+    other_plan = PlanFactory(code="other-plan")
+    three_units(other_plan, scene, prefix="ZH22020")
+    busy = layer_register(
+        plan=other_plan, path=scene.write(tmp_path / "b.tif", _data(scene) * 0), kind="landcover"
+    ).layer
+    layer_scan_start(layer_id=busy.pk)  # another plan's layer the workers are busy with (fresh heartbeat)
+    assert ChangeLayer.objects.get(pk=busy.pk).status == LayerStatus.RUNNING
     old = timezone.now() - timedelta(seconds=120)
     ChangeLayer.objects.filter(pk=waiting.pk).update(heartbeat_at=old)
     # Its windows never started: they wait in the queue behind the busy layer.
@@ -226,3 +232,111 @@ def test_a_busy_queue_is_not_a_stall_but_a_window_that_died_is(
         assert layers_sweep(stall_seconds=60) == [(waiting.pk, "requeued")]
     waiting.refresh_from_db()
     assert waiting.status == LayerStatus.DONE and waiting.leads_created == 5
+
+
+def _later(scene):
+    """The same five patches seen again by a later layer (a different file: one more stray pixel)."""
+    data = _data(scene)
+    data[500, 500] = 3
+    return data
+
+
+def _windows_run(layer, indices=None):
+    """Run a running layer's window tasks in this process (as a worker would), some or all."""
+    from supervision.remote_sensing.models import ChangeLayerWindow
+    from supervision.remote_sensing.services.layers import layer_window_scan
+
+    rows = ChangeLayerWindow.objects.filter(layer=layer, scan_run=layer.scan_run).order_by("index")
+    for index in rows.values_list("index", flat=True):
+        if indices is None or index in indices:
+            assert layer_window_scan(layer_id=layer.pk, scan_run=layer.scan_run, index=index) is True
+
+
+def test_windows_commit_their_leads_and_a_failed_run_takes_them_back_except_those_acted_on(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
+):
+    from supervision.cases.models import LeadEvent
+    from supervision.cases.services.leads import lead_dispatch
+    from supervision.remote_sensing.services.layers import layer_fail
+
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    layer = _running_layer(plan, tmp_path, scene)
+    _windows_run(layer, indices={0})  # the two patches wholly inside window 0
+    assert Lead.objects.count() == 2 and LeadEvent.objects.count() == 2
+    # visible from the window's commit on, with their history and a chip still to come
+    first, second = Lead.objects.order_by("pk")
+    assert first.status == "new" and first.evidence_status == EvidenceStatus.PENDING
+    admin = user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0]
+    lead_dispatch(lead=first, actor=admin, days=5)  # somebody acts on one before the run fails
+    assert layer_fail(layer=layer, error="window 3: the disk went away") is True
+    layer.refresh_from_db()
+    assert layer.status == LayerStatus.FAILED
+    assert layer.error == "window 3: the disk went away (1 of its leads were acted on meanwhile and are kept)"
+    # the untouched lead is gone with its detection and creation event; the dispatched one stays
+    assert list(Lead.objects.values_list("pk", flat=True)) == [first.pk]
+    assert not LeadDetection.objects.filter(lead_id=second.pk).exists()
+    assert not LeadEvent.objects.filter(lead_id=second.pk).exists()
+    # a re-scan raises the rest once: the kept lead's observation is already recorded
+    with django_capture_on_commit_callbacks(execute=True):
+        layer_scan(layer=layer)
+    layer.refresh_from_db()
+    assert layer.status == LayerStatus.DONE, layer.error
+    assert (layer.leads_created, layer.leads_repeated, layer.leads_unchanged) == (4, 0, 1)
+    assert Lead.objects.count() == 5 and LeadDetection.objects.count() == 5
+
+
+def test_a_failed_later_layer_takes_back_the_detections_it_added(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
+):
+    from supervision.remote_sensing.services.layers import layer_fail
+
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    first = _scan(plan, scene.write(tmp_path / "a.tif", _data(scene)), django_capture_on_commit_callbacks)
+    assert first.leads_created == 5
+    before = dict(Lead.objects.values_list("pk", "last_detected_at"))
+    later = layer_register(
+        plan=plan,
+        path=scene.write(tmp_path / "later.tif", _later(scene)),
+        kind="landcover",
+        after_date=date(2031, 5, 1),
+    ).layer
+    layer_scan_start(layer_id=later.pk)
+    later.refresh_from_db()
+    _windows_run(later, indices={0})
+    assert sorted(Lead.objects.values_list("detections", flat=True)) == [1, 1, 1, 2, 2]
+    assert layer_fail(layer=later, error="merge: out of memory") is True
+    assert Lead.objects.count() == 5 and LeadDetection.objects.count() == 5
+    assert set(Lead.objects.values_list("detections", flat=True)) == {1}
+    assert dict(Lead.objects.values_list("pk", "last_detected_at")) == before
+
+
+def test_one_running_layer_per_plan_the_next_starts_when_it_ends(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
+):
+    from supervision.remote_sensing.services.layers import layer_merge
+
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    first = _running_layer(plan, tmp_path, scene)
+    later = layer_register(
+        plan=plan,
+        path=scene.write(tmp_path / "later.tif", _later(scene)),
+        kind="landcover",
+        after_date=date(2031, 5, 1),
+    ).layer
+    with django_capture_on_commit_callbacks(execute=True):
+        layer_scan(layer=later)  # its task runs now (eager) but must not start beside the first
+    later.refresh_from_db()
+    assert later.status == LayerStatus.QUEUED and later.scan_run == 0
+    _windows_run(first)
+    with django_capture_on_commit_callbacks(execute=True):
+        layer_merge(layer_id=first.pk, scan_run=first.scan_run)  # done: the waiting layer is sent
+    first.refresh_from_db()
+    later.refresh_from_db()
+    assert first.status == LayerStatus.DONE and first.leads_created == 5
+    # the later layer saw the same five patches: one more detection on each open lead
+    assert later.status == LayerStatus.DONE, later.error
+    assert (later.leads_created, later.leads_repeated, later.leads_unchanged) == (0, 5, 0)
+    assert Lead.objects.count() == 5 and set(Lead.objects.values_list("detections", flat=True)) == {2}

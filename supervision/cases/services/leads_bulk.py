@@ -65,12 +65,25 @@ class LeadBulkResult:
 _LOCK_KEY = 0x5C4E_1EAD
 
 
-def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: bool = False) -> list[LeadBulkResult]:
+def leads_raise_bulk(
+    *,
+    specs: Sequence[LeadRaiseSpec],
+    match_open_overlapping: bool = False,
+    within: tuple[float, float, float, float] | None = None,
+    exclusive: bool = True,
+) -> list[LeadBulkResult]:
     """Raise a batch of leads set-wise; one result per spec, in order. Atomic per call.
 
     Specs of one batch should not overlap each other (a scan's patches never do: two
     patches of one class are never 8-connected). A source key repeated in the batch
-    counts once, like calling `lead_raise` twice.
+    counts once, like calling `lead_raise` twice. `within` (a STORAGE_SRID box holding
+    every spec's geometry) lets the open-lead match be skipped when no open lead of
+    these sources meets the box (one index probe instead of one per spec).
+
+    `exclusive` takes the bulk-raise lock, so concurrent raises cannot both miss each
+    other's keys or leads. Only a caller that already excludes every other raise of
+    the same keys and places may pass False: a scan's windows (one running layer per
+    plan and per file; a window's patches are its own).
     """
     if not specs:
         return []
@@ -83,8 +96,9 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
         return _raise_one_by_one(specs, match_open_overlapping)
     now = timezone.now()
     with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        if exclusive:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         known = detections_recorded(source_keys=[s.source_key for s in specs])
         todo: list[int] = []
         seen: set[str] = set()
@@ -92,7 +106,8 @@ def leads_raise_bulk(*, specs: Sequence[LeadRaiseSpec], match_open_overlapping: 
             if s.source_key not in known and s.source_key not in seen:
                 todo.append(i)
                 seen.add(s.source_key)
-        matched = _open_matches([specs[i] for i in todo]) if match_open_overlapping and todo else {}
+        match = match_open_overlapping and todo and (within is None or _open_leads_within(specs, within))
+        matched = _open_matches([specs[i] for i in todo]) if match else {}
         results: dict[int, LeadBulkResult] = {}
         detections: list[dict[str, Any]] = []
         bumps: dict[int, list] = {}
@@ -285,6 +300,17 @@ _PLAIN_FIELDS = (
     models.FloatField,
     models.ForeignKey,
 )
+
+
+def _open_leads_within(specs: Sequence[LeadRaiseSpec], box: tuple[float, float, float, float]) -> bool:
+    """Whether any open lead of the specs' sources meets the box (STORAGE_SRID)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT EXISTS (SELECT 1 FROM {Lead._meta.db_table}
+                WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, %s) AND source = ANY(%s) AND status = ANY(%s))""",
+            [*box, settings.STORAGE_SRID, sorted({s.source for s in specs}), list(LEAD_OPEN_STATUSES)],
+        )
+        return bool(cur.fetchone()[0])
 
 
 def _open_matches(specs: Sequence[LeadRaiseSpec]) -> dict[int, int]:

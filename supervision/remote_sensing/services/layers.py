@@ -407,6 +407,7 @@ def layer_fail(*, layer: ChangeLayer, error: str) -> bool:
             # waits for windows still committing (they hold the layer FOR SHARE), then none starts
             _transition(layer, LayerStatus.FAILED, comment=error, error=error[:4000], finished_at=timezone.now())
             _removed, kept = _run_take_back(layer.pk, layer.scan_run)
+            _peers_start(layer)
             if kept:
                 error = f"{error} ({kept} of its leads were acted on meanwhile and are kept)"
                 ChangeLayer.objects.filter(pk=layer.pk).update(error=error[:4000])
@@ -474,25 +475,67 @@ def layers_requeue(*, older_than: timedelta | None = None, now: datetime | None 
     return sent
 
 
+_START_LOCK_KEY = 0x5CA7_57A7
+
+
+def _running_peer(layer: ChangeLayer) -> int | None:
+    """The id of another running layer of the same plan or the same file, if any."""
+    return (
+        ChangeLayer.objects.filter(status=LayerStatus.RUNNING)
+        .filter(Q(plan_id=layer.plan_id) | Q(checksum=layer.checksum))
+        .exclude(pk=layer.pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _peers_start(layer: ChangeLayer) -> None:
+    """After a layer ended (in its transaction): send the scan task of queued layers that waited for it."""
+    from ..tasks import change_layer_scan
+
+    waiting = list(
+        ChangeLayer.objects.filter(status=LayerStatus.QUEUED)
+        .filter(Q(plan_id=layer.plan_id) | Q(checksum=layer.checksum))
+        .exclude(pk=layer.pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if waiting:
+        ChangeLayer.objects.filter(pk__in=waiting).update(task_sent_at=timezone.now())
+    for pk in waiting:  # each start re-checks; a broker outage leaves them to layers_requeue
+        task_send_on_commit(change_layer_scan, pk)
+
+
 def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | None:
     """queued → running: re-check the file, plan the windows (one row each); None if not startable."""
     layer = ChangeLayer.objects.select_related("plan").filter(pk=layer_id).first()
     if layer is None or layer.status != LayerStatus.QUEUED:
         return None
     try:
-        layer = _transition(
-            layer,
-            LayerStatus.RUNNING,
-            scan_run=F("scan_run") + 1,
-            started_at=timezone.now(),
-            finished_at=None,
-            error="",
-            windows_total=0,
-            windows_done=0,
-            heartbeat_at=timezone.now(),
-            patches_edge=0,
-            merge_seconds=None,
-        )
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cur:  # one start at a time: the check below stays true
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", [_START_LOCK_KEY])
+            ahead = _running_peer(layer)
+            if ahead is not None:
+                # One running layer per plan and per file: its windows raise leads without
+                # excluding each other, which two layers over the same units (or of the same
+                # file) must not do at once. This one starts when that one ends (`_peers_start`).
+                logger.info("change layer %s waits for change layer %s (same plan or file)", layer.pk, ahead)
+                return None
+            layer = _transition(
+                layer,
+                LayerStatus.RUNNING,
+                scan_run=F("scan_run") + 1,
+                started_at=timezone.now(),
+                finished_at=None,
+                error="",
+                windows_total=0,
+                windows_done=0,
+                heartbeat_at=timezone.now(),
+                patches_edge=0,
+                merge_seconds=None,
+            )
     except ServiceError:  # a second start of the same queued layer: the first one runs it
         return None
     try:
@@ -532,12 +575,15 @@ def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | N
 
 def _units_for_window(
     layer: ChangeLayer, info: raster.RasterInfo, rules: raster.ScanRules, window: raster.WindowSpec
-) -> tuple[list[raster.UnitShape], dict[int, ControlUnit]]:
-    """The units a window is scanned against (shapes in the raster CRS) and their rows (code, name, division)."""
+) -> tuple[list[raster.UnitShape], dict[int, ControlUnit], tuple[float, float, float, float]]:
+    """The units a window is scanned against (shapes in the raster CRS), their rows (code, name,
+    division) and the window's box in STORAGE_SRID (a little larger: it holds every patch inside)."""
+    x0, y0, x1, y1 = bounds_to_storage(raster.window_bounds(info, window), info.crs_wkt)
+    pad_x, pad_y = (x1 - x0) * 0.01, (y1 - y0) * 0.01
+    bbox = (x0 - pad_x, y0 - pad_y, x1 + pad_x, y1 + pad_y)
     unit_classes = [uc for uc, cs in rules.classes_by_unit_class.items() if set(cs) & set(rules.labelled_classes)]
     if not unit_classes:
-        return [], {}
-    bbox = bounds_to_storage(raster.window_bounds(info, window), info.crs_wkt)
+        return [], {}, bbox
     units = list(units_in_bbox(plan=layer.plan, bbox=bbox, unit_classes=unit_classes).order_by("id"))
     crs_key = hashlib.sha1(info.crs_wkt.encode()).hexdigest()
     out = []
@@ -549,7 +595,7 @@ def _units_for_window(
                 _UNIT_SHAPES.clear()
             shape = _UNIT_SHAPES[key] = raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt))
         out.append(shape)
-    return out, {u.pk: u for u in units}
+    return out, {u.pk: u for u in units}, bbox
 
 
 # Units reprojected into a raster's CRS (and converted to shapely, once), kept by the worker
@@ -635,14 +681,23 @@ def _leads_raise(
     units: dict[int, ControlUnit],
     *,
     valid_fraction: float,
+    within: tuple[float, float, float, float] | None = None,
+    exclusive: bool = True,
 ) -> _Tally:
-    """Raise the leads of qualifying pairs set-wise, a batch at a time (inside the caller's transaction)."""
+    """Raise the leads of qualifying pairs set-wise, a batch at a time (inside the caller's transaction).
+
+    `within` and `exclusive` as in `leads_raise_bulk`: a window passes its box and, being
+    alone with its patches (one running layer per plan and per file), no lock.
+    """
     tally = _Tally(patches=len({f.patch_key for f in found}))
     found = sorted(found, key=lambda f: (f.patch_key, f.unit_id))
     legend = scan_rules_get(plan=layer.plan).legend if found else {}
     for b0 in range(0, len(found), LEAD_BATCH):
-        specs = _specs(layer, rules, found[b0 : b0 + LEAD_BATCH], units, legend, valid_fraction=valid_fraction)
-        for spec, result in zip(specs, leads_raise_bulk(specs=specs, match_open_overlapping=True), strict=True):
+        specs = _specs(
+            layer, rules, found[b0 : b0 + LEAD_BATCH], units, legend, valid_fraction=valid_fraction, within=within
+        )
+        results = leads_raise_bulk(specs=specs, match_open_overlapping=True, within=within, exclusive=exclusive)
+        for spec, result in zip(specs, results, strict=True):
             if result.created:
                 tally.created.append(result.lead_id)
             elif result.detection_added:
@@ -690,7 +745,7 @@ def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
     try:
         info = raster.RasterInfo.from_dict(layer.info)
         rules = raster.ScanRules.from_dict(layer.rules)
-        shapes, units = _units_for_window(layer, info, rules, window)
+        shapes, units, box = _units_for_window(layer, info, rules, window)
         edge_only, finished = raster.window_finish(
             raster.source_gdal_path(layer.path), window=window, rules=rules, units=shapes, info=info, as_shapely=True
         )
@@ -709,6 +764,8 @@ def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
                 found,
                 units,
                 valid_fraction=edge_only.valid_pixels / edge_only.total_pixels if edge_only.total_pixels else 0.0,
+                within=box,
+                exclusive=False,
             )
             result = edge_only.to_dict()
             result["leads"] = tally.to_dict()
@@ -790,6 +847,7 @@ def _specs(
     legend: dict[str, str],
     *,
     valid_fraction: float,
+    within: tuple[float, float, float, float] | None = None,
 ) -> list[LeadRaiseSpec]:
     keys = {f"rs:{layer.checksum}:{f.patch_key}:{units[f.unit_id].code}": f for f in batch}
     recorded = detections_recorded(source_keys=list(keys))
@@ -797,7 +855,11 @@ def _specs(
     # the nearest enforcement target of every new observation, in one query
     max_target_m = settings.LEAD_TARGET_MAX_DISTANCE_M
     nearest = dict(
-        zip(todo, targets_nearest(geoms=[keys[k].geom for k in todo], max_distance_m=max_target_m), strict=True)
+        zip(
+            todo,
+            targets_nearest(geoms=[keys[k].geom for k in todo], max_distance_m=max_target_m, within=within),
+            strict=True,
+        )
     )
     detected_at = _detected_at(layer)
     specs = []
@@ -927,6 +989,7 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
             # remaining windows and this merge back behind them on the same workers
             new_ids = list(outcome.new_lead_ids)
             transaction.on_commit(lambda: lead_chips_queue(lead_ids=new_ids))
+            _peers_start(layer)
     except Exception as exc:  # noqa: BLE001 - the layer records why; the run's leads are taken back
         layer_fail(layer=layer, error=f"merge: {getattr(exc, 'message', None) or exc}")
         return None
@@ -1120,6 +1183,7 @@ def layers_sweep(*, stall_seconds: float | None = None, max_requeues: int | None
                     )
                     # the next run raises them again: this one's leads are taken back
                     _run_take_back(layer.pk, layer.scan_run)
+                    _peers_start(layer)
                     # As layer_scan: a broker outage leaves it queued for layers_requeue.
                     task_send_on_commit(change_layer_scan, layer.pk)
             except ServiceError:  # it moved on meanwhile (finished, or another sweep)
