@@ -142,6 +142,19 @@ def _status_mb(pid: int, field: str) -> float:
     return float("nan")
 
 
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy so far (all cores, from /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_scan(path: str, plan_code: str, workers: int, tmp: Path, *, chips: bool = True) -> dict:
     """The same scan through `workers` real Celery worker processes (solo pool each) on Redis.
 
@@ -195,6 +208,7 @@ def worker_scan(path: str, plan_code: str, workers: int, tmp: Path, *, chips: bo
     try:
         time.sleep(4)  # let the workers connect before the first task
         layer = layer_register(plan=ZoningPlan.objects.get(code=plan_code), path=path, kind="landcover").layer
+        busy0, workers0 = _busy_seconds(), sum(_process_seconds(p.pid) for p in procs)
         t0 = time.time()
         layer_scan(layer=layer)
         while True:
@@ -206,6 +220,8 @@ def worker_scan(path: str, plan_code: str, workers: int, tmp: Path, *, chips: bo
             time.sleep(0.2)
         t_end = time.time() if chips else None
         peaks = [_status_mb(p.pid, "VmHWM") for p in procs]
+        busy = _busy_seconds() - busy0
+        in_workers = sum(_process_seconds(p.pid) for p in procs) - workers0
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -216,4 +232,8 @@ def worker_scan(path: str, plan_code: str, workers: int, tmp: Path, *, chips: bo
                 p.kill()
     out = _figures(ChangeLayer.objects.get(), t0, t_end)
     out["peak_mb"] = peaks
+    # CPU seconds spent by the workers and by everything else (PostgreSQL, Redis, this
+    # process polling) until the leads were committed (and the chips, with chips)
+    out["cpu_workers"] = in_workers
+    out["cpu_others"] = busy - in_workers
     return out

@@ -330,9 +330,11 @@ def _window_scan_ds(
         qualifying = unit_area >= rules.min_area_m2
         keep[unit_rows[qualifying, 0]] = True
         if vectorise and pair_pixels is not None:
-            # an interior part is a whole patch: vectorise its qualifying pairs now,
-            # from the labels already in memory (no re-read, no re-rasterize)
-            todo = np.flatnonzero(qualifying & ~touches[unit_rows[:, 0]])
+            # from the labels already in memory (no re-read, no re-rasterize): the qualifying
+            # pairs of interior parts (whole patches) and every pair of a part cut by a shared
+            # edge (whether its patch qualifies is known only after the merge, which then
+            # dissolves the parts' polygons instead of reading the file again)
+            todo = np.flatnonzero(qualifying | touches[unit_rows[:, 0]])
             if todo.size:
                 shapes = _pairs_vectorise(
                     pair_pixels, todo, unit_rows, w, ds.window_transform(win), as_shapely=as_shapely

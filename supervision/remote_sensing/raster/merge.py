@@ -141,12 +141,22 @@ def patches_merge(results: Sequence[WindowResult], *, info: RasterInfo, rules: S
                     (int(p[1]), int(p[2])), (int(p[3]), int(p[4]), int(p[5]), int(p[6])), tuple(sorted(part_units[gid]))
                 )
             )
-        shapes_of: dict[int, dict[int, dict[str, Any]]] = {}
+        # the windows' polygons of the parts; a pair gets its geometry when every part of
+        # the patch in that unit came with one (the parts dissolved), else it is vectorised later
+        pieces: dict[tuple[int, int], list[Any]] = {}
         for res, base in zip(results, bases[:-1], strict=False):
             for part, uid, geom in res.shapes:
                 cid = int(comp[int(base) + part])
                 if cid in qual_units and uid in qual_units[cid]:
-                    shapes_of.setdefault(cid, {})[uid] = geom
+                    pieces.setdefault((cid, uid), []).append(geom)
+        needed: dict[tuple[int, int], int] = {}
+        for gid, uids in part_units.items():
+            for uid in uids:
+                needed[(int(comp[gid]), uid)] = needed.get((int(comp[gid]), uid), 0) + 1
+        shapes_of: dict[int, dict[int, Any]] = {}
+        for (cid, uid), geoms in pieces.items():
+            if len(geoms) == needed.get((cid, uid)):
+                shapes_of.setdefault(cid, {})[uid] = geoms[0] if len(geoms) == 1 else _dissolved(geoms)
         for cid, units in qual_units.items():
             sr, sc = divmod(int(min_seed[cid]), width)
             cls = int(comp_class[cid])
@@ -176,6 +186,16 @@ def patches_merge(results: Sequence[WindowResult], *, info: RasterInfo, rules: S
         windows=len(results),
         complete=covered,
     )
+
+
+def _dissolved(geoms: list[Any]) -> Any:
+    """Parts' polygons dissolved, in the form they came in (GeoJSON mappings, or shapely)."""
+    from shapely.geometry import mapping
+
+    from .vectorise import parts_dissolve
+
+    merged = parts_dissolve(geoms)
+    return mapping(merged) if isinstance(geoms[0], dict) else merged
 
 
 def window_split(result: WindowResult, *, rules: ScanRules) -> tuple[WindowResult, list[Patch]]:

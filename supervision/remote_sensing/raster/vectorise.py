@@ -191,7 +191,7 @@ def _patch_vectorise_ds(
     ds: rasterio.DatasetReader, path: str, patch: Patch, rules: ScanRules, unit: UnitShape, info: RasterInfo
 ) -> dict[str, Any]:
     import shapely
-    from shapely.geometry import MultiPolygon, mapping, shape
+    from shapely.geometry import mapping, shape
 
     row_areas = pixel_row_areas(info)
     pieces: list[list[Any]] = []  # polygon coordinates per contributing part
@@ -226,12 +226,22 @@ def _patch_vectorise_ds(
     if len(pieces) == 1:
         geometry: dict[str, Any] = {"type": "MultiPolygon", "coordinates": pieces[0]}
     else:
-        # parts from neighbouring windows share edges: dissolve them
-        polys = [shape({"type": "Polygon", "coordinates": c}) for piece in pieces for c in piece]
-        merged = shapely.union_all(polys) if polys else MultiPolygon()
-        if merged.geom_type == "Polygon":
-            merged = MultiPolygon([merged])
-        elif merged.geom_type == "GeometryCollection":
-            merged = MultiPolygon([g for g in merged.geoms if g.geom_type == "Polygon"])
-        geometry = mapping(merged)
+        geometry = mapping(parts_dissolve([shape({"type": "Polygon", "coordinates": c}) for pc in pieces for c in pc]))
     return {"geometry": geometry, "pixels": n_pixels, "area_m2": area}
+
+
+def parts_dissolve(geoms: Sequence[Any]) -> Any:
+    """One shapely MultiPolygon of a patch's parts from neighbouring windows (they share edges).
+
+    Each geometry is shapely or a GeoJSON mapping, in the raster CRS.
+    """
+    import shapely
+    from shapely.geometry import MultiPolygon, shape
+
+    polys = [g if isinstance(g, shapely.Geometry) else shape(g) for g in geoms]
+    merged = shapely.union_all(polys) if polys else MultiPolygon()
+    if merged.geom_type == "Polygon":
+        merged = MultiPolygon([merged])
+    elif merged.geom_type == "GeometryCollection":
+        merged = MultiPolygon([g for g in merged.geoms if g.geom_type == "Polygon"])
+    return merged

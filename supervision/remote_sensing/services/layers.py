@@ -404,7 +404,7 @@ def layer_fail(*, layer: ChangeLayer, error: str) -> bool:
         return False
     try:
         with transaction.atomic():
-            # waits for windows still committing (they hold the layer FOR SHARE), then none starts
+            _layer_lock(layer)  # windows still committing leads finish first, then none starts
             _transition(layer, LayerStatus.FAILED, comment=error, error=error[:4000], finished_at=timezone.now())
             _removed, kept = _run_take_back(layer.pk, layer.scan_run)
             _peers_start(layer)
@@ -708,18 +708,24 @@ def _leads_raise(
 
 
 def _layer_share_lock(layer_id: int, scan_run: int) -> bool:
-    """In a transaction: True if the layer still runs this scan run, held so (FOR SHARE) until commit.
+    """In a transaction: True if the layer still runs this scan run, held so (FOR KEY SHARE) until commit.
 
-    Windows share the lock (they do not wait for each other); `layer_fail`'s update waits
-    for them, so it takes back every lead a window committed, and no window writes after it.
+    Windows share the lock and it lets the other windows' progress updates through;
+    `_layer_lock` (FOR UPDATE, before a layer fails or is requeued) waits for them, so
+    the take-back sees every lead a window committed, and no window writes after it.
     """
-    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""  # SpatiaLite: one writer at a time anyway
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""  # SpatiaLite: one writer at a time
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT 1 FROM {ChangeLayer._meta.db_table} WHERE id = %s AND status = %s AND scan_run = %s{lock}",
             [layer_id, LayerStatus.RUNNING, scan_run],
         )
         return cur.fetchone() is not None
+
+
+def _layer_lock(layer: ChangeLayer) -> None:
+    """In a transaction: wait for the windows still committing leads, and keep new ones out."""
+    list(ChangeLayer.objects.select_for_update().filter(pk=layer.pk).values_list("pk", flat=True))
 
 
 def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
@@ -805,36 +811,31 @@ def _found_edges(
     merged = raster.patches_merge([raster.WindowResult.from_dict(r.result) for r in rows], info=info, rules=rules)
     if not merged.complete:
         raise ServiceError(_("The window results do not cover the whole raster."), code="raster_incomplete")
-    unit_ids = sorted({uid for p in merged.patches for uid in p.units})
+    # pairs whose parts all came vectorised from their windows (dissolved by the merge);
+    # any other pair is read from the file again
+    pairs = [(p, uid) for p in merged.patches for uid in p.units]
+    missing = sorted({uid for p, uid in pairs if uid not in p.geometries})
     shapes = {
         u.pk: raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt))
-        for u in ControlUnit.objects.filter(pk__in=unit_ids).only("id", "unit_class", "geom")
+        for u in ControlUnit.objects.filter(pk__in=missing).only("id", "unit_class", "geom")
     }
-    jobs = [(p, shapes[uid]) for p in merged.patches for uid in p.units]
-    patch_of = {p.patch_key: p for p in merged.patches}
-    vectorised = list(raster.patches_vectorise(raster.source_gdal_path(layer.path), jobs, rules=rules, info=info))
-    for s in vectorised:
+    jobs = [(p, shapes[uid]) for p, uid in pairs if uid not in p.geometries]
+    reread = {
+        (s.patch_key, s.unit_id): s
+        for s in raster.patches_vectorise(raster.source_gdal_path(layer.path), jobs, rules=rules, info=info)
+    }
+    for s in reread.values():
         if not s.pixels:
             raise ServiceError(
                 _("Patch %(patch)s in unit #%(unit)s vanished on re-reading the file.")
                 % {"patch": s.patch_key, "unit": s.unit_id}
             )
-    wkbs = shapes_to_storage_wkb([s.geometry for s in vectorised], info.crs_wkt)
+    geometries = [p.geometries[uid] if uid in p.geometries else reread[(p.patch_key, uid)].geometry for p, uid in pairs]
     found = []
-    for s, wkb in zip(vectorised, wkbs, strict=True):
-        p = patch_of[s.patch_key]
+    for (p, uid), wkb in zip(pairs, shapes_to_storage_wkb(geometries, info.crs_wkt), strict=True):
+        pixels, area = p.units[uid]
         found.append(
-            _Found(
-                p.patch_key,
-                p.change_class,
-                p.bbox,
-                p.pixels,
-                len(p.units),
-                s.unit_id,
-                int(s.pixels),
-                float(s.area_m2),
-                wkb,
-            )
+            _Found(p.patch_key, p.change_class, p.bbox, p.pixels, len(p.units), uid, int(pixels), float(area), wkb)
         )
     return found, merged
 
@@ -1173,6 +1174,7 @@ def layers_sweep(*, stall_seconds: float | None = None, max_requeues: int | None
         if layer.requeues < limit:
             try:
                 with transaction.atomic():
+                    _layer_lock(layer)
                     _transition(
                         layer,
                         LayerStatus.QUEUED,
