@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.db.models import F, Q
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from supervision.zoning.models import AdministrativeDivision, ControlUnit, ZoningPlan
@@ -147,11 +148,32 @@ class ChangeLayer(models.Model):
         last = self.heartbeat_at or self.started_at
         return last is not None and (timezone.now() - last).total_seconds() > settings.SCAN_STALL_SECONDS
 
+    def running_peer(self) -> int | None:
+        """Another running layer of the same plan or file, if any: this one starts only after it.
+
+        One running layer per plan and per file: its windows raise leads without excluding
+        each other, which two layers over the same units (or of one file) must not do at once.
+        """
+        return (
+            ChangeLayer.objects.filter(status=LayerStatus.RUNNING)
+            .filter(Q(plan_id=self.plan_id) | Q(checksum=self.checksum))
+            .exclude(pk=self.pk)
+            .values_list("pk", flat=True)
+            .first()
+        )
+
+    @cached_property
+    def waiting_for(self) -> int | None:
+        """For a queued layer: the running layer it waits for."""
+        return self.running_peer() if self.status == LayerStatus.QUEUED else None
+
     @property
     def state(self) -> str:
-        """The true state for people: queued, requeued, running, stalled, done or failed."""
+        """The true state for people: queued, waiting, requeued, running, stalled, done or failed."""
         if self.is_stalled:
             return "stalled"
+        if self.waiting_for:
+            return "waiting"
         if self.status == LayerStatus.QUEUED and self.requeues:
             return "requeued"
         return str(self.status)
@@ -164,6 +186,8 @@ class ChangeLayer(models.Model):
         if self.is_stalled:
             last = self.heartbeat_at or self.started_at
             return f"no progress since {last:%Y-%m-%d %H:%M:%S} UTC"
+        if self.waiting_for:
+            return _("waits for change layer #%(layer_id)s of the same plan or file") % {"layer_id": self.waiting_for}
         if self.requeues and self.status in (LayerStatus.QUEUED, LayerStatus.RUNNING):
             return f"requeued {self.requeues}× ({self.error})" if self.error else f"requeued {self.requeues}×"
         return ""

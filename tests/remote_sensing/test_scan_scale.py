@@ -330,6 +330,17 @@ def test_one_running_layer_per_plan_the_next_starts_when_it_ends(
         layer_scan(layer=later)  # its task runs now (eager) but must not start beside the first
     later.refresh_from_db()
     assert later.status == LayerStatus.QUEUED and later.scan_run == 0
+    assert (
+        later.state == "waiting"
+        and later.state_detail == f"waits for change layer #{first.pk} of the same plan or file"
+    )
+    client = APIClient()
+    client.force_authenticate(user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0])
+    shown = client.get(f"/api/v1/change-layers/{later.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert (shown["state"], shown["state_detail"]) == (
+        "waiting",
+        f"等待同一规划或同一文件的变化图层 #{first.pk} 扫描完成",
+    )
     _windows_run(first)
     with django_capture_on_commit_callbacks(execute=True):
         layer_merge(layer_id=first.pk, scan_run=first.scan_run)  # done: the waiting layer is sent

@@ -1,11 +1,14 @@
-"""Change layers: register a GeoTIFF, scan it window by window, raise leads in one transaction.
+"""Change layers: register a GeoTIFF, scan it window by window, raise leads where the pixels are.
 
 One scan, end to end (ARCHITECTURE.md): `layer_register` validates the file and stores
 a `ChangeLayer` (queued); `layer_scan` queues the scan; the task calls
-`layer_scan_start` (windows planned, one row each), a group of `layer_window_scan`
-tasks stores each window's result on its row, and the chord callback `layer_merge`
-joins patches cut by window edges, vectorises the qualifying (patch, unit) pairs and
-raises every lead in ONE transaction, so a failure leaves none.
+`layer_scan_start` (one running layer per plan and per file; windows planned, one row
+each); a group of `layer_window_scan` tasks each raise the leads of the patches wholly
+inside their window and store the parts cut by its edges (leads and row in one
+transaction); the chord callback `layer_merge` joins the edge parts, raises their leads
+and marks the layer done, then the evidence chips are queued. A run that fails (or is
+requeued) takes back the leads its windows committed (`leads_take_back`), except those
+somebody acted on meanwhile; so a failed scan leaves no leads of its own making.
 """
 
 from __future__ import annotations
@@ -66,7 +69,6 @@ class MergeOutcome:
     created: int = 0
     repeated: int = 0
     unchanged: int = 0
-    lead_ids: list[int] = field(default_factory=list)
     new_lead_ids: list[int] = field(default_factory=list)
 
 
@@ -478,17 +480,6 @@ def layers_requeue(*, older_than: timedelta | None = None, now: datetime | None 
 _START_LOCK_KEY = 0x5CA7_57A7
 
 
-def _running_peer(layer: ChangeLayer) -> int | None:
-    """The id of another running layer of the same plan or the same file, if any."""
-    return (
-        ChangeLayer.objects.filter(status=LayerStatus.RUNNING)
-        .filter(Q(plan_id=layer.plan_id) | Q(checksum=layer.checksum))
-        .exclude(pk=layer.pk)
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
 def _peers_start(layer: ChangeLayer) -> None:
     """After a layer ended (in its transaction): send the scan task of queued layers that waited for it."""
     from ..tasks import change_layer_scan
@@ -516,11 +507,10 @@ def layer_scan_start(*, layer_id: int) -> tuple[ChangeLayer, int, list[int]] | N
             if connection.vendor == "postgresql":
                 with connection.cursor() as cur:  # one start at a time: the check below stays true
                     cur.execute("SELECT pg_advisory_xact_lock(%s)", [_START_LOCK_KEY])
-            ahead = _running_peer(layer)
+            ahead = layer.running_peer()
             if ahead is not None:
-                # One running layer per plan and per file: its windows raise leads without
-                # excluding each other, which two layers over the same units (or of the same
-                # file) must not do at once. This one starts when that one ends (`_peers_start`).
+                # One running layer per plan and per file (ChangeLayer.running_peer): this
+                # one starts when that one ends (`_peers_start`).
                 logger.info("change layer %s waits for change layer %s (same plan or file)", layer.pk, ahead)
                 return None
             layer = _transition(
@@ -776,6 +766,10 @@ def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
             result = edge_only.to_dict()
             result["leads"] = tally.to_dict()
             ChangeLayerWindow.objects.filter(pk=row.pk).update(result=result)
+            # last, so the layer row is held only for the commit (windows_done counts committed windows)
+            ChangeLayer.objects.filter(pk=layer.pk, scan_run=scan_run).update(
+                windows_done=F("windows_done") + 1, heartbeat_at=timezone.now()
+            )
     except SoftTimeLimitExceeded:
         layer_fail(
             layer=layer,
@@ -785,9 +779,6 @@ def layer_window_scan(*, layer_id: int, scan_run: int, index: int) -> bool:
     except Exception as exc:  # noqa: BLE001 - any failure of a window fails the layer, named
         layer_fail(layer=layer, error=f"{_window_label(row)}: {getattr(exc, 'message', None) or exc}")
         return False
-    ChangeLayer.objects.filter(pk=layer.pk, scan_run=scan_run).update(
-        windows_done=F("windows_done") + 1, heartbeat_at=timezone.now()
-    )
     return True
 
 
@@ -968,7 +959,6 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
                 created=len(tally.created),
                 repeated=len(tally.repeated),
                 unchanged=tally.unchanged,
-                lead_ids=sorted(tally.created + [lead for lead, _key in tally.repeated]),
                 new_lead_ids=sorted(tally.created),
             )
             _transition(
