@@ -60,20 +60,8 @@ def shapes_to_storage_wkb(geoms: list[Any], crs_wkt: str) -> list[str]:
 
 def bounds_to_storage(bounds: tuple[float, float, float, float], crs_wkt: str) -> tuple[float, float, float, float]:
     """A bbox in the raster CRS as a bbox in STORAGE_SRID (edges densified, so it contains the box)."""
-    import rasterio.warp
-
-    return tuple(
-        rasterio.warp.transform_bounds(
-            CRS.from_wkt(crs_wkt), CRS.from_user_input(_storage_crs()), *bounds, densify_pts=21
-        )
-    )  # type: ignore[return-value]
+    return tuple(_transformer(crs_wkt, _storage_crs()).transform_bounds(*bounds, densify_pts=21))  # type: ignore[return-value]
 
 
 def bounds_storage_to_crs(bounds: tuple[float, float, float, float], crs: str) -> tuple[float, float, float, float]:
-    import rasterio.warp
-
-    return tuple(
-        rasterio.warp.transform_bounds(
-            CRS.from_user_input(_storage_crs()), CRS.from_user_input(crs), *bounds, densify_pts=21
-        )
-    )  # type: ignore[return-value]
+    return tuple(_transformer(_storage_crs(), crs).transform_bounds(*bounds, densify_pts=21))  # type: ignore[return-value]

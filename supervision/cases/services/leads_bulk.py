@@ -77,8 +77,10 @@ def leads_raise_bulk(
     Specs of one batch should not overlap each other (a scan's patches never do: two
     patches of one class are never 8-connected). A source key repeated in the batch
     counts once, like calling `lead_raise` twice. `within` (a STORAGE_SRID box holding
-    every spec's geometry) lets the open-lead match be skipped when no open lead of
-    these sources meets the box (one index probe instead of one per spec).
+    every spec's geometry) lets the open-lead match be skipped when no open lead of these
+    sources meets the box, leaving out leads of the specs' own layers (`layer_ref`: one
+    file's patches of a class never touch, so they cannot be repeats of each other): one
+    index probe instead of one per spec.
 
     `exclusive` takes the bulk-raise lock, so concurrent raises cannot both miss each
     other's keys or leads. Only a caller that already excludes every other raise of
@@ -303,12 +305,19 @@ _PLAIN_FIELDS = (
 
 
 def _open_leads_within(specs: Sequence[LeadRaiseSpec], box: tuple[float, float, float, float]) -> bool:
-    """Whether any open lead of the specs' sources meets the box (STORAGE_SRID)."""
+    """Whether any open lead of the specs' sources, and not of their layer, meets the box (STORAGE_SRID)."""
     with connection.cursor() as cur:
         cur.execute(
             f"""SELECT EXISTS (SELECT 1 FROM {Lead._meta.db_table}
-                WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, %s) AND source = ANY(%s) AND status = ANY(%s))""",
-            [*box, settings.STORAGE_SRID, sorted({s.source for s in specs}), list(LEAD_OPEN_STATUSES)],
+                WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, %s) AND source = ANY(%s) AND status = ANY(%s)
+                  AND NOT (layer_ref = ANY(%s)))""",
+            [
+                *box,
+                settings.STORAGE_SRID,
+                sorted({s.source for s in specs}),
+                list(LEAD_OPEN_STATUSES),
+                sorted({s.layer_ref for s in specs if s.layer_ref}),
+            ],
         )
         return bool(cur.fetchone()[0])
 

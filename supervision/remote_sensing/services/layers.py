@@ -576,21 +576,20 @@ def _units_for_window(
         return [], {}, bbox
     units = list(units_in_bbox(plan=layer.plan, bbox=bbox, unit_classes=unit_classes).order_by("id"))
     crs_key = hashlib.sha1(info.crs_wkt.encode()).hexdigest()
-    out = []
-    for u in units:
-        key = (u.pk, crs_key, hashlib.sha1(bytes(u.geom.wkb)).hexdigest())
-        shape = _UNIT_SHAPES.get(key)
-        if shape is None:
-            if len(_UNIT_SHAPES) >= _UNIT_SHAPES_MAX:
-                _UNIT_SHAPES.clear()
-            shape = _UNIT_SHAPES[key] = raster.UnitShape(u.pk, u.unit_class, storage_to_crs(u.geom, info.crs_wkt))
-        out.append(shape)
-    return out, {u.pk: u for u in units}, bbox
+    missing = [u.pk for u in units if (u.pk, crs_key) not in _UNIT_SHAPES]
+    if len(_UNIT_SHAPES) + len(missing) > _UNIT_SHAPES_MAX:
+        _UNIT_SHAPES.clear()
+        missing = [u.pk for u in units]
+    if missing:  # a unit's outline is read and reprojected once per worker process and CRS
+        for pk, unit_class, geom in ControlUnit.objects.filter(pk__in=missing).values_list("pk", "unit_class", "geom"):
+            _UNIT_SHAPES[(pk, crs_key)] = raster.UnitShape(pk, unit_class, storage_to_crs(geom, info.crs_wkt))
+    return [_UNIT_SHAPES[(u.pk, crs_key)] for u in units], {u.pk: u for u in units}, bbox
 
 
 # Units reprojected into a raster's CRS (and converted to shapely, once), kept by the worker
-# process between windows; the key holds the geometry's digest, so an edited unit is new.
-_UNIT_SHAPES: dict[tuple[int, str, str], raster.UnitShape] = {}
+# process between windows and layers, by unit id: only a plan in force is scanned, and its
+# units never change (database triggers); a revision's units are new rows.
+_UNIT_SHAPES: dict[tuple[int, str], raster.UnitShape] = {}
 _UNIT_SHAPES_MAX = 20_000
 
 
