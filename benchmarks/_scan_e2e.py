@@ -155,6 +155,19 @@ def _process_seconds(pid: int) -> float:
     return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _postgres_seconds() -> float:
+    """CPU seconds of the PostgreSQL processes alive now (the workers' sessions stay open)."""
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() == "postgres":
+                    total += _process_seconds(int(d.name))
+            except OSError:  # ended meanwhile
+                continue
+    return total
+
+
 def worker_scan(path: str, plan_code: str, workers: int, tmp: Path, *, chips: bool = True) -> dict:
     """The same scan through `workers` real Celery worker processes (solo pool each) on Redis.
 
@@ -208,7 +221,7 @@ def worker_scan(path: str, plan_code: str, workers: int, tmp: Path, *, chips: bo
     try:
         time.sleep(4)  # let the workers connect before the first task
         layer = layer_register(plan=ZoningPlan.objects.get(code=plan_code), path=path, kind="landcover").layer
-        busy0, workers0 = _busy_seconds(), sum(_process_seconds(p.pid) for p in procs)
+        busy0, workers0, pg0 = _busy_seconds(), sum(_process_seconds(p.pid) for p in procs), _postgres_seconds()
         t0 = time.time()
         layer_scan(layer=layer)
         while True:
@@ -222,6 +235,7 @@ def worker_scan(path: str, plan_code: str, workers: int, tmp: Path, *, chips: bo
         peaks = [_status_mb(p.pid, "VmHWM") for p in procs]
         busy = _busy_seconds() - busy0
         in_workers = sum(_process_seconds(p.pid) for p in procs) - workers0
+        in_postgres = _postgres_seconds() - pg0
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -232,8 +246,9 @@ def worker_scan(path: str, plan_code: str, workers: int, tmp: Path, *, chips: bo
                 p.kill()
     out = _figures(ChangeLayer.objects.get(), t0, t_end)
     out["peak_mb"] = peaks
-    # CPU seconds spent by the workers and by everything else (PostgreSQL, Redis, this
-    # process polling) until the leads were committed (and the chips, with chips)
+    # CPU seconds spent by the workers, by PostgreSQL and by everything else (Redis, this
+    # process polling, the system) until the leads were committed (and the chips, with chips)
     out["cpu_workers"] = in_workers
-    out["cpu_others"] = busy - in_workers
+    out["cpu_postgres"] = in_postgres
+    out["cpu_others"] = busy - in_workers - in_postgres
     return out

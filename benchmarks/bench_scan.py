@@ -324,7 +324,7 @@ def end_to_end(args, tmp: Path) -> None:
                 print(
                     f"  {n} worker(s): leads committed in {r['seconds_to_leads']:.2f} s "
                     f"(windows {r['seconds_windows']:.2f} s, then the merge task {r['seconds_merge_task']:.2f} s); "
-                    f"CPU: workers {r['cpu_workers']:.2f} s, PostgreSQL, Redis and the rest {r['cpu_others']:.2f} s",
+                    f"CPU: workers {r['cpu_workers']:.2f} s, PostgreSQL {r['cpu_postgres']:.2f} s, the rest {r['cpu_others']:.2f} s",
                     flush=True,
                 )
                 best = runs.get(f"{n} worker")
