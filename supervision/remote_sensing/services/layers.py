@@ -941,7 +941,7 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
         rules = raster.ScanRules.from_dict(layer.rules)
         tally = _Tally()
         for r in rows:
-            tally.add(r.result.get("leads"))
+            tally.add((r.result or {}).get("leads"))
         windows_created = len(tally.created)
         found, merged = _found_edges(layer, info, rules, rows)
         del rows
