@@ -148,19 +148,17 @@ class ChangeLayer(models.Model):
         last = self.heartbeat_at or self.started_at
         return last is not None and (timezone.now() - last).total_seconds() > settings.SCAN_STALL_SECONDS
 
+    def peers(self) -> models.QuerySet:
+        """The other layers of the same plan or the same file."""
+        return ChangeLayer.objects.filter(Q(plan_id=self.plan_id) | Q(checksum=self.checksum)).exclude(pk=self.pk)
+
     def running_peer(self) -> int | None:
         """Another running layer of the same plan or file, if any: this one starts only after it.
 
         One running layer per plan and per file: its windows raise leads without excluding
         each other, which two layers over the same units (or of one file) must not do at once.
         """
-        return (
-            ChangeLayer.objects.filter(status=LayerStatus.RUNNING)
-            .filter(Q(plan_id=self.plan_id) | Q(checksum=self.checksum))
-            .exclude(pk=self.pk)
-            .values_list("pk", flat=True)
-            .first()
-        )
+        return self.peers().filter(status=LayerStatus.RUNNING).values_list("pk", flat=True).first()
 
     @cached_property
     def waiting_for(self) -> int | None:

@@ -208,10 +208,10 @@ def detections_recorded(*, source_keys: Sequence[str]) -> dict[str, int]:
         return {}
     if connection.vendor != "postgresql":
         return dict(LeadDetection.objects.filter(source_key__in=keys).values_list("source_key", "lead_id"))
-    with connection.cursor() as cur:  # one array parameter, not a thousand placeholders
+    # one array parameter, not a thousand placeholders; %b sends it binary (see _open_matches)
+    with connection.cursor() as cur:
         cur.cursor.execute(
-            f"SELECT source_key, lead_id FROM {LeadDetection._meta.db_table} WHERE source_key = ANY(%b)",  # %b: binary, see _open_matches
-            [keys],
+            f"SELECT source_key, lead_id FROM {LeadDetection._meta.db_table} WHERE source_key = ANY(%b)", [keys]
         )
         return dict(cur.fetchall())
 
@@ -241,7 +241,7 @@ def _copy_values(
     now = now or timezone.now()
     fields = [f for f in meta.concrete_fields if with_ids or not f.primary_key]
     columns = ", ".join(qn(str(f.column)) for f in fields)
-    plan = [(f.attname, f, _copy_writer(f, now)) for f in fields]
+    plan = [(f.attname, f, _copy_writer(f)) for f in fields]
     ids: list[int] = []
     with connection.cursor() as cur:
         if with_ids:
@@ -272,7 +272,7 @@ def _default(model: type[models.Model], field: models.Field, now: datetime) -> A
     raise ValueError(f"{model.__name__}.{field.attname} has no value and no default")
 
 
-def _copy_writer(field: models.Field, now: datetime):
+def _copy_writer(field: models.Field):
     """How one field's value is written into the COPY stream."""
     from django.contrib.gis.db.models import GeometryField
 
@@ -433,12 +433,12 @@ def leads_take_back(*, created: Sequence[int], repeated: Sequence[tuple[int, str
 
     if not created and not repeated:
         return 0, 0
-    postgres = connection.vendor == "postgresql"
+    created = list(created)
     with transaction.atomic():
-        if postgres:
+        if connection.vendor == "postgresql":
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        candidates = Lead.objects.filter(pk__in=list(created))
+        candidates = Lead.objects.filter(pk__in=created)
         untouched = list(
             candidates.filter(
                 status=LeadStatus.NEW,
@@ -447,11 +447,9 @@ def leads_take_back(*, created: Sequence[int], repeated: Sequence[tuple[int, str
                 merged_into__isnull=True,
                 case__isnull=True,
             )
-            .exclude(
-                pk__in=LeadEvent.objects.filter(lead_id__in=list(created)).exclude(from_status="").values("lead_id")
-            )
-            .exclude(pk__in=FieldRecord.objects.filter(lead_id__in=list(created)).values("lead_id"))
-            .exclude(pk__in=Lead.objects.filter(merged_into_id__in=list(created)).values("merged_into_id"))
+            .exclude(pk__in=LeadEvent.objects.filter(lead_id__in=created).exclude(from_status="").values("lead_id"))
+            .exclude(pk__in=FieldRecord.objects.filter(lead_id__in=created).values("lead_id"))
+            .exclude(pk__in=Lead.objects.filter(merged_into_id__in=created).values("merged_into_id"))
             .order_by("pk")
             .select_for_update(of=("self",))
             .values_list("pk", flat=True)

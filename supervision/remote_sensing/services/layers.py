@@ -484,13 +484,7 @@ def _peers_start(layer: ChangeLayer) -> None:
     """After a layer ended (in its transaction): send the scan task of queued layers that waited for it."""
     from ..tasks import change_layer_scan
 
-    waiting = list(
-        ChangeLayer.objects.filter(status=LayerStatus.QUEUED)
-        .filter(Q(plan_id=layer.plan_id) | Q(checksum=layer.checksum))
-        .exclude(pk=layer.pk)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    waiting = list(layer.peers().filter(status=LayerStatus.QUEUED).order_by("pk").values_list("pk", flat=True))
     if waiting:
         ChangeLayer.objects.filter(pk__in=waiting).update(task_sent_at=timezone.now())
     for pk in waiting:  # each start re-checks; a broker outage leaves them to layers_requeue
