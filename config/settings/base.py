@@ -219,6 +219,9 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 # Queued work whose task never reached a worker (broker down when it was sent) is sent
 # again by this sweep after TASKS_REQUEUE_AFTER_MINUTES; sending twice is harmless.
 TASKS_REQUEUE_AFTER_MINUTES = env.int("TASKS_REQUEUE_AFTER_MINUTES", default=10)
+# A done layer whose leads still wait for their chips this long after the chip tasks were
+# sent has them sent again (a big layer's chips take minutes; a second send is harmless).
+SCAN_CHIPS_REQUEUE_MINUTES = env.int("SCAN_CHIPS_REQUEUE_MINUTES", default=60)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {"supervision.remote_sensing.tasks.*": {"queue": env.str("RASTER_QUEUE", default="celery")}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -293,6 +296,11 @@ CELERY_BEAT_SCHEDULE = {
     # The sweep of queued-but-not-started scans (`manage.py requeue_queued` by hand).
     "change-layers-requeue": {
         "task": "supervision.remote_sensing.tasks.change_layers_requeue",
+        "schedule": env.float("TASKS_REQUEUE_SECONDS", default=300.0),
+    },
+    # Chip tasks lost with the broker (`manage.py requeue_chips` by hand).
+    "change-layer-chips-requeue": {
+        "task": "supervision.remote_sensing.tasks.change_layer_chips_requeue",
         "schedule": env.float("TASKS_REQUEUE_SECONDS", default=300.0),
     },
     "monitoring-evaluate": {

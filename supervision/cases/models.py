@@ -140,6 +140,10 @@ class Lead(models.Model):
             models.Index(fields=["division", "verification_due_at"], name="lead_division_verif_due_idx"),
             # The lead list's order (Meta.ordering): a page is read off the index, not sorted from all leads.
             models.Index(fields=["-detected_at", "-id"], name="lead_list_order_idx"),
+            # The chip sweep reads only the few leads whose chips are still coming.
+            models.Index(
+                fields=["layer_ref"], name="lead_evidence_pending_idx", condition=Q(evidence_status="pending")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -112,6 +112,8 @@ class ChangeLayer(models.Model):
     # Last attempt to send the scan task (queueing and every requeue sweep): a layer still
     # queued long after it was never picked up (broker down, message lost) and is sent again.
     task_sent_at = models.DateTimeField(_("扫描任务发送时间"), null=True, blank=True)
+    # when the chip tasks of its new leads were last sent (a sweep re-sends those still pending)
+    chips_sent_at = models.DateTimeField(_("证据图片任务发送时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("遥感变化图层")

@@ -90,6 +90,12 @@ def change_layer_chips(lead_ids: list[int]) -> dict:
     return layers.lead_chips_render(lead_ids=lead_ids)
 
 
+@shared_task(name="supervision.remote_sensing.tasks.change_layer_chips_requeue", acks_late=True)
+def change_layer_chips_requeue() -> list[int]:
+    """Beat: send the chip tasks again for done layers whose leads still wait for their chips."""
+    return layers.layers_chips_requeue()
+
+
 @shared_task(name="supervision.remote_sensing.tasks.change_layer_sweep", acks_late=True)
 def change_layer_sweep() -> list:
     """Beat: requeue or fail running layers with no progress for SCAN_STALL_SECONDS."""

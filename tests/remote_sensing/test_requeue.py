@@ -69,3 +69,40 @@ def test_never_sent_layers_are_sent_and_done_ones_are_left(stuck_layers):
     ChangeLayer.objects.filter(pk=old.pk).update(status=LayerStatus.FAILED)
     assert layers_requeue(older_than=timedelta(minutes=10)) == [fresh.pk]
     assert ChangeLayer.objects.get(pk=old.pk).status == LayerStatus.FAILED
+
+
+def test_chips_lost_with_the_broker_are_sent_again_once(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    """The layer finished while the broker was down: its leads wait for chips until the sweep."""
+    from supervision.cases.models import Evidence, Lead
+    from supervision.remote_sensing.services import layers as layer_services
+    from supervision.remote_sensing.services.layers import layer_scan, layers_chips_requeue
+
+    settings.SCAN_CHIPS_REQUEUE_MINUTES = 60
+    scene = scene_for("EPSG:32651")
+    three_units(plan, scene)
+    data = np.zeros((scene.height, scene.width), dtype=np.uint8)
+    plant(data, 40, 40, 10, 2)
+    plant(data, 300, 100, 10, 1)
+    layer = layer_register(plan=plan, path=scene.write(tmp_path / "a.tif", data), kind="landcover").layer
+    lost = []
+    monkeypatch.setattr(layer_services, "task_send", lambda task, *args, **kw: lost.append(task.name))
+    with django_capture_on_commit_callbacks(execute=True):
+        layer_scan(layer=layer)  # the scan runs (eager); its chip task never leaves
+    monkeypatch.undo()
+    assert lost == ["supervision.remote_sensing.tasks.change_layer_chips"]
+    layer.refresh_from_db()
+    assert layer.status == LayerStatus.DONE and layer.leads_created == 2 and layer.chips_sent_at is not None
+    assert set(Lead.objects.values_list("evidence_status", flat=True)) == {"pending"}
+    # within the hour: nothing is sent (the chips may simply still be queued)
+    assert layers_chips_requeue() == []
+    # an hour later: sent again, rendered (eager), and not sent a third time
+    later = timezone.now() + timedelta(minutes=61)
+    assert layers_chips_requeue(now=later) == [layer.pk]
+    assert set(Lead.objects.values_list("evidence_status", flat=True)) == {"ready"}
+    assert Evidence.objects.count() == 2
+    assert layers_chips_requeue(now=later + timedelta(hours=2)) == []
+    out = StringIO()
+    call_command("requeue_chips", "--older-than-minutes", "0", stdout=out)
+    assert out.getvalue().strip() == "chips of 0 change layers sent again"

@@ -968,6 +968,7 @@ def layer_merge(*, layer_id: int, scan_run: int) -> MergeOutcome | None:
                 leads_created=outcome.created,
                 leads_repeated=outcome.repeated,
                 leads_unchanged=outcome.unchanged,
+                chips_sent_at=timezone.now(),
             )
             # the chips of the whole run once it is done: queued earlier, they would hold the
             # remaining windows and this merge back behind them on the same workers
@@ -1003,6 +1004,42 @@ def lead_chips_queue(*, lead_ids: list[int]) -> int:
         task_send(change_layer_chips, lead_ids[i : i + CHIP_BATCH])
         n += 1
     return n
+
+
+def layers_chips_requeue(*, older_than: timedelta | None = None, now: datetime | None = None) -> list[int]:
+    """Send the chip tasks again for done layers whose new leads still wait for their chips; the layers' ids.
+
+    The sweep for chip tasks that never reached a worker (broker down when the layer
+    finished, a message lost): a layer whose chips were sent `older_than` ago
+    (`SCAN_CHIPS_REQUEUE_MINUTES`) and that still has leads with `evidence_status`
+    pending is claimed by a compare-and-set on `chips_sent_at` (two sweeps send once) and
+    its pending leads are queued again. Rendering is compare-and-set too: a chip task that
+    was only slow attaches nothing twice.
+    """
+    from supervision.cases.models import Lead
+
+    now = now or timezone.now()
+    cutoff = now - (older_than if older_than is not None else timedelta(minutes=settings.SCAN_CHIPS_REQUEUE_MINUTES))
+    stale = Q(chips_sent_at__lte=cutoff) | Q(chips_sent_at__isnull=True, finished_at__lte=cutoff)
+    pending: dict[int, list[int]] = {}  # layer id → its leads still waiting (a partial index holds them)
+    for lead_id, layer_ref in (
+        Lead.objects.filter(evidence_status=EvidenceStatus.PENDING, layer_ref__startswith="change_layer:")
+        .order_by("pk")
+        .values_list("pk", "layer_ref")
+    ):
+        pending.setdefault(int(layer_ref.split(":", 1)[1]), []).append(lead_id)
+    sent = []
+    for layer_id in (
+        ChangeLayer.objects.filter(stale, pk__in=list(pending), status=LayerStatus.DONE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        if not ChangeLayer.objects.filter(stale, pk=layer_id, status=LayerStatus.DONE).update(chips_sent_at=now):
+            continue  # another sweep took it meanwhile
+        logger.info("change layer %s: chips of %s leads still pending, sent again", layer_id, len(pending[layer_id]))
+        lead_chips_queue(lead_ids=pending[layer_id])
+        sent.append(layer_id)
+    return sent
 
 
 def _imagery_chips(
