@@ -149,6 +149,59 @@ class Lead(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
+    def _scan_words(self) -> dict | None:
+        """For a scan lead read in another language than Chinese: the parts its title and reason are built from.
+
+        A scan writes its leads' title and reason in Chinese (stored data, whoever started
+        the scan); pages show them in the reader's language, rebuilt from the evidence.
+        """
+        from django.utils.translation import get_language
+
+        ev = self.evidence or {}
+        if (get_language() or "zh-hans").startswith("zh") or "patch_key" not in ev or "unit_class" not in ev:
+            return None
+        from supervision.remote_sensing.raster import CHANGE_CLASSES
+        from supervision.zoning.choices import UnitClass
+
+        change = CHANGE_CLASSES.get(int(ev.get("change_class") or 0)) or str(ev.get("change_class_name", ""))
+        unit_class = UnitClass(ev["unit_class"]).label if ev["unit_class"] in UnitClass.values else ev["unit_class"]
+        return {
+            "change": change,
+            "unit_class": str(unit_class),
+            "code": ev.get("unit_code", ""),
+            "area": f"{float(ev.get('area_m2') or 0):,.0f}",
+            "min_area": f"{float(ev.get('min_area_m2') or 0):,.0f}",
+            "layer": ev.get("layer_id", ""),
+            "layer_name": ev.get("layer_name", ""),
+        }
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language (a scan lead's is rebuilt from its evidence)."""
+        from django.utils.translation import gettext
+
+        words = self._scan_words()
+        if words is None:
+            return self.title
+        return gettext("%(change)s patch in %(code)s (%(area)s m²)") % words
+
+    @property
+    def display_reason(self) -> str:
+        """The reason in the reader's language (a scan lead's is rebuilt from its evidence)."""
+        from django.utils.translation import gettext
+
+        words = self._scan_words()
+        if words is None:
+            return self.reason
+        return (
+            gettext(
+                "Change layer #%(layer)s (%(layer_name)s) found a %(change)s patch in %(unit_class)s %(code)s: "
+                "%(area)s m² inside the unit, at least %(min_area)s m²; %(change)s in a %(unit_class)s must be "
+                "verified on site."
+            )
+            % words
+        )
+
     def is_overdue(self, now=None) -> bool:
         """Derived, never stored: the verification clock runs and its deadline has passed."""
         from django.utils import timezone
@@ -259,6 +312,13 @@ class LeadEvent(TransitionEvent):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["lead", "at"], name="lead_event_lead_at_idx")]
         triggers = append_only()
+
+    @property
+    def display_comment(self) -> str:
+        """The comment in the reader's language: a lead's creation note is its reason (see Lead.display_reason)."""
+        if not self.from_status and self.comment and self.comment == self.lead.reason[:2000]:
+            return self.lead.display_reason
+        return self.comment
 
 
 class UserProfile(models.Model):

@@ -351,3 +351,31 @@ def test_one_running_layer_per_plan_the_next_starts_when_it_ends(
     assert later.status == LayerStatus.DONE, later.error
     assert (later.leads_created, later.leads_repeated, later.leads_unchanged) == (0, 5, 0)
     assert Lead.objects.count() == 5 and set(Lead.objects.values_list("detections", flat=True)) == {2}
+
+
+def test_a_scan_lead_reads_in_the_readers_language(
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks, client
+):
+    from django.utils import translation
+
+    scene = scene_for("EPSG:32651")
+    units = three_units(plan, scene)
+    _scan(plan, scene.write(tmp_path / "a.tif", _data(scene)), django_capture_on_commit_callbacks)
+    lead = Lead.objects.get(unit=units["key"], change_class=4)  # the excavation patch in the key unit
+    code, area = units["key"].code, f"{lead.area_m2:,.0f}"
+    # stored in Chinese, whoever started the scan; Chinese readers see it as stored
+    assert lead.title.startswith(units["key"].name) and "平方米" in lead.title
+    with translation.override("zh-hans"):
+        assert (lead.display_title, lead.display_reason) == (lead.title, lead.reason)
+    with translation.override("en"):
+        assert lead.display_title == f"excavation / bare soil patch in {code} ({area} m²)"
+        assert lead.display_reason.startswith(f"Change layer #{lead.evidence['layer_id']} (a.tif) found a ")
+        assert f"Key control unit {code}: {area} m² inside the unit, at least 1,000 m²" in lead.display_reason
+    user = user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0]
+    client.force_login(user)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("web:lead-detail", args=[lead.pk])).content.decode()
+    assert f"excavation / bare soil patch in {code} ({area} m²)" in page and "平方米" not in page
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("web:lead-detail", args=[lead.pk])).content.decode()
+    assert lead.title in page and lead.reason in page
