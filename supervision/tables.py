@@ -14,6 +14,7 @@ import csv
 import datetime
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,22 @@ def csv_cell(value: Any) -> Any:
 def csv_row(values) -> list:
     """`csv_cell` on every cell of a row (for csv.writer)."""
     return [csv_cell(v) for v in values]
+
+
+class _Echo:
+    """A file-like object whose `write` hands back the line, so csv.writer feeds a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(header: list, rows) -> Iterator[bytes]:
+    """A CSV export as UTF-8 lines for a streamed response: a BOM first (Excel reads the Chinese
+    headers right), then one line per row as it comes, every cell through `csv_cell`, None empty."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff".encode() + writer.writerow(csv_row(header)).encode("utf-8")
+    for row in rows:
+        yield writer.writerow(csv_row(["" if v is None else v for v in row])).encode("utf-8")
 
 
 def csv_cell_restore(text: str) -> str:

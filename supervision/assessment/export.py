@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from decimal import Decimal
@@ -12,7 +11,7 @@ from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from supervision.tables import csv_row, xlsx_row_append
+from supervision.tables import csv_lines, xlsx_row_append
 
 from .choices import IndicatorCode, ScorecardStatus
 from .officials import official_title
@@ -130,13 +129,6 @@ def officials_table(*, plan_code: str, period_code: str, status: str) -> tuple[l
     return OFFICIAL_HEADERS, table
 
 
-class _Echo:
-    """A file-like object whose `write` hands back the line, so csv.writer feeds a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def export_csv_chunks(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> Iterator[bytes]:
     """The CSV line by line as UTF-8 (a BOM first, so Excel opens the Chinese headers correctly).
 
@@ -145,14 +137,7 @@ def export_csv_chunks(*, plan_code: str, period_code: str, status: str = Scoreca
     """
     with translation.override(settings.LANGUAGE_CODE):  # a file for the bureau: Chinese, whoever asks
         headers, table = score_table(plan_code=plan_code, period_code=period_code, status=status)
-    return _csv_lines(headers, table)
-
-
-def _csv_lines(headers: list[str], table: list[list]) -> Iterator[bytes]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff".encode() + writer.writerow(csv_row(headers)).encode("utf-8")
-    for row in table:
-        yield writer.writerow(csv_row(["" if v is None else v for v in row])).encode("utf-8")
+    return csv_lines(headers, table)
 
 
 def export_csv(*, plan_code: str, period_code: str, status: str = ScorecardStatus.PUBLISHED) -> bytes:

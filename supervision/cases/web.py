@@ -8,7 +8,6 @@ writes through `services`; a refused action (ServiceError) comes back as a messa
 
 from __future__ import annotations
 
-import csv
 import json
 import uuid
 from datetime import datetime
@@ -29,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from supervision.errors import NotFound
-from supervision.tables import csv_row
+from supervision.tables import csv_lines
 from supervision.web import (  # noqa: F401 (re-exported)
     ASSESSMENT_ROLES,
     case_page,
@@ -245,13 +244,6 @@ DESK_EXPORT_MAX = 10000
 DESK_EXPORT_CHUNK = 500
 
 
-class _Echo:
-    """A file-like object whose `write` hands back the line, so csv.writer feeds a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _desk_export_header() -> list[str]:
     return [_("编号"), _("标题"), _("来源"), _("状态"), _("区县"), _("单元"), _("发现时间"), _("核查期限")]
 
@@ -272,16 +264,17 @@ def _desk_export_rows(qs, tz):
 
 
 def _desk_export_csv(qs, header: list[str]):
-    """The CSV as UTF-8 chunks: the BOM (for Excel), then one line per row, formula cells neutralised.
+    """The CSV as UTF-8 chunks (`tables.csv_lines`), the rows read as the response streams.
 
     Runs after the view has returned, so it keeps the request's language and time zone itself.
     """
     language, tz = translation.get_language(), timezone.get_current_timezone()
-    writer = csv.writer(_Echo())
-    yield "\ufeff".encode() + writer.writerow(csv_row(header)).encode("utf-8")
-    with translation.override(language):
-        for row in _desk_export_rows(qs, tz):
-            yield writer.writerow(csv_row(row)).encode("utf-8")
+
+    def rows():
+        with translation.override(language):
+            yield from _desk_export_rows(qs, tz)
+
+    return csv_lines(header, rows())
 
 
 def _desk_export(qs, fmt: str) -> HttpResponseBase:
