@@ -14,6 +14,7 @@ from supervision.cases.selectors import cases_for, leads_for, targets_for
 from supervision.remote_sensing.models import CemsValue
 
 from .models import EiaApproval, PermitFinding, PermitLimit
+from .services.cems import CN_HOURLY, VALID_FLAGS
 
 HISTORY_YEARS = 3
 CEMS_SUMMARY_DAYS = 90
@@ -34,10 +35,12 @@ def target_compliance(*, user, target_id: int, now: datetime | None = None) -> d
     cems = []
     for limit in limits:
         stats = CemsValue.objects.filter(
-            device_mn=limit.device_mn, pollutant_code=limit.pollutant_code, cn=2061, data_time__gte=cems_since
+            device_mn=limit.device_mn, pollutant_code=limit.pollutant_code, cn=CN_HOURLY, data_time__gte=cems_since
         ).aggregate(
             hours=Count("id"),
-            hours_above=Count("id", filter=Q(avg__gt=limit.hourly_limit)),
+            # as the exceedance episodes count them: valid measurements only (not a stop,
+            # maintenance, calibration or fault hour, whatever its value)
+            hours_above=Count("id", filter=Q(avg__gt=limit.hourly_limit, flag__in=VALID_FLAGS)),
             last=Max("data_time"),
         )
         cems.append(

@@ -27,7 +27,9 @@ def test_compliance_history_lists_limits_cems_hours_and_leads_in_scope(pscene):
         rows=[
             CemsRow("CEMS0001", "DA001", "a21026", 2061, at, v, None, None, "N")
             for at, v in zip(hours, (40.0, 60.0, 70.0), strict=True)
-        ],
+        ]
+        # an hour under calibration (flag C) reads 90 but is no measurement of the discharge
+        + [CemsRow("CEMS0001", "DA001", "a21026", 2061, now - timedelta(hours=4), 90.0, None, None, "C")],
         received_at=now,
     )
     cems_evaluate(since=hours[0], now=now)
@@ -37,7 +39,7 @@ def test_compliance_history_lists_limits_cems_hours_and_leads_in_scope(pscene):
     body = client.get(f"/api/v1/permitting/targets/{pscene.chem.id}/compliance/").json()
     assert body["target"]["credit_code"] == pscene.chem.credit_code
     assert [lim["pollutant_code"] for lim in body["permit_limits"]] == ["a21026"]
-    assert body["cems"][0]["hours_reported"] == 3 and body["cems"][0]["hours_above_limit"] == 2
+    assert body["cems"][0]["hours_reported"] == 4 and body["cems"][0]["hours_above_limit"] == 2
     assert [lead["detections"] for lead in body["cems_exceedances"]] == [2]
     assert body["cems_gaps"] == [] and body["cases"] == [] and body["penalties"] == []
 
