@@ -378,27 +378,41 @@ def access_list_structure(*, plan: ZoningPlan) -> dict:
     and other overlays are counted apart (``other_overlays``): they are rules inside the units,
     not a layer plans count.
     """
-    basins = set(Overlay.objects.filter(plan=plan, kind=OverlayKind.BASIN).values_list("code", flat=True))
-    scopes: dict[str, set[str]] = {key: set() for key, _label in ACCESS_LAYERS}
-    other: set[str] = set()
-    for level, code in AccessRequirement.objects.filter(plan=plan).values_list("level", "scope_code").distinct():
+    return access_list_structures(plans=[plan])[plan.pk]
+
+
+def access_list_structures(*, plans: list[ZoningPlan]) -> dict[int, dict]:
+    """`access_list_structure` of many plans (a list page) in two queries; by plan id."""
+    ids = [p.pk for p in plans]
+    basins: dict[int, set[str]] = {pk: set() for pk in ids}
+    for plan_id, code in Overlay.objects.filter(plan_id__in=ids, kind=OverlayKind.BASIN).values_list("plan_id", "code"):
+        basins[plan_id].add(code)
+    scopes: dict[int, dict[str, set[str]]] = {pk: {key: set() for key, _label in ACCESS_LAYERS} for pk in ids}
+    other: dict[int, set[str]] = {pk: set() for pk in ids}
+    by_id = {p.pk: p for p in plans}
+    rows = AccessRequirement.objects.filter(plan_id__in=ids).values_list("plan_id", "level", "scope_code").distinct()
+    for plan_id, level, code in rows:
+        plan, layers = by_id[plan_id], scopes[plan_id]
         if level == AccessLevel.PLAN or (level == AccessLevel.DIVISION and code == plan.region_adcode):
-            scopes["plan"].add(plan.code)
+            layers["plan"].add(plan.code)
         elif level == AccessLevel.REGION:
-            scopes["region"].add(code)
+            layers["region"].add(code)
         elif level == AccessLevel.OVERLAY:
-            (scopes["basin"] if code in basins else other).add(code)
+            (layers["basin"] if code in basins[plan_id] else other[plan_id]).add(code)
         elif level == AccessLevel.DIVISION:
             depth = division_depth(code)
-            scopes["plan" if depth == 1 else "prefecture" if depth == 3 else "county"].add(code)
+            layers["plan" if depth == 1 else "prefecture" if depth == 3 else "county"].add(code)
         else:
-            scopes["unit"].add(code)
-    layers = [{"layer": key, "label": str(label), "count": len(scopes[key])} for key, label in ACCESS_LAYERS]
-    return {
-        "structure": "+".join(str(layer["count"]) for layer in layers if layer["count"]),
-        "layers": layers,
-        "other_overlays": len(other),
-    }
+            layers["unit"].add(code)
+    out = {}
+    for pk in ids:
+        counted = [{"layer": key, "label": str(label), "count": len(scopes[pk][key])} for key, label in ACCESS_LAYERS]
+        out[pk] = {
+            "structure": "+".join(str(layer["count"]) for layer in counted if layer["count"]),
+            "layers": counted,
+            "other_overlays": len(other[pk]),
+        }
+    return out
 
 
 # --- Siting assessment ---------------------------------------------------------------------

@@ -332,8 +332,9 @@ def _signed_in(view):
 def plan_list(request):
     """Every plan version: status, filing, effective date, revision due, what it was revised from."""
     plans = list(selectors.plans_visible().select_related("parent", "revised_from"))
+    structures = selectors.access_list_structures(plans=plans)
     for plan in plans:
-        plan.access_structure = selectors.access_list_structure(plan=plan)["structure"]
+        plan.access_structure = structures[plan.pk]["structure"]
     return render(
         request,
         "web/zoning/plan_list.html",

@@ -328,3 +328,28 @@ def test_siting_is_decided_by_the_region_clause(layered):
     # 绥化 (231200) lies in no region: nothing restricts chemicals there.
     site = Point(126.115, 45.005, srid=settings.STORAGE_SRID)
     assert siting_evaluate(plan=layered, geometry=site, industry_code="C2614", project_type="new").verdict == "allowed"
+
+
+def test_the_plan_list_reads_every_structure_in_the_same_queries(layered, django_user_model):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import PlanFactory
+
+    user = django_user_model.objects.create_user("planner_q", password="pw-123456")
+    api = APIClient()
+    api.force_authenticate(user)
+
+    def listed():
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get("/api/v1/zoning/plans/", {"page_size": 100}).json()
+        rows = body["results"] if isinstance(body, dict) else body
+        return {p["code"]: p["access_list"]["structure"] for p in rows}, len(queries)
+
+    before, n_before = listed()
+    assert before["hlj-test"] == f"1+3+13+{N_UNITS}"
+    for i in range(5):
+        PlanFactory(code=f"more-{i}")
+    after, n_after = listed()
+    assert len(after) == len(before) + 5 and after["hlj-test"] == f"1+3+13+{N_UNITS}"
+    assert n_after == n_before  # five more plans, not ten more queries

@@ -12,7 +12,7 @@ from supervision.api_input import GeoJSONGeometryField, GeometrySridMixin, SridF
 
 from ..choices import AccessAction, AccessLevel, AppliesTo, Dimension, ProjectType
 from ..models import AccessRequirement, ControlUnit, PlanRegion, SitingAssessment, ZoningPlan
-from ..selectors import access_list_structure, geometry_transformed, plans_for_user
+from ..selectors import access_list_structure, access_list_structures, geometry_transformed, plans_for_user
 
 
 @extend_schema_field(OpenApiTypes.STR)  # the plan's code
@@ -49,6 +49,15 @@ class AccessStructureSerializer(serializers.Serializer):
     other_overlays = serializers.IntegerField()
 
 
+class PlanListSerializer(serializers.ListSerializer):
+    """A page of plans: their access-list structures read in two queries, not two per plan."""
+
+    def to_representation(self, data):
+        plans = list(data.all() if hasattr(data, "all") else data)
+        self._context["access_lists"] = access_list_structures(plans=plans)
+        return super().to_representation(plans)
+
+
 class PlanSerializer(serializers.ModelSerializer):
     unit_count = serializers.IntegerField(read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
@@ -59,10 +68,12 @@ class PlanSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AccessStructureSerializer)
     def get_access_list(self, plan) -> dict:
-        return access_list_structure(plan=plan)
+        known = self.context.get("access_lists", {})
+        return known[plan.pk] if plan.pk in known else access_list_structure(plan=plan)
 
     class Meta:
         model = ZoningPlan
+        list_serializer_class = PlanListSerializer
         fields = [
             "code",
             "name",

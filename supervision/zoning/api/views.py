@@ -44,7 +44,12 @@ class PlanListView(generics.ListAPIView):
     serializer_class = PlanSerializer
 
     def get_queryset(self):
-        return selectors.plans_for_user(self.request.user)
+        # what each plan's row shows, read for the page at once (the access lists: PlanListSerializer)
+        return (
+            selectors.plans_for_user(self.request.user)
+            .select_related("parent", "revised_from")
+            .prefetch_related("regions")
+        )
 
 
 class PlanDetailView(generics.RetrieveAPIView):
