@@ -217,22 +217,15 @@ def unit_activity(request, plan: str, code: str):
 
 
 def _leads_filtered(request, qs):
-    g = request.GET
-    if g.get("status") in LeadStatus.values:
-        qs = qs.filter(status=g["status"])
-    elif g.get("status") == "open":
-        qs = qs.filter(status__in=LEAD_OPEN_STATUSES)
-    if g.get("source") in LeadSource.values:
-        qs = qs.filter(source=g["source"])
-    if g.get("overdue") == "1":
-        qs = qs.filter(overdue=True)
-    if g.get("unit"):
-        qs = qs.filter(unit__code=g["unit"].strip())
-    if g.get("q"):
-        qs = qs.filter(title__icontains=g["q"].strip())
-    if g.get("layer"):
-        qs = qs.filter(layer_ref=g["layer"])
-    return qs
+    """The desk's filters (the map's click list too), applied by the leads API's own filter set."""
+    from django.http import QueryDict
+
+    from .filters import LeadFilter
+
+    data = QueryDict(mutable=True)
+    for name, value in _desk_filter_params(request).items():
+        data.setlist(name, value if isinstance(value, list) else [value])
+    return LeadFilter(data, queryset=qs, request=request).qs
 
 
 # Columns the desk sorts by (click a header; again for the other direction).
@@ -362,8 +355,8 @@ def desk(request):
     )
 
 
-def _desk_tile_params(request) -> dict[str, str | list[str]]:
-    """The desk's filters as the leads API's filter parameters, for its map's lead tiles."""
+def _desk_filter_params(request) -> dict[str, str | list[str]]:
+    """The desk's filters as the leads API's filter parameters: for its list, its export and its map's tiles."""
     g = request.GET
     params: dict[str, str | list[str]] = {}
     if g.get("status") in LeadStatus.values:
@@ -386,7 +379,7 @@ def _desk_map_config(request, qs, params) -> dict:
 
     extent = qs.order_by().aggregate(e=Extent("geom"))["e"]
     return {
-        "tileParams": _desk_tile_params(request),
+        "tileParams": _desk_filter_params(request),
         "bounds": list(extent) if extent else None,
         # A click asks the desk's lead layer (its own filters) what lies under it (?bbox=).
         "leadsUrl": reverse("web:map-leads") + ("?" + params.urlencode() if params else ""),
