@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from supervision.errors import ServiceError
+from supervision.errors import ServiceError, error_lines
 
 
 def exception_handler(exc, context):
@@ -31,23 +31,10 @@ def exception_handler(exc, context):
     return response
 
 
-def _flatten(data, prefix: str = "") -> list[str]:
-    """DRF's nested field errors as 'field: message' lines (nested fields dotted)."""
-    if isinstance(data, dict):
-        out = []
-        for key, value in data.items():
-            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
-            out += _flatten(value, name)
-        return out
-    if isinstance(data, list):
-        return [line for item in data for line in _flatten(item, prefix)]
-    return [f"{prefix}: {data}" if prefix else str(data)]
-
-
 def error_body(exc, data) -> dict:
     """Every DRF error as `{"detail", "code", "problems"}`; a validation error keeps its field keys too."""
     if isinstance(exc, ValidationError):
-        problems = _flatten(data)
+        problems = error_lines(data)
         body = dict(data) if isinstance(data, dict) else {}
         body.update({"detail": problems[0] if problems else "Invalid input.", "code": "invalid", "problems": problems})
         return body

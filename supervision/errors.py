@@ -21,6 +21,26 @@ def without_dirs(text: str) -> str:
     return _PATH.sub(r"\1", str(text))
 
 
+def error_lines(errors, prefix: str = "") -> list[str]:
+    """A serializer's or form's errors as "field: message" lines, nested fields dotted.
+
+    The one reading of validation errors: the API's `problems`, a page's message line and a
+    command's output all come from it, so they name a field the same way. Errors that
+    belong to no field (`non_field_errors`, a form's `__all__`) carry the enclosing name.
+    """
+    if isinstance(errors, dict):
+        return [
+            line
+            for key, value in errors.items()
+            for line in error_lines(
+                value, prefix if key in ("non_field_errors", "__all__") else (f"{prefix}.{key}" if prefix else str(key))
+            )
+        ]
+    if isinstance(errors, list | tuple):
+        return [line for item in errors for line in error_lines(item, prefix)]
+    return [f"{prefix}: {errors}" if prefix else str(errors)]
+
+
 class ServiceError(Exception):
     """A request the service refuses; the message says why."""
 

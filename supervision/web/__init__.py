@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from supervision.cases import permissions as perms
-from supervision.errors import Forbidden, NotFound, ServiceError
+from supervision.errors import Forbidden, NotFound, ServiceError, error_lines
 
 # Who reads scorecards (the assessment app's READ_ROLES: officers and inspectors see their own division's published ones).
 ASSESSMENT_ROLES = frozenset({perms.OFFICER, perms.INSPECTOR, perms.ASSESSOR, perms.ADMIN})
@@ -82,20 +82,8 @@ def case_page(view=None, *, roles: frozenset[str] = perms.READ_ROLES):
 
 
 def form_problems(errors) -> str:
-    """A serializer's or form's errors as one readable line ("field: problem; ...")."""
-
-    def flat(value):
-        if isinstance(value, dict):
-            return [
-                f"{k}: {m}" if k not in ("non_field_errors", "__all__") else m
-                for k, v in value.items()
-                for m in flat(v)
-            ]
-        if isinstance(value, list | tuple):
-            return [m for v in value for m in flat(v)]
-        return [str(value)]
-
-    return "; ".join(flat(errors))
+    """A serializer's or form's errors as one readable line ("field: problem; ..."), named as the API names them."""
+    return "; ".join(error_lines(errors))
 
 
 def form_input(request, serializer_class, *, data=None):

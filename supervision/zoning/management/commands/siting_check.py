@@ -3,23 +3,10 @@ import json
 from django.conf import settings
 
 from supervision.commands import ServiceCommand
-from supervision.errors import ServiceError
+from supervision.errors import ServiceError, error_lines
 from supervision.zoning.api.serializers import SitingInputSerializer
 from supervision.zoning.choices import ProjectType
 from supervision.zoning.selectors import siting_evaluate
-
-
-def _flatten(detail, prefix: str = "") -> list[str]:
-    """DRF validation errors as `field: message` lines."""
-    if isinstance(detail, dict):
-        return [
-            line
-            for key, value in detail.items()
-            for line in _flatten(value, f"{prefix}{key}" if key != "non_field_errors" else prefix)
-        ]
-    if isinstance(detail, list):
-        return [line for item in detail for line in _flatten(item, prefix)]
-    return [f"{prefix}: {detail}" if prefix else str(detail)]
 
 
 class Command(ServiceCommand):
@@ -56,7 +43,7 @@ class Command(ServiceCommand):
             }
         )
         if not data.is_valid():
-            raise ServiceError("bad siting input; nothing assessed.", problems=_flatten(data.errors))
+            raise ServiceError("bad siting input; nothing assessed.", problems=error_lines(data.errors))
         result = siting_evaluate(
             plan=data.validated_data["plan"],
             geometry=data.validated_data["geometry"],
