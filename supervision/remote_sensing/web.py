@@ -14,7 +14,6 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,7 +28,7 @@ from . import selectors
 from .api.serializers import ChangeLayerUploadSerializer
 from .choices import LayerKind, LayerStatus
 from .models import ChangeLayer
-from .permissions import layer_upload_allowed, layer_upload_scans
+from .permissions import layer_upload_allowed
 from .services import layers as layer_services
 
 STEPS = [LayerStatus.QUEUED, LayerStatus.RUNNING, LayerStatus.DONE]
@@ -74,20 +73,8 @@ def _upload(request):
     if not form.is_valid():
         error = form_problems(form.errors)
     else:
-        v = dict(form.validated_data)
-        upload = v.pop("file", None)
-        url = v.pop("url", None)
         try:
-            with transaction.atomic():
-                v = layer_services.imagery_fields_store(values=v)
-                if url:  # as in the API: a COG every worker reads in place
-                    reg = layer_services.layer_register(plan=v.pop("plan"), path=url, created_by=request.user, **v)
-                else:
-                    reg = layer_services.layer_upload(
-                        plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v
-                    )
-                scan = layer_upload_scans(created=reg.created, status=reg.layer.status)
-                layer = layer_services.layer_scan(layer=reg.layer) if scan else reg.layer
+            layer = layer_services.layer_submit(values=form.validated_data, actor=request.user).layer
         except ServiceError as exc:
             error = exc.text()
     if error:

@@ -1,4 +1,3 @@
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
@@ -6,8 +5,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from .. import selectors
-from ..permissions import layer_upload_allowed, layer_upload_scans
-from ..services.layers import imagery_fields_store, layer_register, layer_scan, layer_upload
+from ..permissions import layer_upload_allowed
+from ..services.layers import layer_submit
 from .serializers import ChangeLayerSerializer, ChangeLayerUploadSerializer
 
 
@@ -42,21 +41,10 @@ class ChangeLayerListView(generics.ListAPIView):
     def post(self, request):
         data = ChangeLayerUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        v = dict(data.validated_data)
-        upload = v.pop("file", None)
-        url = v.pop("url", None)
-        with transaction.atomic():
-            v = imagery_fields_store(values=v)
-            if url:  # a COG every worker reads window by window: nothing is copied
-                reg = layer_register(plan=v.pop("plan"), path=url, created_by=request.user, **v)
-            else:
-                reg = layer_upload(plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=request.user, **v)
-            scan = layer_upload_scans(created=reg.created, status=reg.layer.status)
-            layer = layer_scan(layer=reg.layer) if scan else reg.layer
-        layer.refresh_from_db()
+        reg = layer_submit(values=data.validated_data, actor=request.user)
         # The same file again: the existing layer, 200 instead of 201 (nothing new was made).
         return Response(
-            ChangeLayerSerializer(layer).data, status=status.HTTP_201_CREATED if reg.created else status.HTTP_200_OK
+            ChangeLayerSerializer(reg.layer).data, status=status.HTTP_201_CREATED if reg.created else status.HTTP_200_OK
         )
 
 

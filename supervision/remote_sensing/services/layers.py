@@ -369,6 +369,32 @@ def imagery_upload(*, fileobj, name: str, field: str) -> str:
     return str(final)
 
 
+def layer_submit(*, values: dict[str, Any], actor) -> LayerRegistration:
+    """What the upload (API and page) does with `ChangeLayerUploadSerializer`'s data, in one transaction.
+
+    The before/after imagery stored; a URL registered where it is (a COG every worker reads
+    window by window), a file stored under CHANGE_LAYER_DIR and registered; then scanned
+    when `permissions.layer_upload_scans` says so (a new layer, or a failed one uploaded
+    again). Returns the layer as it is after commit, and whether it is new.
+    """
+    from ..permissions import layer_upload_scans
+
+    v = dict(values)
+    upload = v.pop("file", None)
+    url = v.pop("url", None)
+    with transaction.atomic():
+        v = imagery_fields_store(values=v)
+        if url:
+            reg = layer_register(plan=v.pop("plan"), path=url, created_by=actor, **v)
+        else:
+            reg = layer_upload(plan=v.pop("plan"), fileobj=upload, name=upload.name, created_by=actor, **v)
+        layer = reg.layer
+        if layer_upload_scans(created=reg.created, status=layer.status):
+            layer = layer_scan(layer=layer)
+    layer.refresh_from_db()
+    return LayerRegistration(layer, created=reg.created)
+
+
 def imagery_fields_store(*, values: dict[str, Any]) -> dict[str, Any]:
     """The upload input with its before/after imagery files stored and replaced by their paths (API and page)."""
     out = dict(values)
