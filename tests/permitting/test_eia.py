@@ -100,3 +100,42 @@ def test_api_lists_conflicts_and_records_an_approval(pscene, django_user_model):
     rows = client.get("/api/v1/permitting/eia-approvals/?conflict=true").json()
     rows = rows.get("results", rows)
     assert [(a["document_number"], a["deciding"][0]["number"]) for a in rows] == [("长环审〔2025〕9号", "ZH-1")]
+
+
+def test_the_site_is_read_in_its_crs_and_impossible_places_are_refused(pscene, django_user_model):
+    """The site goes to storage as every API geometry does: `srid`, EWKT's own SRID, ±180/±90."""
+    from pyproj import Transformer
+
+    client = APIClient()
+    admin = django_user_model.objects.create_superuser("eia-admin2", "b@example.invalid", "pw-long-enough-1")
+    client.force_authenticate(admin)
+    body = {
+        "kind": "project",
+        "project_name": "精细化工项目",
+        "industry_code": "C2614",
+        "authority": "长春市生态环境局",
+        "approved_on": "2025-03-01",
+    }
+    url = "/api/v1/permitting/eia-approvals/"
+    # the same place in metres: CGCS2000 3-degree Gauss-Krüger, central meridian 126°E (EPSG:4550)
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:4550", always_xy=True).transform(125.305, 43.805)
+    r = client.post(
+        url,
+        {**body, "document_number": "A-1", "geom": {"type": "Point", "coordinates": [x, y]}, "srid": 4550},
+        format="json",
+    )
+    assert r.status_code == 201, r.json()
+    assert r.json()["verdict"] == "prohibited"  # found in the same unit as by degrees
+    r = client.post(url, {**body, "document_number": "A-2", "geom": f"SRID=4550;POINT({x} {y})"}, format="json")
+    assert r.status_code == 201, r.json()
+    r = client.post(
+        url, {**body, "document_number": "A-3", "geom": f"SRID=4550;POINT({x} {y})", "srid": 4326}, format="json"
+    )
+    assert r.status_code == 400 and r.json()["problems"] == ["srid: 场址 WKT 中的 SRID 与 srid 参数不一致。"]
+    # metres sent as degrees: refused with why, nothing written
+    r = client.post(
+        url, {**body, "document_number": "A-4", "geom": {"type": "Point", "coordinates": [x, y]}}, format="json"
+    )
+    assert r.status_code == 400
+    assert r.json()["problems"] == ["geom: 经度必须在 ±180 度以内，纬度必须在 ±90 度以内。"]  # Chinese by default
+    assert sorted(EiaApproval.objects.values_list("document_number", flat=True)) == ["A-1", "A-2"]

@@ -4,6 +4,7 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from supervision.api_input import GeometrySridMixin, SridField
 from supervision.cases.models import EnforcementTarget
 from supervision.zoning.api.serializers import ApiGeometryField, GeoJSONGeometryField
 from supervision.zoning.choices import ProjectType
@@ -49,7 +50,9 @@ class SiteGeometryField(GeoJSONGeometryField):
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or data.lstrip().startswith("{"):
-            return super().to_internal_value(data)
+            geom = super().to_internal_value(data)
+            geom.srid = None  # GeoJSON names no CRS: the `srid` field says it
+            return geom
         if len(data) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             raise serializers.ValidationError(_("The site is too large."))
         try:
@@ -64,15 +67,22 @@ class SiteGeometryField(GeoJSONGeometryField):
         return geom
 
 
-class EiaApprovalInputSerializer(serializers.Serializer):
-    """Recording an approval, in the API and on the page: the site as `geom` or as `lon` + `lat`."""
+class EiaApprovalInputSerializer(GeometrySridMixin, serializers.Serializer):
+    """Recording an approval, in the API and on the page: the site as `geom` or as `lon` + `lat`.
+
+    `geom` is in `srid` (default 4326; WKT may name its own with an `SRID=n;` prefix) and goes to
+    storage through `GeometrySridMixin`, as every geometry the API takes: impossible places refused.
+    """
+
+    geometry_fields = ("geom",)
 
     kind = serializers.ChoiceField(choices=EiaKind.choices)
     project_name = serializers.CharField(max_length=200)
     project_type = serializers.ChoiceField(choices=ProjectType.choices, default=ProjectType.NEW)
     geom = SiteGeometryField(
-        required=False, help_text="site: GeoJSON geometry or WKT, EPSG:4326 unless an SRID is given (point or polygon)"
+        required=False, help_text="site: GeoJSON geometry or WKT (point or polygon), in `srid` unless WKT names its own"
     )
+    srid = SridField()
     lon = serializers.FloatField(required=False, min_value=-180, max_value=180, help_text="site longitude (EPSG:4326)")
     lat = serializers.FloatField(required=False, min_value=-90, max_value=90, help_text="site latitude (EPSG:4326)")
     industry_code = serializers.CharField(max_length=8)
@@ -86,8 +96,6 @@ class EiaApprovalInputSerializer(serializers.Serializer):
     def validate_geom(self, value: GEOSGeometry) -> GEOSGeometry:
         if value.geom_type not in ("Point", "Polygon", "MultiPolygon") or value.empty or not value.valid:
             raise serializers.ValidationError(_("Expected a valid point or polygon."))
-        if value.srid is None:
-            value.srid = 4326
         return value
 
     def validate(self, attrs):
@@ -97,8 +105,20 @@ class EiaApprovalInputSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {"geom": _("Give the site either as geom or as lon and lat, not both.")}
                 )
-            return attrs
+            named = attrs["geom"].srid  # EWKT's own SRID= prefix
+            if named and "srid" in self.initial_data and int(self.initial_data["srid"]) != named:
+                raise serializers.ValidationError({"srid": _("The site's WKT names another SRID.")})
+            if named:
+                attrs["srid"] = named
+            return self._stored(attrs)
         if lon is None or lat is None:
             raise serializers.ValidationError({"geom": _("Give the site as geom (GeoJSON or WKT) or as lon and lat.")})
         attrs["geom"] = Point(lon, lat, srid=4326)
+        attrs["srid"] = 4326  # lon and lat are degrees whatever `srid` says
+        return self._stored(attrs)
+
+    def _stored(self, attrs):
+        """The site in STORAGE_SRID (GeometrySridMixin); `srid` has done its work."""
+        attrs = super().validate(attrs)
+        attrs.pop("srid", None)
         return attrs
