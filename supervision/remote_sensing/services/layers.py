@@ -1069,9 +1069,13 @@ def layers_chips_requeue(*, older_than: timedelta | None = None, now: datetime |
 
 
 def _imagery_chips(
-    layer: ChangeLayer, info: raster.RasterInfo, patch: raster.Patch, stem: str, *, lead
+    layer: ChangeLayer, info: raster.RasterInfo, patch: raster.Patch, stem: str, *, lead, seen: dict
 ) -> list[EvidenceFile]:
-    """Before/after imagery around the patch, with the unit's outline, the patch and a scale bar drawn on."""
+    """Before/after imagery around the patch, with the unit's outline, the patch and a scale bar drawn on.
+
+    `seen` keeps what a chip task reads once for all its leads: each image's CRS, each
+    unit's outline in it.
+    """
     files = []
     r0, c0, r1, c1 = patch.bbox
     bounds = raster.bbox_bounds(info, patch.bbox, margin=max(r1 - r0, c1 - c0) // 2 + 2)
@@ -1081,16 +1085,22 @@ def _imagery_chips(
     ):
         if not path:
             continue
-        import rasterio
+        image_crs = seen.get(("crs", path))
+        if image_crs is None:
+            import rasterio
 
-        with rasterio.open(raster.source_gdal_path(path)) as ds:
-            image_crs = ds.crs.to_wkt()
+            with rasterio.open(raster.source_gdal_path(path)) as ds:
+                image_crs = seen[("crs", path)] = ds.crs.to_wkt()
         storage = bounds_to_storage(bounds, info.crs_wkt)
         image_bounds = bounds_storage_to_crs(storage, image_crs)
+        unit_geometry = None
+        if lead.unit_id:
+            key = ("unit", lead.unit_id, image_crs)
+            unit_geometry = seen.get(key) or seen.setdefault(key, storage_to_crs(lead.unit.geom, image_crs))
         png = image_chip_png(
             raster.source_gdal_path(path),
             image_bounds,
-            unit_geometry=storage_to_crs(lead.unit.geom, image_crs) if lead.unit_id else None,
+            unit_geometry=unit_geometry,
             patch_geometry=storage_to_crs(lead.geom, image_crs),
         )
         files.append(EvidenceFile(f"{stem}-{label}.png", png, EvidenceKind.CHIP, "image/png", caption))
@@ -1112,6 +1122,7 @@ def lead_chips_render(*, lead_ids: list[int]) -> dict[str, int]:
     )
     layers: dict[int, ChangeLayer] = {}
     shapes: dict[tuple[int, int], raster.UnitShape] = {}
+    seen: dict = {}  # images' CRS and units' outlines in them, read once per task
     for lead in leads:
         ev = lead.evidence
         try:
@@ -1152,7 +1163,7 @@ def lead_chips_render(*, lead_ids: list[int]) -> dict[str, int]:
                     "变化掩膜：管控单元边界（金色）、图斑（品红）、比例尺",
                 )
             ]
-            files += _imagery_chips(layer, info, patch, stem, lead=lead)
+            files += _imagery_chips(layer, info, patch, stem, lead=lead, seen=seen)
         except SoftTimeLimitExceeded:
             raise
         except Exception as exc:  # noqa: BLE001 - the lead stands; its evidence says why it has no picture
