@@ -11,7 +11,6 @@ views with `public=True`: no leads, no cases, no targets.
 
 from __future__ import annotations
 
-import datetime
 import io
 import json
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.gis.db.models.functions import AsGeoJSON, Transform
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
@@ -30,7 +30,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from supervision.errors import ServiceError
+from supervision.errors import ServiceError, error_lines
+from supervision.web import form_input
 
 from . import selectors, services
 from .access_rules import division_depth
@@ -314,20 +315,7 @@ def summary_table(request, public: bool = False):
 # --- The plan's life: versions, filing, publication, diff (signed in; actions for planners) ---
 
 
-def _signed_in(view):
-    """Signed in, else to the login page; a ServiceError from a service comes back as a message."""
-
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
-
-
-@_signed_in
+@login_required
 @require_GET
 def plan_list(request):
     """Every plan version: status, filing, effective date, revision due, what it was revised from."""
@@ -342,7 +330,7 @@ def plan_list(request):
     )
 
 
-@_signed_in
+@login_required
 @require_GET
 def plan_detail(request, code: str):
     """One version: the record (authority, number, dates, attachments, who), events, update log, actions."""
@@ -382,17 +370,10 @@ def _upload_to_temp(upload, directory: str) -> str:
     return f"/vsizip/{path}" if suffix == ".zip" else str(path)
 
 
-def _date(value: str, field: str):
-    try:
-        return datetime.date.fromisoformat((value or "").strip())
-    except ValueError:
-        raise ServiceError(_("%(field)s: a date YYYY-MM-DD is required.") % {"field": field}, code="invalid") from None
-
-
 PLAN_ACTIONS = ("revise", "replace_units", "replace_overlays", "file", "publish", "update")
 
 
-@_signed_in
+@login_required
 @require_POST
 def plan_action(request, code: str, action: str):
     """Run one step of the plan's life (services do the checks, planners only) and go back to the plan."""
@@ -400,16 +381,32 @@ def plan_action(request, code: str, action: str):
         raise Http404("unknown action")
     plan = get_object_or_404(ZoningPlan, code=code)
     post, target = request.POST, plan.code
+    from .api.serializers import (
+        PlanFileInputSerializer,
+        PlanPublishInputSerializer,
+        PlanReviseInputSerializer,
+        PlanUpdateInputSerializer,
+    )
+
+    inputs = {
+        "revise": PlanReviseInputSerializer,
+        "file": PlanFileInputSerializer,
+        "publish": PlanPublishInputSerializer,
+        "update": PlanUpdateInputSerializer,
+    }
     try:
         services.plan_actor_check(user=request.user)
+        v = form_input(request, inputs[action]) if action in inputs else {}
+        if v is None:  # refused with the API's words, already on the page
+            return redirect("web:plan-detail", code=plan.code)
         if action == "revise":
             draft = services.plan_revise(
                 from_code=plan.code,
-                to_code=post.get("code", "").strip(),
-                name=post.get("name", "").strip() or None,
+                to_code=v["code"],
+                name=v.get("name") or None,
                 actor=request.user,
-                reason=post.get("reason", ""),
-                document=post.get("document", ""),
+                reason=v["reason"],
+                document=v["document"],
             )
             target = draft.code
             messages.success(request, _("Draft %(code)s made from %(from)s.") % {"code": draft.code, "from": plan.code})
@@ -431,26 +428,20 @@ def plan_action(request, code: str, action: str):
         elif action == "file":
             services.plan_file(
                 plan=plan,
-                authority=post.get("authority", ""),
-                number=post.get("number", ""),
-                date=_date(post.get("date", ""), _("Filing date")),
-                approved_by=post.get("approved_by", ""),
-                attachments=[(f.name, f) for f in request.FILES.getlist("attachments")],
+                authority=v["authority"],
+                number=v["number"],
+                date=v["date"],
+                approved_by=v["approved_by"],
+                attachments=[(f.name, f) for f in v["attachments"]],
                 actor=request.user,
             )
             messages.success(request, _("Plan %(code)s filed.") % {"code": plan.code})
         elif action == "publish":
-            services.plan_publish(
-                plan=plan, effective_date=_date(post.get("effective_date", ""), _("Effective date")), actor=request.user
-            )
+            services.plan_publish(plan=plan, effective_date=v["effective_date"], actor=request.user)
             messages.success(request, _("Plan %(code)s is in force.") % {"code": plan.code})
         else:
             services.plan_update_record(
-                plan=plan,
-                what=post.get("what", ""),
-                why=post.get("why", ""),
-                document=post.get("document", ""),
-                actor=request.user,
+                plan=plan, what=v["what"], why=v["why"], document=v["document"], actor=request.user
             )
             messages.success(request, _("Update recorded."))
     except ServiceError as exc:
@@ -462,16 +453,7 @@ def plan_action(request, code: str, action: str):
     return redirect("web:plan-detail", code=target)
 
 
-def _serializer_problems(errors) -> list[str]:
-    """DRF errors as lines a page shows: ``field: message``."""
-    lines = []
-    for field, messages_ in errors.items():
-        for message in messages_ if isinstance(messages_, list) else [messages_]:
-            lines.append(f"{field}: {message}" if field != "non_field_errors" else str(message))
-    return lines
-
-
-@_signed_in
+@login_required
 def plan_parent(request, code: str):
     """Set or clear a draft's parent plan (planners): the API's serializer and service, errors on the page."""
     from .api.serializers import PlanParentInputSerializer
@@ -504,7 +486,7 @@ def plan_parent(request, code: str):
                     )
                 return redirect("web:plan-detail", code=plan.code)
         else:
-            errors = _serializer_problems(form.errors)
+            errors = error_lines(form.errors)
     elif request.method != "GET":
         return HttpResponseNotAllowed(["GET", "POST"])
     return render(
@@ -522,7 +504,7 @@ def plan_parent(request, code: str):
     )
 
 
-@_signed_in
+@login_required
 @require_GET
 def plan_attachment(request, pk: int):
     """A filed document, to signed-in users."""
@@ -530,7 +512,7 @@ def plan_attachment(request, pk: int):
     return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.name)
 
 
-@_signed_in
+@login_required
 @require_GET
 def plan_diff_page(request, code: str, other: str):
     """The differences between two versions, as tables and on a map (added, removed, reclassified, reshaped)."""

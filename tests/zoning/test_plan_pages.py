@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
+from rest_framework.test import APIClient
 
 from supervision.zoning.choices import PlanStatus
 from supervision.zoning.models import ControlUnit, ZoningPlan
@@ -132,7 +133,15 @@ def test_refusals_in_the_pages_read_as_messages(effective, client, django_user_m
     r = client.post("/plans/cc-d/publish/", {"effective_date": "2029-01-01"}, follow=True)
     assert any(f"cannot go from {PlanStatus.DRAFT.label} to {PlanStatus.EFFECTIVE.label}" in m for m in _messages(r))
     r = client.post("/plans/cc-d/file/", {"authority": "", "number": "", "date": "bad"}, follow=True)
-    assert _messages(r) == ["Filing date: a date YYYY-MM-DD is required."]
+    # the page refuses as the API does, with the API's words (the same input serializer)
+    assert _messages(r) == [
+        "authority: This field may not be blank.; number: This field may not be blank.; "
+        "date: Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
+    ]
+    api = APIClient()
+    api.force_authenticate(_user(django_user_model, "planner_q2", "planner"))
+    body = api.post("/api/v1/zoning/plans/cc-d/file/", {"authority": "", "number": "", "date": "bad"}).json()
+    assert "; ".join(body["problems"]) == _messages(r)[0]
     assert ZoningPlan.objects.get(code="cc-d").status == "draft"
 
 
