@@ -237,16 +237,13 @@ def field_photo_sync(
     item_id: int | None = None,
     lead_id: int | None = None,
     caption: str = "",
-    accuracy_m: float | None = None,
     place: Place = NO_PLACE,
 ) -> SyncResult:
-    """A photo with GPS and time, on a checklist item (kept here) or on a lead (its Evidence), once."""
+    """A photo with GPS (and its accuracy) and time, on a checklist item (kept here) or on a lead (its Evidence), once."""
     if (item_id is None) == (lead_id is None):
         raise ServiceError(_("A photo belongs to one checklist item or one lead."), code="photo_target")
     caption = (caption or "").strip()[:200]
     taken_at = place.at or timezone.now()
-    if accuracy_m is None:
-        accuracy_m = place.accuracy_m
     payload = {"inspection": inspection_id, "item": item_id, "lead": lead_id, "caption": caption}
     links: dict = {}
     if item_id is not None:
@@ -278,7 +275,7 @@ def field_photo_sync(
             size_bytes=len(photo_file.content),
             latitude=place.latitude,
             longitude=place.longitude,
-            accuracy_m=accuracy_m,
+            accuracy_m=place.accuracy_m,
             taken_at=taken_at,
             caption=caption,
             uploaded_by=actor,

@@ -212,7 +212,6 @@ def checklist_photo(request, pk: int, item_id: int):
             inspection_id=pk,
             item_id=item_id,
             caption=v["caption"],
-            accuracy_m=v.get("accuracy_m"),
             place=ChecklistPhotoInput.place(v),
         )
     return redirect(reverse("web:inspection-detail", args=[pk]) + f"#photos-{item_id}")

@@ -122,7 +122,6 @@ class FieldPhotoView(FieldView):
             item_id=v.get("item"),
             lead_id=v.get("lead"),
             caption=v["caption"],
-            accuracy_m=v.get("accuracy_m"),
             place=_place(v),
         )
 
