@@ -27,26 +27,38 @@ def status_label(obj_or_model, status: str) -> str:
     return str(choices.get(status, status))
 
 
-def last_step_text(obj: models.Model, event_model: type[models.Model] | None, fk: str | None = None) -> str:
-    """What happened last to obj ("dispatched by wang at 2026-11-30 10:02"), for a stale action's reply."""
-    if event_model is None:
-        return ""
+def latest_event(obj: models.Model, event_model: type[models.Model], fk: str | None = None) -> Any:
+    """The object's newest event (a fresh query, past our own transaction's snapshot), or None.
+
+    `fk` is the event's foreign key to the object (found by its model when not given); the
+    actor comes along where the event has one.
+    """
     fk = fk or next(
         (f.name for f in event_model._meta.fields if getattr(f, "related_model", None) is type(obj)),
         "",
     )
     if not fk:
-        return ""
-    event: Any = event_model._default_manager.filter(**{fk: obj}).order_by("-at", "-pk").first()
+        return None
+    events = event_model._default_manager.filter(**{fk: obj})
+    if any(f.name == "actor" for f in event_model._meta.fields):
+        events = events.select_related("actor")
+    return events.order_by("-pk").first()
+
+
+def _actor_name(event: Any) -> str:
+    actor = getattr(event, "actor", None)
+    return (actor.get_full_name() or actor.get_username()) if actor is not None else str(_("the system"))
+
+
+def last_step_text(obj: models.Model, event_model: type[models.Model] | None, fk: str | None = None) -> str:
+    """What happened last to obj ("dispatched by wang at 2026-11-30 10:02"), for a stale action's reply."""
+    event = latest_event(obj, event_model, fk) if event_model is not None else None
     if event is None:
         return ""
-    actor = getattr(event, "actor", None)
-    who = (actor.get_full_name() or actor.get_username()) if actor is not None else _("the system")
-    when = timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M")
     return _("%(who)s set it to %(status)s at %(when)s.") % {
-        "who": who,
+        "who": _actor_name(event),
         "status": status_label(obj, event.to_status),
-        "when": when,
+        "when": timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
     }
 
 
@@ -102,7 +114,7 @@ def transition_to(
         )
     except ServiceError:
         # Illegal now, but was it legal a moment ago? Then the caller lost a race (409), not a rule (400).
-        latest = _latest_event(obj, event_model=event_model, event_fields=event_fields)
+        latest = latest_event(obj, event_model, _owner(obj, event_fields))
         if latest is not None and _moved_under(
             latest, current=current, target=target, transitions=transitions, actor=event_fields.get("actor")
         ):
@@ -112,17 +124,13 @@ def transition_to(
     with transaction.atomic():
         updated = type(obj)._default_manager.filter(pk=obj.pk, status=current).update(status=target, **(fields or {}))
         if updated != 1:
-            latest = _latest_event(obj, event_model=event_model, event_fields=event_fields)
+            latest = latest_event(obj, event_model, _owner(obj, event_fields))
             if latest is not None:
                 raise _conflict(obj, label, latest)
             obj.refresh_from_db()
             raise Conflict(
-                (
-                    _("%(label)s was changed by someone else (it is no longer %(from)s); reload and try again.")
-                    % {"label": label, "from": status_label(obj, current)}
-                    + " "
-                    + last_step_text(obj, event_model)
-                ).strip(),
+                _("%(label)s was changed by someone else (it is no longer %(from)s); reload and try again.")
+                % {"label": label, "from": status_label(obj, current)},
                 code="conflict",
             )
         event = event_model._default_manager.create(from_status=current, to_status=target, at=now, **event_fields)
@@ -131,12 +139,9 @@ def transition_to(
     return obj
 
 
-def _latest_event(obj: models.Model, *, event_model: type[models.Model], event_fields: dict[str, Any]):
-    """The object's newest event, read past our own transaction's snapshot (it is a fresh query)."""
-    owner = next((name for name, value in event_fields.items() if value is obj), None)
-    if owner is None:
-        return None
-    return event_model._default_manager.filter(**{owner: obj}).select_related("actor").order_by("-pk").first()
+def _owner(obj: models.Model, event_fields: dict[str, Any]) -> str | None:
+    """The event's foreign key to obj, as the caller fills it in."""
+    return next((name for name, value in event_fields.items() if value is obj), None)
 
 
 def _moved_under(latest, *, current: str, target: str, transitions, actor) -> bool:
@@ -145,11 +150,13 @@ def _moved_under(latest, *, current: str, target: str, transitions, actor) -> bo
     if latest.to_status != current or target not in transitions.get(latest.from_status, ()):
         return False
     actor_id = getattr(actor, "pk", None)
-    return latest.to_status == target or latest.actor_id is None or latest.actor_id != actor_id
+    by = getattr(latest, "actor_id", None)  # None too for events that record no actor (the system's steps)
+    return latest.to_status == target or by is None or by != actor_id
 
 
 def _conflict(obj: models.Model, label: str, latest) -> Conflict:
-    who = latest.actor.get_username() if latest.actor_id else _("the system")
+    actor = getattr(latest, "actor", None)
+    who = actor.get_username() if actor is not None else _("the system")
     when = timezone.localtime(latest.at).isoformat(timespec="seconds")
     message = _(
         "%(label)s was changed while you were acting on it: %(who)s set it to %(status)s at %(when)s. "
@@ -160,7 +167,7 @@ def _conflict(obj: models.Model, label: str, latest) -> Conflict:
         code="conflict",
         extra={
             "current_status": latest.to_status,
-            "changed_by": latest.actor.get_username() if latest.actor_id else None,
+            "changed_by": actor.get_username() if actor is not None else None,
             "changed_at": when,
         },
     )

@@ -286,3 +286,17 @@ def test_page_upload_stores_before_and_after_imagery_like_the_api(plan, scene, t
     response = client.post("/layers/", bad, HTTP_ACCEPT="application/json")
     assert response.status_code == 400 and "after_image" in response.json()["error"]
     assert ChangeLayer.objects.count() == count
+
+
+def test_a_stale_layer_step_is_refused_as_a_conflict_not_a_crash(plan, scene, tmp_path):
+    """Layer events record no actor: a lost race (the sweep, a second failing window) still reads as a conflict."""
+    from supervision.errors import Conflict
+    from supervision.remote_sensing.services.layers import _transition
+
+    layer = layer_register(plan=plan, path=scene.write(tmp_path / "a.tif", _data(scene)), kind="landcover").layer
+    stale = ChangeLayer.objects.get(pk=layer.pk)  # read while queued
+    _transition(layer, LayerStatus.RUNNING)  # another process started it meanwhile
+    with pytest.raises(Conflict) as info:
+        _transition(stale, LayerStatus.FAILED)
+    assert info.value.code == "conflict" and "Scanning" in info.value.message
+    assert ChangeLayer.objects.get(pk=layer.pk).status == LayerStatus.RUNNING
