@@ -45,7 +45,6 @@ from ..models import (
     InspectionEvent,
     InspectionPlan,
     InspectionPlanEvent,
-    Lead,
 )
 from .leads import lead_raise
 from .notifications import NotificationSpec, notify
@@ -413,10 +412,9 @@ def checklist_item_record(
                     ).evidence(),
                 },
                 detected_at=now,
+                created_by=actor,  # the inspector raised it: they may open it, whatever its division
             )
             ChecklistItem.objects.filter(pk=item.pk).update(lead=raised.lead)
-            # The inspector raised it: they may open it, whatever division it belongs to.
-            Lead.objects.filter(pk=raised.lead.pk, created_by__isnull=True).update(created_by=actor)
             item.lead = raised.lead
     return item
 

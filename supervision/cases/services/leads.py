@@ -78,8 +78,13 @@ def lead_raise(
     files: list[EvidenceFile] | tuple[EvidenceFile, ...] = (),
     detected_at: datetime | None = None,
     match_open_overlapping: bool = False,
+    created_by=None,
+    evidence_status: str = "",
 ) -> LeadRaiseResult:
     """Raise a lead, or record one more detection of an open one; never twice for one observation.
+
+    A new lead records `created_by` (a person who filed it; None for the system) and, when
+    given, its `evidence_status` (a scan's chips still to come).
 
     `source_key` names one observation naturally (a layer + patch + unit, a station +
     day + parameter...): seeing it again changes nothing. With `match_open_overlapping`,
@@ -142,6 +147,8 @@ def lead_raise(
                 evidence=evidence or {},
                 detected_at=detected_at,
                 last_detected_at=detected_at,
+                created_by=created_by,
+                **({"evidence_status": evidence_status} if evidence_status else {}),
             )
             LeadDetection.objects.create(
                 lead=lead,
@@ -342,10 +349,9 @@ def lead_create(
             division=division,
             target=target,
             detected_at=received_at,
+            created_by=actor,
         )
         lead = result.lead
-        Lead.objects.filter(pk=lead.pk).update(created_by=actor)
-        lead.created_by = actor
         if checked:
             attachments_store(files=checked, actor=actor, lead=lead, lead_event=lead.events.first())
     return lead

@@ -383,9 +383,8 @@ def _raise_one_by_one(specs: Sequence[LeadRaiseSpec], match_open_overlapping: bo
                 evidence=s.evidence,
                 detected_at=s.detected_at,
                 match_open_overlapping=match_open_overlapping,
+                evidence_status=s.evidence_status,
             )
-            if r.created and s.evidence_status:
-                Lead.objects.filter(pk=r.lead.pk).update(evidence_status=s.evidence_status)
             out.append(LeadBulkResult(r.lead.pk, r.created, r.detection_added))
     return out
 
