@@ -1,9 +1,10 @@
 """Refusals at the door of the API, before any view runs: oversized bodies (413) and NUL bytes
 in query parameters (400), both with the API's error body `{"detail", "code", "problems"}`."""
 
-from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+
+from supervision.api_input import body_too_large
 
 
 class ApiLimitsMiddleware:
@@ -26,17 +27,8 @@ class ApiLimitsMiddleware:
         return self.get_response(request)
 
     def refusal(self, request):
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        multipart = request.content_type == "multipart/form-data"
-        limit = settings.API_UPLOAD_MAX_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and length > limit:
-            message = _("The request body is %(size)s bytes; at most %(limit)s are accepted.") % {
-                "size": length,
-                "limit": limit,
-            }
+        message = body_too_large(request)
+        if message is not None:
             return JsonResponse({"detail": message, "code": "request_too_large", "problems": [message]}, status=413)
         problems = [
             _("%(name)s: contains a NUL character.") % {"name": name.replace("\x00", "\\0")}

@@ -274,19 +274,32 @@ def _json_problem(value: Any, depth: int, path: str) -> str | None:
     return None
 
 
+def body_too_large(request) -> str | None:
+    """Why the request's body is refused for its size (by Content-Length), or None: the one rule.
+
+    Multipart uploads have their own, larger limit (API_UPLOAD_MAX_BYTES); every other body
+    DATA_UPLOAD_MAX_MEMORY_SIZE. The middleware (`config.api_limits`) asks it at the door of /api/,
+    `BoundedJSONParser` wherever a DRF view reads a body.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    multipart = request.content_type == "multipart/form-data"
+    limit = settings.API_UPLOAD_MAX_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None or length <= limit:
+        return None
+    return _("The request body is %(size)s bytes; at most %(limit)s are accepted.") % {"size": length, "limit": limit}
+
+
 class BoundedJSONParser(JSONParser):
     """JSON bodies within DATA_UPLOAD_MAX_MEMORY_SIZE, API_JSON_MAX_DEPTH deep, without NUL characters."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         request = (parser_context or {}).get("request")
-        length = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if limit is not None and length > limit:
-            raise PayloadTooLarge(
-                _("The request body is %(size)s bytes; at most %(limit)s are accepted.")
-                % {"size": length, "limit": limit},
-                code="request_too_large",
-            )
+        too_large = body_too_large(request) if request is not None else None
+        if too_large is not None:
+            raise PayloadTooLarge(too_large, code="request_too_large")
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
