@@ -141,3 +141,48 @@ def test_killed_worker_mid_scan_the_layer_still_ends_with_every_lead_once(broker
             first.wait()
         if second is not None:
             _stop(second)
+
+
+def test_two_workers_a_window_fails_mid_scan_and_no_lead_of_the_run_survives(broker, tmp_path, settings):
+    """Windows commit their leads side by side; one fails in the middle: the take-back waits for
+    the windows still committing and none writes after it, whichever worker runs what."""
+    import redis
+
+    from .test_layers import _corrupt_middle_tile
+
+    settings.SCAN_WINDOW_SIZE = 128
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    plan = PlanFactory(code="rs-two")
+    scene = scene_for("EPSG:32651", size=512)
+    three_units(plan, scene)
+    data = np.zeros((scene.height, scene.width), dtype=np.uint8)
+    for r in range(20, scene.height - 12, 40):  # patches in the priority unit, in most windows
+        for c in range(20, scene.width // 3 - 12, 40):
+            plant(data, r, c, 10, 1)
+    data[256:320, 256:320] = 7  # the tile read by the middle window: real compressed bytes to break
+    path = scene.write(tmp_path / "two.tif", data)
+    _corrupt_middle_tile(path)
+    layer = layer_register(plan=plan, path=path, kind="landcover").layer
+    workers = [_worker(tmp_path, "one"), _worker(tmp_path, "two")]
+    try:
+        layer_scan(layer=layer)
+        layer = _wait(layer, lambda x: x.status in (LayerStatus.DONE, LayerStatus.FAILED), timeout=120)
+        assert layer.status == LayerStatus.FAILED and layer.error.startswith("window "), layer.error
+        # every message worked off (the window tasks after the failure see it and write nothing)
+        r = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        deadline = time.monotonic() + 60
+        while (r.llen("celery") or r.hlen("unacked")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not r.llen("celery") and not r.hlen("unacked")
+        assert Lead.objects.count() == 0 and LeadDetection.objects.count() == 0
+        # ... though windows had committed leads before the failure: they were taken back
+        from supervision.remote_sensing.models import ChangeLayerWindow
+
+        committed = sum(
+            len((result or {}).get("leads", {}).get("created", []))
+            for result in ChangeLayerWindow.objects.filter(layer=layer, status="done").values_list("result", flat=True)
+        )
+        assert committed > 0
+    finally:
+        for proc in workers:
+            _stop(proc)
