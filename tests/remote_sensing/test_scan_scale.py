@@ -379,3 +379,11 @@ def test_a_scan_lead_reads_in_the_readers_language(
     client.cookies["django_language"] = "zh-hans"
     page = client.get(reverse("web:lead-detail", args=[lead.pk])).content.decode()
     assert lead.title in page and lead.reason in page
+    # the API keeps the stored text and adds the reader's
+    api = APIClient()
+    api.force_authenticate(user)
+    body = api.get(f"/api/v1/leads/{lead.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert (body["title"], body["display_title"]) == (lead.title, f"excavation / bare soil patch in {code} ({area} m²)")
+    assert body["events"][0]["display_comment"] == body["display_reason"] != lead.reason
+    body = api.get(f"/api/v1/leads/{lead.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert (body["display_title"], body["display_reason"]) == (lead.title, lead.reason)

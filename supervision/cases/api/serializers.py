@@ -107,10 +107,22 @@ class EvidenceSerializer(serializers.ModelSerializer):
 class LeadEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     attachments = EvidenceSerializer(many=True, read_only=True)
+    display_comment = serializers.CharField(read_only=True, help_text="The comment in the reader's language.")
 
     class Meta:
         model = LeadEvent
-        fields = ["id", "kind", "from_status", "to_status", "actor", "at", "comment", "data", "attachments"]
+        fields = [
+            "id",
+            "kind",
+            "from_status",
+            "to_status",
+            "actor",
+            "at",
+            "comment",
+            "display_comment",
+            "data",
+            "attachments",
+        ]
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
@@ -278,6 +290,12 @@ class LeadFeaturePage:
 
 
 class LeadDetailSerializer(LeadSerializer):
+    display_title = serializers.CharField(
+        read_only=True, help_text="The title in the reader's language; a scan lead's (stored in Chinese) rebuilt."
+    )
+    display_reason = serializers.CharField(
+        read_only=True, help_text="The reason in the reader's language; a scan lead's (stored in Chinese) rebuilt."
+    )
     evidence = serializers.JSONField()
     events = LeadEventSerializer(many=True, read_only=True)
     attachments = EvidenceSerializer(source="evidence_files", many=True, read_only=True)
@@ -286,6 +304,8 @@ class LeadDetailSerializer(LeadSerializer):
 
     class Meta(LeadSerializer.Meta):
         fields = LeadSerializer.Meta.fields + [
+            "display_title",
+            "display_reason",
             "layer_ref",
             "evidence",
             "evidence_status",
