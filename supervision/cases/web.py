@@ -246,7 +246,7 @@ def _desk_export_rows(qs, tz):
     for lead in qs.select_related("division", "unit")[:DESK_EXPORT_MAX].iterator(chunk_size=DESK_EXPORT_CHUNK):
         yield [
             lead.pk,
-            lead.title,
+            lead.display_title,  # as the desk shows it, in the reader's language
             lead.get_source_display(),
             lead.get_status_display(),
             lead.division.name,
