@@ -50,7 +50,8 @@ For the Celery side:
 * ``WindowResult.to_dict()`` is about 10 KB for a 2048² window with 2 % change
   (edge strips are stored sparsely, interior non-qualifying patches only counted);
   with ``vectorise=True`` it also carries the polygons of whole qualifying patches
-  (about 140 KB), which then arrive in ``Patch.geometries`` and need no
+  and of every part cut by a shared edge (about 140 KB), which then arrive in
+  ``Patch.geometries`` (a patch's parts dissolved by the merge) and need no
   :func:`patch_vectorise`.
 * A merge needs every window: ``MergeResult.complete`` is False when results are
   missing. The same raster always yields the same ``patch_key`` values, whatever

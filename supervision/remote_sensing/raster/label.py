@@ -216,8 +216,9 @@ def window_scan(
     """Scan one window: classify, label, join with the units, keep what may qualify.
 
     With ``vectorise=True`` the qualifying pairs of patches lying wholly inside the
-    window (most of them) come back already vectorised in ``WindowResult.shapes`` and
-    end up in ``Patch.geometries`` after the merge; only pairs missing there need
+    window (most of them), and every pair of a part cut by a shared edge, come back
+    already vectorised in ``WindowResult.shapes`` and end up in ``Patch.geometries``
+    after the merge (a patch's parts dissolved); only pairs missing there need
     :func:`patch_vectorise`. That saves re-reading the file but makes the JSON about
     ten times larger (geometries), so it is off by default.
     """
