@@ -17,7 +17,6 @@ from supervision.cases.services.users import user_upsert
 from supervision.remote_sensing import raster as rs
 from supervision.remote_sensing.choices import LayerStatus
 from supervision.remote_sensing.models import ChangeLayer
-from supervision.remote_sensing.services import layers as layer_services
 from supervision.remote_sensing.services.layers import (
     layer_register,
     layer_scan,
@@ -102,45 +101,56 @@ def test_merge_counts_edge_patches_and_leads_are_bulk_raised_once(
     assert Lead.objects.count() == 5 and Evidence.objects.count() == 5
 
 
+def _scan_holding_chips(plan, tmp_path, scene, capture):
+    """A scan run step by step as the workers would; the merge's commit callbacks (the chip
+    tasks) are captured, not run. Returns the layer and the captured callbacks."""
+    from supervision.remote_sensing.services.layers import layer_merge
+
+    layer = _running_layer(plan, tmp_path, scene)
+    _windows_run(layer)
+    with capture(execute=False) as callbacks:
+        layer_merge(layer_id=layer.pk, scan_run=layer.scan_run)
+    layer.refresh_from_db()
+    return layer, callbacks
+
+
 def test_chips_come_after_the_leads_and_the_api_says_so(
-    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks, monkeypatch
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
 ):
     scene = scene_for("EPSG:32651")
     three_units(plan, scene)
-    path = scene.write(tmp_path / "a.tif", _data(scene))
-    queued = []
-    monkeypatch.setattr(layer_services, "lead_chips_queue", lambda *, lead_ids: queued.extend(lead_ids))
-    layer = _scan(plan, path, django_capture_on_commit_callbacks)
+    layer, chips = _scan_holding_chips(plan, tmp_path, scene, django_capture_on_commit_callbacks)
     assert layer.status == LayerStatus.DONE and layer.leads_created == 5
     # The leads are committed with no picture yet: pending, and they say so.
-    assert sorted(queued) == sorted(Lead.objects.values_list("pk", flat=True))
     assert set(Lead.objects.values_list("evidence_status", flat=True)) == {EvidenceStatus.PENDING}
     assert Evidence.objects.count() == 0
     client = APIClient()
     client.force_authenticate(user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0])
-    lead_id = queued[0]
+    lead_id = Lead.objects.order_by("pk").values_list("pk", flat=True)[0]
     assert client.get(f"/api/v1/leads/{lead_id}/").json()["evidence_status"] == "pending"
-    # The chip task, twice (a redelivery): chips attached once, status ready.
-    assert lead_chips_render(lead_ids=queued) == {"ready": 5, "failed": 0}
-    assert lead_chips_render(lead_ids=queued) == {"ready": 0, "failed": 0}
+    # The chip task (eager here) once the merge has committed: chips attached, status ready.
+    for callback in chips:
+        callback()
     assert Evidence.objects.count() == 5
     assert client.get(f"/api/v1/leads/{lead_id}/").json()["evidence_status"] == "ready"
+    # Again (a redelivered chip task): nothing attached twice.
+    ids = list(Lead.objects.values_list("pk", flat=True))
+    assert lead_chips_render(lead_ids=ids) == {"ready": 0, "failed": 0}
+    assert Evidence.objects.count() == 5
 
 
 def test_a_chip_that_cannot_be_drawn_fails_its_evidence_not_the_lead(
-    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks, monkeypatch
+    plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
 ):
     scene = scene_for("EPSG:32651")
     three_units(plan, scene)
-    path = scene.write(tmp_path / "a.tif", _data(scene))
-    queued = []
-    monkeypatch.setattr(layer_services, "lead_chips_queue", lambda *, lead_ids: queued.extend(lead_ids))
-    _scan(plan, path, django_capture_on_commit_callbacks)
+    _layer, chips = _scan_holding_chips(plan, tmp_path, scene, django_capture_on_commit_callbacks)
     (tmp_path / "a.tif").unlink()
-    assert lead_chips_render(lead_ids=queued) == {"ready": 0, "failed": 5}
-    lead = Lead.objects.get(pk=queued[0])
-    assert lead.evidence_status == EvidenceStatus.FAILED and lead.evidence["evidence_error"]
-    assert lead.status == "new"
+    for callback in chips:
+        callback()
+    assert set(Lead.objects.values_list("evidence_status", flat=True)) == {EvidenceStatus.FAILED}
+    lead = Lead.objects.order_by("pk").first()
+    assert lead.evidence["evidence_error"] and lead.status == "new"
 
 
 def _running_layer(plan, tmp_path, scene):
