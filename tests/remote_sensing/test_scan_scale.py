@@ -266,34 +266,46 @@ def test_windows_commit_their_leads_and_a_failed_run_takes_them_back_except_thos
     plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks
 ):
     from supervision.cases.models import LeadEvent
-    from supervision.cases.services.leads import lead_dispatch
+    from supervision.cases.services.leads import lead_attach, lead_dispatch
     from supervision.remote_sensing.services.layers import layer_fail
 
     scene = scene_for("EPSG:32651")
     three_units(plan, scene)
     layer = _running_layer(plan, tmp_path, scene)
-    _windows_run(layer, indices={0})  # the two patches wholly inside window 0
-    assert Lead.objects.count() == 2 and LeadEvent.objects.count() == 2
+    _windows_run(layer, indices={0, 4})  # the two patches inside window 0, the key unit's inside window 4
+    assert Lead.objects.count() == 3 and LeadEvent.objects.count() == 3
     # visible from the window's commit on, with their history and a chip still to come
-    first, second = Lead.objects.order_by("pk")
+    first, second, third = Lead.objects.order_by("change_class", "pk")  # classes 1, 2 (window 0), 4
     assert first.status == "new" and first.evidence_status == EvidenceStatus.PENDING
     admin = user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0]
     lead_dispatch(lead=first, actor=admin, days=5)  # somebody acts on one before the run fails
+    lead_attach(lead=third, actor=admin, files=[_png("site.png")], caption="现场照片")  # a photo on another (an event)
     assert layer_fail(layer=layer, error="window 3: the disk went away") is True
     layer.refresh_from_db()
     assert layer.status == LayerStatus.FAILED
-    assert layer.error == "window 3: the disk went away (1 of its leads were acted on meanwhile and are kept)"
-    # the untouched lead is gone with its detection and creation event; the dispatched one stays
-    assert list(Lead.objects.values_list("pk", flat=True)) == [first.pk]
+    assert layer.error == "window 3: the disk went away (2 of its leads were acted on meanwhile and are kept)"
+    # the untouched lead is gone with its detection and creation event; the other two stay
+    assert sorted(Lead.objects.values_list("pk", flat=True)) == sorted([first.pk, third.pk])
     assert not LeadDetection.objects.filter(lead_id=second.pk).exists()
     assert not LeadEvent.objects.filter(lead_id=second.pk).exists()
-    # a re-scan raises the rest once: the kept lead's observation is already recorded
+    # a re-scan raises the rest once: the kept leads' observations are already recorded
     with django_capture_on_commit_callbacks(execute=True):
         layer_scan(layer=layer)
     layer.refresh_from_db()
     assert layer.status == LayerStatus.DONE, layer.error
-    assert (layer.leads_created, layer.leads_repeated, layer.leads_unchanged) == (4, 0, 1)
+    assert (layer.leads_created, layer.leads_repeated, layer.leads_unchanged) == (3, 0, 2)
     assert Lead.objects.count() == 5 and LeadDetection.objects.count() == 5
+
+
+def _png(name: str):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(buf, format="PNG")
+    return SimpleUploadedFile(name, buf.getvalue(), content_type="image/png")
 
 
 def test_a_failed_later_layer_takes_back_the_detections_it_added(

@@ -421,8 +421,9 @@ def leads_take_back(*, created: Sequence[int], repeated: Sequence[tuple[int, str
 
     A scan's windows commit their leads as they finish, so a run that then fails (or is
     requeued) takes back what it wrote: the leads it `created` that nobody has touched
-    since (still new, unassigned, its one detection and its creation event only, no case,
-    field record or merged lead) are deleted with their detections, events and chips; a
+    since (still new, unassigned, its one detection and its creation event only: a file
+    attached or any step records an event; no case, field record or merged lead) are
+    deleted with their detection and event (chips come only once a run is done); a
     lead somebody has acted on meanwhile is kept (its observation stays recorded, so a
     re-scan does not raise it twice). The detections it added to older open leads
     (`repeated`: lead id, source key) are removed again and those leads' counts restored.
@@ -454,8 +455,6 @@ def leads_take_back(*, created: Sequence[int], repeated: Sequence[tuple[int, str
             .values_list("pk", flat=True)
         )
         kept = candidates.exclude(pk__in=untouched).count()
-        for ev in Evidence.objects.filter(lead_id__in=untouched):
-            ev.file.delete(save=False)
         if untouched:
             import pgtrigger
 
