@@ -172,3 +172,11 @@ def test_system_notes_read_in_the_readers_language(ordered_case, client, users):
     assert "立案</div>" not in page and "逾期3天" not in page
     page = client.get(f"/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert f"由线索 #{case.lead_id} 立案" in page and "逾期3天，督办" in page
+    # the API keeps the stored note and adds the reader's
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(users["officer"])
+    events = api.get(f"/api/v1/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()["events"]
+    notes = {e["kind"]: (e["comment"], e["display_comment"]) for e in events if e["comment"]}
+    assert notes["escalation"] == ("逾期3天，督办", "3 days overdue, Supervised")

@@ -104,45 +104,26 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request is not None else url
 
 
-class LeadEventSerializer(serializers.ModelSerializer):
+class _EventSerializer(serializers.ModelSerializer):
+    """A workflow step: who, when, from and to, its note as stored and in the reader's language."""
+
     actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     attachments = EvidenceSerializer(many=True, read_only=True)
     display_comment = serializers.CharField(read_only=True, help_text="The comment in the reader's language.")
 
+    FIELDS = ["id", "kind", "from_status", "to_status", "actor", "at", "comment", "display_comment"]
+
+
+class LeadEventSerializer(_EventSerializer):
     class Meta:
         model = LeadEvent
-        fields = [
-            "id",
-            "kind",
-            "from_status",
-            "to_status",
-            "actor",
-            "at",
-            "comment",
-            "display_comment",
-            "data",
-            "attachments",
-        ]
+        fields = [*_EventSerializer.FIELDS, "data", "attachments"]
 
 
-class CaseEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
-    attachments = EvidenceSerializer(many=True, read_only=True)
-
+class CaseEventSerializer(_EventSerializer):
     class Meta:
         model = CaseEvent
-        fields = [
-            "id",
-            "kind",
-            "from_status",
-            "to_status",
-            "actor",
-            "at",
-            "comment",
-            "escalation_level",
-            "data",
-            "attachments",
-        ]
+        fields = [*_EventSerializer.FIELDS, "escalation_level", "data", "attachments"]
 
 
 class LeadSerializer(serializers.ModelSerializer):
