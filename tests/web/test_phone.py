@@ -48,15 +48,59 @@ def _scene(world):
     return case, plan, inspection
 
 
-def _pages(world, case, plan, inspection, report):
+def _scan_scene(world):
+    """A scan lead (title and reason stored in Chinese, shown in the reader's language), a running
+    layer and one waiting behind it (same plan)."""
+    from django.conf import settings
+    from django.contrib.gis.geos import Point
+    from django.utils import timezone
+
+    from supervision.cases.choices import LeadSource
+    from supervision.cases.services.leads import lead_raise
+    from supervision.remote_sensing.models import ChangeLayer
+
+    running = ChangeLayer.objects.create(
+        plan=world.plan, kind="landcover", name="2026q3-changes-a-very-long-file-name.tif", path="/data/a.tif",
+        checksum="a" * 64, status="running", scan_run=1, windows_total=400, windows_done=120,
+        started_at=timezone.now(), heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    waiting = ChangeLayer.objects.create(
+        plan=world.plan, kind="landcover", name="2026q4-changes.tif", path="/data/b.tif", checksum="b" * 64
+    )
+    unit = world.units["a1"]
+    lead = lead_raise(
+        source=LeadSource.REMOTE_SENSING,
+        source_key="web-test:scan",
+        plan=world.plan,
+        geom=Point(125.311, 43.811, srid=4326).transform(settings.STORAGE_SRID, clone=True),
+        title=f"{unit.name}挖损/裸土图斑（12,345 平方米）",
+        reason=f"遥感变化图层 #{running.pk}（{running.name}）检出挖损/裸土图斑，位于重点管控单元 {unit.code}。",
+        unit=unit,
+        change_class=4,
+        area_m2=12345.0,
+        layer_ref=f"change_layer:{running.pk}",
+        evidence={
+            "layer_id": running.pk, "layer_name": running.name, "patch_key": "4-100-200", "change_class": 4,
+            "change_class_name": "挖损/裸土", "unit_code": unit.code, "unit_class": unit.unit_class,
+            "area_m2": 12345.0, "min_area_m2": 1000.0,
+        },
+    ).lead  # fmt: skip
+    return lead, running, waiting
+
+
+def _pages(world, case, plan, inspection, report, scan):
+    scan_lead, running, waiting = scan
     return {
         "officer_a": [
             "/desk/",
             f"/desk/leads/{world.leads['a'].pk}/",
+            f"/desk/leads/{scan_lead.pk}/",
             "/cases/",
             f"/cases/{case.pk}/",
             "/map/",
             "/layers/",
+            f"/layers/{running.pk}/",
+            f"/layers/{waiting.pk}/",
             report,
         ],
         "inspector_w": [
@@ -88,11 +132,12 @@ def test_every_page_fits_a_phone_in_both_languages(world, browser):
         plan=world.plan, kind=OverlayKind.BASIN, code="LY-01", name="测试流域", geom=square(125.29, 43.79, 0.06)
     )
     case, plan, inspection = _scene(world)
+    scan = _scan_scene(world)
     report = siting_report_path(world)
     page = browser.page
     page.set_viewport_size(PHONE)
     problems = []
-    for username, paths in _pages(world, case, plan, inspection, report).items():
+    for username, paths in _pages(world, case, plan, inspection, report, scan).items():
         browser.login(username)
         for lang in ("zh-hans", "en"):
             browser.context.add_cookies([{"name": "django_language", "value": lang, "url": browser.base}])
@@ -134,6 +179,14 @@ def test_every_page_fits_a_phone_in_both_languages(world, browser):
                         assert page.evaluate("() => window.supervisionMap.state.vertices.length") == i + 1
                     assert page.is_enabled("#draw-finish")
                     page.click("#draw-clear")
+                if path == f"/desk/leads/{scan[0].pk}/" and lang == "en":
+                    # a scan lead reads in English: its title and reason rebuilt from the evidence
+                    assert page.locator("h1").inner_text().startswith(f"#{scan[0].pk} excavation / bare soil patch")
+                    assert "平方米" not in page.locator("main").inner_text()
+                if path == f"/layers/{scan[2].pk}/":
+                    # the waiting layer says behind which one, in the page's language
+                    expected = "waits for change layer" if lang == "en" else "等待同一规划或同一文件"
+                    assert expected in page.locator("main").inner_text()
                 m = page.evaluate(MEASURE)
                 if m["scroll"] > m["inner"]:
                     problems.append(f"{lang} {path}: page is {m['scroll']} px wide on a {m['inner']} px screen")
