@@ -71,7 +71,7 @@ def test_never_sent_layers_are_sent_and_done_ones_are_left(stuck_layers):
     assert ChangeLayer.objects.get(pk=old.pk).status == LayerStatus.FAILED
 
 
-def test_chips_lost_with_the_broker_are_sent_again_once(
+def test_chips_lost_with_the_broker_are_sent_again_hourly_until_they_come(
     plan, tmp_path, media, small_windows, django_capture_on_commit_callbacks, monkeypatch, settings
 ):
     """The layer finished while the broker was down: its leads wait for chips until the sweep."""
@@ -95,14 +95,25 @@ def test_chips_lost_with_the_broker_are_sent_again_once(
     layer.refresh_from_db()
     assert layer.status == LayerStatus.DONE and layer.leads_created == 2 and layer.chips_sent_at is not None
     assert set(Lead.objects.values_list("evidence_status", flat=True)) == {"pending"}
-    # within the hour: nothing is sent (the chips may simply still be queued)
-    assert layers_chips_requeue() == []
-    # an hour later: sent again, rendered (eager), and not sent a third time
-    later = timezone.now() + timedelta(minutes=61)
+    # Beat's tick every 5 minutes for four hours while the broker stays down: the chips are
+    # sent again once an hour (a slow queue is not flooded), never on every tick.
+    start = layer.chips_sent_at
+    monkeypatch.setattr(layer_services, "task_send", lambda task, *args, **kw: lost.append(args))
+    sent_at = []
+    for tick in range(1, 49):
+        now = start + timedelta(minutes=5 * tick)
+        if layers_chips_requeue(now=now) == [layer.pk]:
+            sent_at.append(5 * tick)
+    monkeypatch.undo()
+    assert sent_at == [60, 120, 180, 240]
+    assert set(Lead.objects.values_list("evidence_status", flat=True)) == {"pending"}
+    # the broker back: the next due tick sends them, rendered (eager here), and then nothing more
+    later = start + timedelta(minutes=305)
     assert layers_chips_requeue(now=later) == [layer.pk]
     assert set(Lead.objects.values_list("evidence_status", flat=True)) == {"ready"}
     assert Evidence.objects.count() == 2
-    assert layers_chips_requeue(now=later + timedelta(hours=2)) == []
+    for tick in range(1, 25):
+        assert layers_chips_requeue(now=later + timedelta(minutes=5 * tick)) == []
     out = StringIO()
     call_command("requeue_chips", "--older-than-minutes", "0", stdout=out)
     assert out.getvalue().strip() == "chips of 0 change layers sent again"
