@@ -160,13 +160,16 @@ class Lead(models.Model):
         ev = self.evidence or {}
         if (get_language() or "zh-hans").startswith("zh") or "patch_key" not in ev or "unit_class" not in ev:
             return None
-        from supervision.remote_sensing.raster import CHANGE_CLASSES
         from supervision.zoning.choices import UnitClass
 
-        change = CHANGE_CLASSES.get(int(ev.get("change_class") or 0)) or str(ev.get("change_class_name", ""))
+        from .choices import ChangeClass
+
+        code = int(ev.get("change_class") or 0)
+        change = str(ChangeClass(code).label) if code in ChangeClass.values else str(ev.get("change_class_name", ""))
         unit_class = UnitClass(ev["unit_class"]).label if ev["unit_class"] in UnitClass.values else ev["unit_class"]
         return {
             "change": change,
+            "change_lower": change.lower(),
             "unit_class": str(unit_class),
             "code": ev.get("unit_code", ""),
             "area": f"{float(ev.get('area_m2') or 0):,.0f}",
@@ -195,9 +198,9 @@ class Lead(models.Model):
             return self.reason
         return (
             gettext(
-                "Change layer #%(layer)s (%(layer_name)s) found a %(change)s patch in %(unit_class)s %(code)s: "
-                "%(area)s m² inside the unit, at least %(min_area)s m²; %(change)s in a %(unit_class)s must be "
-                "verified on site."
+                "Change layer #%(layer)s (%(layer_name)s) found a patch of %(change_lower)s in %(unit_class)s "
+                "%(code)s: %(area)s m² inside the unit, at least %(min_area)s m²; %(change_lower)s in a "
+                "%(unit_class)s must be verified on site."
             )
             % words
         )

@@ -390,14 +390,16 @@ def test_a_scan_lead_reads_in_the_readers_language(
     with translation.override("zh-hans"):
         assert (lead.display_title, lead.display_reason) == (lead.title, lead.reason)
     with translation.override("en"):
-        assert lead.display_title == f"excavation / bare soil patch in {code} ({area} m²)"
-        assert lead.display_reason.startswith(f"Change layer #{lead.evidence['layer_id']} (a.tif) found a ")
+        assert lead.display_title == f"Excavation / bare soil patch in {code} ({area} m²)"
+        assert lead.display_reason.startswith(
+            f"Change layer #{lead.evidence['layer_id']} (a.tif) found a patch of excavation / bare soil in "
+        )
         assert f"Key control unit {code}: {area} m² inside the unit, at least 1,000 m²" in lead.display_reason
     user = user_upsert(username="rs-admin", role="bureau_admin", password="pw-123456")[0]
     client.force_login(user)
     client.cookies["django_language"] = "en"
     page = client.get(reverse("web:lead-detail", args=[lead.pk])).content.decode()
-    assert f"excavation / bare soil patch in {code} ({area} m²)" in page and "平方米" not in page
+    assert f"Excavation / bare soil patch in {code} ({area} m²)" in page and "平方米" not in page
     client.cookies["django_language"] = "zh-hans"
     page = client.get(reverse("web:lead-detail", args=[lead.pk])).content.decode()
     assert lead.title in page and lead.reason in page
@@ -405,7 +407,7 @@ def test_a_scan_lead_reads_in_the_readers_language(
     api = APIClient()
     api.force_authenticate(user)
     body = api.get(f"/api/v1/leads/{lead.pk}/", HTTP_ACCEPT_LANGUAGE="en").json()
-    assert (body["title"], body["display_title"]) == (lead.title, f"excavation / bare soil patch in {code} ({area} m²)")
+    assert (body["title"], body["display_title"]) == (lead.title, f"Excavation / bare soil patch in {code} ({area} m²)")
     assert body["events"][0]["display_comment"] == body["display_reason"] != lead.reason
     body = api.get(f"/api/v1/leads/{lead.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
     assert (body["display_title"], body["display_reason"]) == (lead.title, lead.reason)

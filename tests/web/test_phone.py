@@ -181,7 +181,7 @@ def test_every_page_fits_a_phone_in_both_languages(world, browser):
                     page.click("#draw-clear")
                 if path == f"/desk/leads/{scan[0].pk}/" and lang == "en":
                     # a scan lead reads in English: its title and reason rebuilt from the evidence
-                    assert page.locator("h1").inner_text().startswith(f"#{scan[0].pk} excavation / bare soil patch")
+                    assert page.locator("h1").inner_text().startswith(f"#{scan[0].pk} Excavation / bare soil patch")
                     assert "平方米" not in page.locator("main").inner_text()
                 if path == f"/layers/{scan[2].pk}/":
                     # the waiting layer says behind which one, in the page's language
